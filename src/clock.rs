@@ -1,0 +1,91 @@
+//! The world's wall clock: where every timestamp fabsync records comes from.
+//!
+//! Monotonic time (timeouts, intervals, backoff) is `tokio::time` everywhere; this module only
+//! answers "what time is it" for records, reports and NetBox journal entries. The simulated clock
+//! is a fixed epoch plus the tokio clock's elapsed time, so a paused runtime gives reproducible
+//! timestamps. It does not schedule anything.
+
+use std::fmt;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+/// A source of wall-clock timestamps.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current wall-clock time.
+    fn now(&self) -> Timestamp;
+}
+
+/// A clock shared by every part of one world.
+pub type SharedClock = Arc<dyn Clock>;
+
+/// The clock shape the fake servers take (`fake_apiserver::Clock`, `fake_netbox::Clock`).
+pub type ClockFn = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// The default epoch of simulated worlds.
+pub const SIM_EPOCH: &str = "2026-01-01T00:00:00Z";
+
+/// Simulated wall clock: `epoch + (tokio now − start)`.
+#[derive(Debug, Clone)]
+pub struct SimClock {
+    epoch: Timestamp,
+    start: tokio::time::Instant,
+}
+
+impl SimClock {
+    /// A simulated clock starting at `epoch` now (in tokio time).
+    pub fn new(epoch: Timestamp) -> Self {
+        Self {
+            epoch,
+            start: tokio::time::Instant::now(),
+        }
+    }
+
+    /// A simulated clock starting at [`SIM_EPOCH`].
+    pub fn at_default_epoch() -> Self {
+        Self::new(SIM_EPOCH.parse().expect("SIM_EPOCH is a valid timestamp"))
+    }
+}
+
+impl Clock for SimClock {
+    fn now(&self) -> Timestamp {
+        let elapsed = tokio::time::Instant::now().saturating_duration_since(self.start);
+        let span = jiff::SignedDuration::try_from(elapsed).unwrap_or(jiff::SignedDuration::MAX);
+        self.epoch.saturating_add(span).unwrap_or(Timestamp::MAX)
+    }
+}
+
+/// The real wall clock, for worlds that talk to real systems.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// Adapts a shared clock to the closure form the fake servers take.
+pub fn as_fn(clock: &SharedClock) -> ClockFn {
+    let clock = clock.clone();
+    Arc::new(move || clock.now())
+}
+
+/// RFC 3339 with second precision, the form stored and shown everywhere.
+pub fn format_ts(ts: Timestamp) -> String {
+    ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test(start_paused = true)]
+    async fn sim_clock_follows_tokio_time() {
+        let clock = SimClock::at_default_epoch();
+        assert_eq!(format_ts(clock.now()), "2026-01-01T00:00:00Z");
+        tokio::time::sleep(Duration::from_secs(90)).await;
+        assert_eq!(format_ts(clock.now()), "2026-01-01T00:01:30Z");
+    }
+}

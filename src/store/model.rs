@@ -1,0 +1,364 @@
+//! The records the store keeps and the closed enums they use (status, phase, trigger, …).
+//!
+//! Plain data with string forms for SQLite, the UI and the API. The transitions of the fabric
+//! status live in [`next_status`], the only place that decides a fabric's status. Nothing here
+//! touches the database.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident => $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum $name { $($(#[$vm])* #[serde(rename = $s)] $variant),+ }
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// The stored and displayed form.
+            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $s),+ } }
+            /// Parses the stored form.
+            pub fn parse(s: &str) -> Option<Self> { match s { $($s => Some($name::$variant),)+ _ => None } }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.as_str()) }
+        }
+    };
+}
+
+string_enum! {
+    /// A fabric's sync status (DESIGN.md: one closed enum).
+    FabricStatus {
+        /// No run has finished yet.
+        NeverSynced => "never_synced",
+        /// A run is in progress.
+        Syncing => "syncing",
+        /// The last run wrote and verified everything NetBox says.
+        InSync => "in_sync",
+        /// The cluster differs from NetBox (seen by a preview, or objects were skipped).
+        OutOfSync => "out_of_sync",
+        /// The last run failed.
+        Error => "error",
+    }
+}
+
+string_enum! {
+    /// Task and run phase, with Celery's names.
+    Phase {
+        /// Queued, not started.
+        Pending => "PENDING",
+        /// Running.
+        Started => "STARTED",
+        /// Finished successfully.
+        Success => "SUCCESS",
+        /// Finished with an error.
+        Failure => "FAILURE",
+        /// Failed transiently; another attempt is scheduled.
+        Retry => "RETRY",
+    }
+}
+
+impl Phase {
+    /// Whether nothing more will happen to a task or run in this phase.
+    pub fn is_final(self) -> bool {
+        matches!(self, Phase::Success | Phase::Failure)
+    }
+}
+
+string_enum! {
+    /// Why a run happened.
+    Trigger {
+        /// A person (UI button, API, CLI).
+        Manual => "manual",
+        /// The fabric's interval elapsed.
+        Periodic => "periodic",
+        /// Backoff after a transient failure.
+        Retry => "retry",
+        /// Start-up found the fabric overdue.
+        Catchup => "catchup",
+    }
+}
+
+string_enum! {
+    /// Reachability of one system (NetBox or the cluster) as last seen by a run.
+    ConnectionState {
+        /// Not contacted yet.
+        Unknown => "unknown",
+        /// The last contact worked.
+        Connected => "connected",
+        /// The last contact failed at the network or TLS level, or with 5xx.
+        Unreachable => "unreachable",
+        /// The credentials were refused (401/403).
+        Unauthorized => "unauthorized",
+    }
+}
+
+string_enum! {
+    /// What a run does to one object.
+    Action {
+        /// The object is new.
+        Create => "create",
+        /// Owned content differs.
+        Update => "update",
+        /// NetBox no longer has it.
+        Delete => "delete",
+        /// Nothing to do.
+        Unchanged => "unchanged",
+    }
+}
+
+string_enum! {
+    /// How one object's write ended.
+    ObjectResult {
+        /// Written (or confirmed unchanged) and verified.
+        Ok => "ok",
+        /// The write was refused or failed.
+        Failed => "failed",
+        /// Written, then restored to its pre-image by rollback.
+        RolledBack => "rolled_back",
+        /// State unknown: its write or its rollback failed midway.
+        Unknown => "unknown",
+        /// Left alone (conflict policy `skip`, or the run stopped before it).
+        Skipped => "skipped",
+    }
+}
+
+/// Per-kind-independent counts of one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Objects created.
+    pub created: u64,
+    /// Objects updated.
+    pub updated: u64,
+    /// Objects deleted.
+    pub deleted: u64,
+    /// Objects already equal.
+    pub unchanged: u64,
+    /// Objects whose write failed.
+    pub failed: u64,
+    /// Objects skipped.
+    pub skipped: u64,
+}
+
+/// A fabric row: its settings (as JSON of [`crate::config::FabricConfig`]) and its state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FabricRecord {
+    /// Fabric name.
+    pub name: String,
+    /// Settings.
+    pub config: crate::config::FabricConfig,
+    /// Sync status.
+    pub status: FabricStatus,
+    /// NetBox reachability.
+    pub netbox_state: ConnectionState,
+    /// Cluster reachability.
+    pub cluster_state: ConnectionState,
+    /// The last run (any result).
+    pub last_run_id: Option<i64>,
+    /// When the last successful run finished.
+    pub last_success_at: Option<String>,
+    /// When the last run finished.
+    pub last_finished_at: Option<String>,
+    /// The last run's error, in full; empty after a success.
+    pub last_error: Option<String>,
+    /// When the scheduler will run it next.
+    pub next_run_at: Option<String>,
+    /// Objects fabsync owns in the cluster after the last successful run.
+    pub object_count: Option<u64>,
+}
+
+/// A task: a request for a run, tracked like a Celery task.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TaskRecord {
+    /// Task id (UUID).
+    pub id: String,
+    /// Fabric.
+    pub fabric: String,
+    /// Why.
+    pub trigger: Trigger,
+    /// Celery state.
+    pub state: Phase,
+    /// Attempt number of the latest run (1-based; 0 before the first).
+    pub attempts: u32,
+    /// When it was requested.
+    pub created_at: String,
+    /// When its first run started.
+    pub started_at: Option<String>,
+    /// When it reached a final state.
+    pub finished_at: Option<String>,
+    /// The latest run it produced.
+    pub run_id: Option<i64>,
+    /// One line: outcome or error.
+    pub message: Option<String>,
+    /// When a RETRY task runs again.
+    pub retry_at: Option<String>,
+}
+
+/// One sync run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunRecord {
+    /// Run id.
+    pub id: i64,
+    /// Fabric.
+    pub fabric: String,
+    /// The task it belongs to.
+    pub task_id: Option<String>,
+    /// Why it ran.
+    pub trigger: Trigger,
+    /// Attempt number within its task.
+    pub attempt: u32,
+    /// Phase.
+    pub phase: Phase,
+    /// The step it is in or ended in (read, plan, observe, diff, preflight, apply, verify, record).
+    pub step: String,
+    /// Start time.
+    pub started_at: String,
+    /// End time.
+    pub finished_at: Option<String>,
+    /// Duration in milliseconds (monotonic clock).
+    pub duration_ms: Option<u64>,
+    /// Object counts.
+    pub counts: Counts,
+    /// Requests sent to the cluster.
+    pub cluster_calls: u64,
+    /// Requests sent to NetBox.
+    pub netbox_calls: u64,
+    /// Cluster writes that took effect (not dry-run).
+    pub writes: u64,
+    /// Objects changed in the cluster by someone else (repaired).
+    pub drift: u64,
+    /// One-line outcome ("synced", "no changes", "rolled back", …).
+    pub message: Option<String>,
+    /// Error class (`cluster_unreachable`, `netbox_unauthorized`, `invalid_data`, …).
+    pub error_kind: Option<String>,
+    /// Full error text.
+    pub error: Option<String>,
+    /// Which fabsync replica ran it.
+    pub holder: Option<String>,
+}
+
+/// One object's result in a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunObject {
+    /// Kind (`Switch`).
+    pub kind: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Planned action.
+    pub action: Action,
+    /// Result.
+    pub result: ObjectResult,
+    /// Detail (error text, conflict, drift).
+    pub message: Option<String>,
+}
+
+/// One write to the cluster (audit log).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    /// Entry id.
+    pub id: i64,
+    /// The run that wrote.
+    pub run_id: i64,
+    /// When.
+    pub time: String,
+    /// Kind.
+    pub kind: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// `apply`, `delete`, `restore`, `rollback-delete`.
+    pub verb: String,
+    /// Content hash before (none when it did not exist).
+    pub before_hash: Option<String>,
+    /// Content hash after (none when deleted).
+    pub after_hash: Option<String>,
+    /// resourceVersion after the write.
+    pub resource_version: Option<String>,
+}
+
+/// What fabsync last wrote and verified for one object: the baseline for change detection.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ObservedObject {
+    /// Kind.
+    pub kind: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// resourceVersion after the verified write.
+    pub resource_version: String,
+    /// Content hash of the owned content.
+    pub content_hash: String,
+}
+
+/// Events that move a fabric's status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusEvent {
+    /// A run started.
+    RunStarted,
+    /// A run finished, everything written and verified.
+    RunVerified,
+    /// A run finished but left objects out (skipped on conflict).
+    RunPartial,
+    /// A run failed (or was interrupted).
+    RunFailed,
+    /// A preview found differences (`true`) or none (`false`) without writing.
+    Previewed {
+        /// Whether the cluster differs from NetBox.
+        differs: bool,
+    },
+}
+
+/// The one function that decides a fabric's next status.
+pub fn next_status(current: FabricStatus, event: &StatusEvent) -> FabricStatus {
+    match event {
+        StatusEvent::RunStarted => FabricStatus::Syncing,
+        StatusEvent::RunVerified => FabricStatus::InSync,
+        StatusEvent::RunPartial => FabricStatus::OutOfSync,
+        StatusEvent::RunFailed => FabricStatus::Error,
+        StatusEvent::Previewed { differs } => match (current, differs) {
+            // A preview never claims in_sync: only a verified run may.
+            (FabricStatus::InSync, true) => FabricStatus::OutOfSync,
+            (current, _) => current,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_verified_run_gives_in_sync() {
+        for &s in FabricStatus::ALL {
+            for e in [
+                StatusEvent::RunStarted,
+                StatusEvent::RunPartial,
+                StatusEvent::RunFailed,
+                StatusEvent::Previewed { differs: true },
+                StatusEvent::Previewed { differs: false },
+            ] {
+                let next = next_status(s, &e);
+                assert!(
+                    next != FabricStatus::InSync || s == FabricStatus::InSync,
+                    "{s} --{e:?}--> in_sync"
+                );
+            }
+            assert_eq!(
+                next_status(s, &StatusEvent::RunVerified),
+                FabricStatus::InSync
+            );
+        }
+    }
+
+    #[test]
+    fn string_forms_round_trip() {
+        for &p in Phase::ALL {
+            assert_eq!(Phase::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(FabricStatus::parse("in_sync"), Some(FabricStatus::InSync));
+        assert_eq!(FabricStatus::parse("synced"), None);
+    }
+}
