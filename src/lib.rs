@@ -1,1 +1,4 @@
 //! fabsync
+pub mod hedgehog;
+pub mod netbox;
+pub mod plan;

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `fabsync` binary: everything happens in `fabsync::cli`.
+
+fn main() -> std::process::ExitCode {
+    fabsync::cli::main()
+}

@@ -1,0 +1,73 @@
+//! The `fabsync` command line (clap derive): parses arguments, wires the library parts together
+//! and maps outcomes to exit codes (0 ok, 1 fatal findings / failed run, 2 usage or connection
+//! errors).
+//!
+//! No business logic lives here: planning is `crate::plan`, NetBox IO is `crate::netbox`.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use commands::{ImportWiringArgs, NetboxArgs, NetboxSetupArgs, PlanArgs};
+
+/// Exit code for success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code when the run found fatal problems (fatal findings, failed sync).
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code for usage errors and unreachable / unauthorized servers.
+pub const EXIT_USAGE: u8 = 2;
+
+/// fabsync keeps Hedgehog fabric resources in Kubernetes equal to what NetBox says.
+#[derive(Debug, Parser)]
+#[command(name = "fabsync", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every subcommand. New commands are new variants plus one arm in [`run`].
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the CustomResourceDefinitions of the 14 Hedgehog kinds fabsync knows (multi-document YAML).
+    Crds,
+    /// Print the desired Hedgehog objects for a fabric as multi-document YAML; findings go to stderr.
+    Plan(PlanArgs),
+    /// Bootstrap NetBox from an existing Hedgehog wiring diagram (idempotent).
+    ImportWiring(ImportWiringArgs),
+    /// Create the custom fields fabsync reads and writes in NetBox (idempotent).
+    NetboxSetup(NetboxSetupArgs),
+}
+
+/// Entry point of the binary: parses `std::env::args` and runs the command.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+        }
+    };
+    ExitCode::from(run(cli))
+}
+
+/// Runs a parsed command, writing to the process's stdout/stderr; returns the exit code.
+pub fn run(cli: Cli) -> u8 {
+    init_tracing();
+    match cli.command {
+        Command::Crds => commands::crds(),
+        Command::Plan(args) => commands::plan(args),
+        Command::ImportWiring(args) => commands::import_wiring(args),
+        Command::NetboxSetup(args) => commands::netbox_setup(args),
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FABSYNC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
