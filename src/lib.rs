@@ -2,3 +2,4 @@
 pub mod hedgehog;
 pub mod netbox;
 pub mod plan;
+pub mod cli;

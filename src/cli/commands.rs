@@ -6,12 +6,12 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::hedgehog::diagram::Diagram;
 use crate::netbox::{NetboxClient, NetboxError, Token, https_service};
-use crate::plan::{PlanConfig, Severity, plan};
+use crate::plan::{PlanConfig, Severity};
 
 /// How to reach a real NetBox.
 #[derive(Debug, Clone, Args)]
@@ -27,34 +27,9 @@ pub struct NetboxArgs {
     pub netbox_ca_file: Option<PathBuf>,
 }
 
-/// The built-in fake NetBox fixtures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Fixture {
-    Vlab,
-    Large,
-    Xlarge,
-}
-
-impl Fixture {
-    /// Fixture name as the fake NetBox knows it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Fixture::Vlab => "vlab",
-            Fixture::Large => "large",
-            Fixture::Xlarge => "xlarge",
-        }
-    }
-}
-
 /// `fabsync plan`.
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
-    /// Plan a built-in fake NetBox fixture instead of a real NetBox
-    #[arg(long, value_enum, conflicts_with_all = ["netbox_url", "site"])]
-    pub fixture: Option<Fixture>,
-    /// Seed of the fixture generator
-    #[arg(long, default_value_t = 0, requires = "fixture")]
-    pub seed: u64,
     #[command(flatten)]
     pub netbox: NetboxArgs,
     /// Slug of the NetBox site that is the fabric
@@ -144,17 +119,9 @@ fn write_stdout(s: &str) -> u8 {
 
 pub(super) fn plan(args: PlanArgs) -> u8 {
     let rt = runtime();
-    let (snapshot, fabric) = if let Some(fx) = args.fixture {
-        match rt.block_on(super::fixture::snapshot(fx, args.seed)) {
-            Ok(s) => {
-                let fabric = args.fabric.clone().unwrap_or_else(|| s.site.slug.clone());
-                (s, fabric)
-            }
-            Err(e) => return err(e),
-        }
-    } else {
+    let (snapshot, fabric) = {
         let Some(site) = &args.site else {
-            return err("either --fixture or --netbox-url, --netbox-token-file and --site are required");
+            return err("--netbox-url, --netbox-token-file and --site are required");
         };
         let client = match real_client(&args.netbox) {
             Ok(c) => c,
@@ -168,7 +135,7 @@ pub(super) fn plan(args: PlanArgs) -> u8 {
             }
         }
     };
-    let p = plan(&snapshot, &PlanConfig::new(fabric));
+    let p = crate::plan::plan(&snapshot, &PlanConfig::new(fabric));
     for f in &p.findings {
         eprintln!("{f}");
     }
