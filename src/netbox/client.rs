@@ -17,7 +17,7 @@ use tower::ServiceExt;
 
 use super::error::NetboxError;
 use super::token::Token;
-use super::transport::{HttpService, full_body};
+use super::transport::{BoxBody, BoxError, HttpService, full_body};
 
 /// Page size used for every list (NetBox's `MAX_PAGE_SIZE`).
 pub const PAGE_SIZE: usize = 1000;
@@ -61,7 +61,11 @@ pub fn encode_query(pairs: &[(&str, String)]) -> String {
 impl NetboxClient {
     /// A client for the NetBox at `base_url` (`https://netbox.example.com`, optionally with a
     /// path prefix) reached through `svc`.
-    pub fn new(svc: HttpService, base_url: &str, token: Token) -> Result<NetboxClient, NetboxError> {
+    pub fn new(
+        svc: HttpService,
+        base_url: &str,
+        token: Token,
+    ) -> Result<NetboxClient, NetboxError> {
         let config = |reason: &str| NetboxError::Config {
             what: "NetBox URL".into(),
             reason: reason.to_string(),
@@ -69,13 +73,17 @@ impl NetboxClient {
         let uri: Uri = base_url
             .trim()
             .parse()
-            .map_err(|e: http::uri::InvalidUri| config(&format!("{base_url:?} is not a URL: {e}")))?;
+            .map_err(|e: http::uri::InvalidUri| {
+                config(&format!("{base_url:?} is not a URL: {e}"))
+            })?;
         let scheme = uri
             .scheme_str()
             .ok_or_else(|| config(&format!("{base_url:?} has no scheme (http:// or https://)")))?
             .to_string();
         if scheme != "http" && scheme != "https" {
-            return Err(config(&format!("{base_url:?}: scheme must be http or https")));
+            return Err(config(&format!(
+                "{base_url:?}: scheme must be http or https"
+            )));
         }
         let authority = uri
             .authority()
@@ -129,6 +137,9 @@ impl NetboxClient {
 
     /// Sends one request to an absolute path (`/api/dcim/devices/?limit=1000`) and returns the
     /// decoded JSON body (`Value::Null` for 204), or the typed error for the status.
+    ///
+    ///
+    /// The returned future is `Send` (the client is `Sync`), so it may be awaited in spawned tasks.
     pub async fn request(
         &self,
         method: Method,
@@ -171,10 +182,7 @@ impl NetboxClient {
                 reason: "client shut down".into(),
             })?;
         tracing::debug!(%endpoint, "netbox request");
-        let resp = self
-            .svc
-            .clone()
-            .oneshot(req)
+        let resp = send(self.svc.clone(), req)
             .await
             .map_err(|e| NetboxError::Unreachable {
                 endpoint: endpoint.clone(),
@@ -188,7 +196,10 @@ impl NetboxClient {
             .await
             .map_err(|e| NetboxError::Unreachable {
                 endpoint: endpoint.clone(),
-                reason: format!("connection lost while reading the answer: {}", error_chain(e.as_ref())),
+                reason: format!(
+                    "connection lost while reading the answer: {}",
+                    error_chain(e.as_ref())
+                ),
             })?
             .to_bytes();
         map_response(&endpoint, status, &headers, &bytes)
@@ -262,10 +273,7 @@ impl NetboxClient {
     ) -> Result<Vec<T>, NetboxError> {
         let values = self.list_values(path, query).await?;
         let endpoint = format!("GET {}", self.api_path(path));
-        values
-            .into_iter()
-            .map(|v| decode(&endpoint, v))
-            .collect()
+        values.into_iter().map(|v| decode(&endpoint, v)).collect()
     }
 
     /// Lists with one filter repeated for many values, in chunks of `chunk` values per request
@@ -288,7 +296,11 @@ impl NetboxClient {
     }
 
     /// `POST /api/<path>/` with one object; returns the created object.
-    pub async fn create<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T, NetboxError> {
+    pub async fn create<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> Result<T, NetboxError> {
         let p = self.api_path(path);
         let v = self.request(Method::POST, &p, Some(body)).await?;
         decode(&format!("POST {p}"), v)
@@ -476,4 +488,13 @@ fn map_response(
             detail: detail_of(bytes),
         }),
     }
+}
+
+/// Sends one request; a named, non-generic boundary so the future's `Send` bound is checked with
+/// concrete lifetimes (rustc cannot prove it through `oneshot` inside a larger async fn).
+fn send(
+    svc: HttpService,
+    req: Request<BoxBody>,
+) -> std::pin::Pin<Box<dyn Future<Output = Result<http::Response<BoxBody>, BoxError>> + Send>> {
+    Box::pin(svc.oneshot(req))
 }

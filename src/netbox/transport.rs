@@ -11,14 +11,14 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
-use tower::util::BoxCloneService;
+use tower::util::BoxCloneSyncService;
 
 /// Error type of the transport (connection refused arrives as a boxed `io::Error`).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Request and response body type.
 pub type BoxBody = http_body_util::combinators::BoxBody<Bytes, BoxError>;
 /// The transport the NetBox client runs over.
-pub type HttpService = BoxCloneService<Request<BoxBody>, Response<BoxBody>, BoxError>;
+pub type HttpService = BoxCloneSyncService<Request<BoxBody>, Response<BoxBody>, BoxError>;
 
 /// A body holding `bytes`.
 pub fn full_body(bytes: impl Into<Bytes>) -> BoxBody {
@@ -31,13 +31,13 @@ pub fn full_body(bytes: impl Into<Bytes>) -> BoxBody {
 /// client) into an [`HttpService`].
 pub fn into_http_service<S, B>(svc: S) -> HttpService
 where
-    S: tower::Service<Request<BoxBody>, Response = Response<B>> + Clone + Send + 'static,
+    S: tower::Service<Request<BoxBody>, Response = Response<B>> + Clone + Send + Sync + 'static,
     S::Future: Send + 'static,
     S::Error: Into<BoxError>,
     B: http_body::Body<Data = Bytes> + Send + Sync + 'static,
     B::Error: Into<BoxError>,
 {
-    BoxCloneService::new(
+    BoxCloneSyncService::new(
         svc.map_err(Into::into)
             .map_response(|resp: Response<B>| resp.map(|b| b.map_err(Into::into).boxed())),
     )

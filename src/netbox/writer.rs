@@ -69,6 +69,12 @@ pub struct ObjectChange {
     pub request_id: Option<String>,
     #[serde(default)]
     pub object_repr: String,
+    /// The object's data before the change (`None`/empty on create).
+    #[serde(default)]
+    pub prechange_data: Option<Value>,
+    /// The object's data after the change (`None`/empty on delete).
+    #[serde(default)]
+    pub postchange_data: Option<Value>,
 }
 
 /// Kind of a journal entry.
@@ -105,26 +111,146 @@ pub struct CustomFieldSpec {
 
 /// Every custom field of `docs/netbox-model.md` plus the site status fields fabsync writes.
 pub const FABSYNC_CUSTOM_FIELDS: &[CustomFieldSpec] = &[
-    CustomFieldSpec { name: "hedgehog_role", type_: "text", object_types: &["dcim.device"], label: "Hedgehog role", description: "Overrides the device role slug (spine, server-leaf, border-leaf, mixed-leaf, virtual-edge, server, external, gateway)" },
-    CustomFieldSpec { name: "hedgehog_profile", type_: "text", object_types: &["dcim.devicetype"], label: "Hedgehog profile", description: "SwitchProfile (or ServerProfile) name; default: the device type slug" },
-    CustomFieldSpec { name: "hedgehog_redundancy_group", type_: "text", object_types: &["dcim.device"], label: "Hedgehog redundancy group", description: "Switch redundancy group (SwitchGroup); default: the virtual chassis name" },
-    CustomFieldSpec { name: "hedgehog_redundancy_type", type_: "text", object_types: &["dcim.device"], label: "Hedgehog redundancy type", description: "eslag (default) or mclag" },
-    CustomFieldSpec { name: "hedgehog_asn", type_: "integer", object_types: &["dcim.device"], label: "Hedgehog ASN", description: "Switch or external ASN (hydrated value; omitted when empty)" },
-    CustomFieldSpec { name: "hedgehog_protocol_ip", type_: "text", object_types: &["dcim.device"], label: "Hedgehog protocol IP", description: "Switch protocol IP, CIDR /32 (hydrated value)" },
-    CustomFieldSpec { name: "hedgehog_vtep_ip", type_: "text", object_types: &["dcim.device"], label: "Hedgehog VTEP IP", description: "Leaf VTEP IP, CIDR /32 (hydrated value)" },
-    CustomFieldSpec { name: "hedgehog_inbound_community", type_: "text", object_types: &["dcim.device"], label: "Hedgehog inbound community", description: "External inbound BGP community (ASN:NN)" },
-    CustomFieldSpec { name: "hedgehog_outbound_community", type_: "text", object_types: &["dcim.device"], label: "Hedgehog outbound community", description: "External outbound BGP community (ASN:NN)" },
-    CustomFieldSpec { name: "hedgehog_ipv4_namespace", type_: "text", object_types: &["dcim.device", "ipam.prefix", "ipam.vrf"], label: "Hedgehog IPv4 namespace", description: "IPv4Namespace of an external, a container prefix or a VPC (default: default)" },
-    CustomFieldSpec { name: "hedgehog_breakout", type_: "text", object_types: &["dcim.interface"], label: "Hedgehog breakout", description: "Port breakout mode of a switch port, e.g. 4x100G" },
-    CustomFieldSpec { name: "hedgehog_link", type_: "text", object_types: &["dcim.cable"], label: "Hedgehog link", description: "mclag-peer (default) or mclag-session for cables inside an MCLAG pair" },
-    CustomFieldSpec { name: "hedgehog_subnet", type_: "text", object_types: &["ipam.prefix"], label: "Hedgehog subnet", description: "VPC subnet name (default subnet-01, subnet-02, … in prefix order)" },
-    CustomFieldSpec { name: "hedgehog_dhcp", type_: "boolean", object_types: &["ipam.prefix"], label: "Hedgehog DHCP", description: "Enable DHCP on the VPC subnet" },
-    CustomFieldSpec { name: "hedgehog_dhcp_start", type_: "text", object_types: &["ipam.prefix"], label: "Hedgehog DHCP start", description: "First address of the DHCP range" },
-    CustomFieldSpec { name: "hedgehog_dhcp_end", type_: "text", object_types: &["ipam.prefix"], label: "Hedgehog DHCP end", description: "Last address of the DHCP range" },
-    CustomFieldSpec { name: "hedgehog_peers", type_: "text", object_types: &["ipam.vrf"], label: "Hedgehog VPC peers", description: "Comma-separated VRF names this VPC peers with" },
-    CustomFieldSpec { name: "hedgehog_externals", type_: "text", object_types: &["ipam.vrf"], label: "Hedgehog externals", description: "Comma-separated External names this VPC peers with" },
-    CustomFieldSpec { name: "fabsync_status", type_: "text", object_types: &["dcim.site"], label: "fabsync status", description: "Sync status written by fabsync after each run" },
-    CustomFieldSpec { name: "fabsync_last_sync", type_: "datetime", object_types: &["dcim.site"], label: "fabsync last sync", description: "Time of fabsync's last verified sync" },
+    CustomFieldSpec {
+        name: "hedgehog_role",
+        type_: "text",
+        object_types: &["dcim.device"],
+        label: "Hedgehog role",
+        description: "Overrides the device role slug (spine, server-leaf, border-leaf, mixed-leaf, virtual-edge, server, external, gateway)",
+    },
+    CustomFieldSpec {
+        name: "hedgehog_profile",
+        type_: "text",
+        object_types: &["dcim.devicetype"],
+        label: "Hedgehog profile",
+        description: "SwitchProfile (or ServerProfile) name; default: the device type slug",
+    },
+    CustomFieldSpec {
+        name: "hedgehog_redundancy_group",
+        type_: "text",
+        object_types: &["dcim.device"],
+        label: "Hedgehog redundancy group",
+        description: "Switch redundancy group (SwitchGroup); default: the virtual chassis name",
+    },
+    CustomFieldSpec {
+        name: "hedgehog_redundancy_type",
+        type_: "text",
+        object_types: &["dcim.device"],
+        label: "Hedgehog redundancy type",
+        description: "eslag (default) or mclag",
+    },
+    CustomFieldSpec {
+        name: "hedgehog_asn",
+        type_: "integer",
+        object_types: &["dcim.device"],
+        label: "Hedgehog ASN",
+        description: "Switch or external ASN (hydrated value; omitted when empty)",
+    },
+    CustomFieldSpec {
+        name: "hedgehog_protocol_ip",
+        type_: "text",
+        object_types: &["dcim.device"],
+        label: "Hedgehog protocol IP",
+        description: "Switch protocol IP, CIDR /32 (hydrated value)",
+    },
+    CustomFieldSpec {
+        name: "hedgehog_vtep_ip",
+        type_: "text",
+        object_types: &["dcim.device"],
+        label: "Hedgehog VTEP IP",
+        description: "Leaf VTEP IP, CIDR /32 (hydrated value)",
+    },
+    CustomFieldSpec {
+        name: "hedgehog_inbound_community",
+        type_: "text",
+        object_types: &["dcim.device"],
+        label: "Hedgehog inbound community",
+        description: "External inbound BGP community (ASN:NN)",
+    },
+    CustomFieldSpec {
+        name: "hedgehog_outbound_community",
+        type_: "text",
+        object_types: &["dcim.device"],
+        label: "Hedgehog outbound community",
+        description: "External outbound BGP community (ASN:NN)",
+    },
+    CustomFieldSpec {
+        name: "hedgehog_ipv4_namespace",
+        type_: "text",
+        object_types: &["dcim.device", "ipam.prefix", "ipam.vrf"],
+        label: "Hedgehog IPv4 namespace",
+        description: "IPv4Namespace of an external, a container prefix or a VPC (default: default)",
+    },
+    CustomFieldSpec {
+        name: "hedgehog_breakout",
+        type_: "text",
+        object_types: &["dcim.interface"],
+        label: "Hedgehog breakout",
+        description: "Port breakout mode of a switch port, e.g. 4x100G",
+    },
+    CustomFieldSpec {
+        name: "hedgehog_link",
+        type_: "text",
+        object_types: &["dcim.cable"],
+        label: "Hedgehog link",
+        description: "mclag-peer (default) or mclag-session for cables inside an MCLAG pair",
+    },
+    CustomFieldSpec {
+        name: "hedgehog_subnet",
+        type_: "text",
+        object_types: &["ipam.prefix"],
+        label: "Hedgehog subnet",
+        description: "VPC subnet name (default subnet-01, subnet-02, … in prefix order)",
+    },
+    CustomFieldSpec {
+        name: "hedgehog_dhcp",
+        type_: "boolean",
+        object_types: &["ipam.prefix"],
+        label: "Hedgehog DHCP",
+        description: "Enable DHCP on the VPC subnet",
+    },
+    CustomFieldSpec {
+        name: "hedgehog_dhcp_start",
+        type_: "text",
+        object_types: &["ipam.prefix"],
+        label: "Hedgehog DHCP start",
+        description: "First address of the DHCP range",
+    },
+    CustomFieldSpec {
+        name: "hedgehog_dhcp_end",
+        type_: "text",
+        object_types: &["ipam.prefix"],
+        label: "Hedgehog DHCP end",
+        description: "Last address of the DHCP range",
+    },
+    CustomFieldSpec {
+        name: "hedgehog_peers",
+        type_: "text",
+        object_types: &["ipam.vrf"],
+        label: "Hedgehog VPC peers",
+        description: "Comma-separated VRF names this VPC peers with",
+    },
+    CustomFieldSpec {
+        name: "hedgehog_externals",
+        type_: "text",
+        object_types: &["ipam.vrf"],
+        label: "Hedgehog externals",
+        description: "Comma-separated External names this VPC peers with",
+    },
+    CustomFieldSpec {
+        name: "fabsync_status",
+        type_: "text",
+        object_types: &["dcim.site"],
+        label: "fabsync status",
+        description: "Sync status written by fabsync after each run",
+    },
+    CustomFieldSpec {
+        name: "fabsync_last_sync",
+        type_: "datetime",
+        object_types: &["dcim.site"],
+        label: "fabsync last sync",
+        description: "Time of fabsync's last verified sync",
+    },
 ];
 
 /// What `ensure_fabsync_custom_fields` did.
@@ -139,7 +265,10 @@ pub struct SetupReport {
 impl NetboxClient {
     /// Id of the newest changelog record, `None` when the changelog is empty.
     pub async fn latest_change_id(&self) -> Result<Option<u64>, NetboxError> {
-        let path = format!("{}?limit=1&ordering=-id", self.api_path("core/object-changes"));
+        let path = format!(
+            "{}?limit=1&ordering=-id",
+            self.api_path("core/object-changes")
+        );
         let page = self.request(http::Method::GET, &path, None).await?;
         let endpoint = format!("GET {}", self.api_path("core/object-changes"));
         let results = page
@@ -151,12 +280,14 @@ impl NetboxClient {
             })?;
         match results.first() {
             None => Ok(None),
-            Some(r) => r.get("id").and_then(Value::as_u64).map(Some).ok_or_else(|| {
-                NetboxError::Decode {
+            Some(r) => r
+                .get("id")
+                .and_then(Value::as_u64)
+                .map(Some)
+                .ok_or_else(|| NetboxError::Decode {
                     endpoint,
                     reason: "change record without an integer id".into(),
-                }
-            }),
+                }),
         }
     }
 
@@ -204,7 +335,10 @@ impl NetboxClient {
     ) -> Result<(), NetboxError> {
         let path = endpoint_of(&object.object_type).ok_or_else(|| NetboxError::Config {
             what: format!("custom fields of {object}"),
-            reason: format!("fabsync does not write objects of type {}", object.object_type),
+            reason: format!(
+                "fabsync does not write objects of type {}",
+                object.object_type
+            ),
         })?;
         self.patch(path, object.id, &json!({ "custom_fields": values }))
             .await
@@ -247,8 +381,12 @@ impl NetboxClient {
                         let mut all = cf.object_types.clone();
                         all.extend(missing.iter().map(|s| s.to_string()));
                         all.sort();
-                        self.patch("extras/custom-fields", cf.id, &json!({ "object_types": all }))
-                            .await?;
+                        self.patch(
+                            "extras/custom-fields",
+                            cf.id,
+                            &json!({ "object_types": all }),
+                        )
+                        .await?;
                         report.updated.push(spec.name.to_string());
                     }
                 }

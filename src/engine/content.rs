@@ -1,0 +1,403 @@
+//! What fabsync owns in an object, and how two versions of it compare: canonical JSON, the
+//! content hash stored on every object, the "desired ⊆ live" check used for drift and
+//! verification, extraction of the fields a manager owns (from `managedFields`), and readable
+//! field-by-field and unified diffs.
+//!
+//! Pure functions over `serde_json::Value`; no IO.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// Annotation holding the hash of the owned content fabsync last applied.
+pub const ANNOTATION_HASH: &str = "fabsync.githedgehog.com/content-hash";
+
+/// JSON with object keys sorted at every level.
+pub fn canonical(v: &Value) -> String {
+    fn sort(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let sorted: BTreeMap<&String, Value> =
+                    m.iter().map(|(k, v)| (k, sort(v))).collect();
+                Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+            }
+            Value::Array(a) => Value::Array(a.iter().map(sort).collect()),
+            other => other.clone(),
+        }
+    }
+    serde_json::to_string(&sort(v)).expect("JSON values serialize")
+}
+
+/// The hash of a manifest's owned content (apiVersion, kind, name, namespace, labels,
+/// annotations other than the hash itself, spec).
+pub fn content_hash(manifest: &Value) -> String {
+    let mut m = manifest.clone();
+    if let Some(ann) = m
+        .pointer_mut("/metadata/annotations")
+        .and_then(Value::as_object_mut)
+    {
+        ann.remove(ANNOTATION_HASH);
+    }
+    let owned = serde_json::json!({
+        "apiVersion": m.get("apiVersion"),
+        "kind": m.get("kind"),
+        "name": m.pointer("/metadata/name"),
+        "namespace": m.pointer("/metadata/namespace"),
+        "labels": m.pointer("/metadata/labels"),
+        "annotations": m.pointer("/metadata/annotations"),
+        "spec": m.get("spec"),
+    });
+    let digest = Sha256::digest(canonical(&owned).as_bytes());
+    format!("sha256:{}", &hex::encode(digest)[..32])
+}
+
+/// The manifest with its content hash annotation added; returns (manifest, hash).
+pub fn with_hash(manifest: &Value) -> (Value, String) {
+    let hash = content_hash(manifest);
+    let mut m = manifest.clone();
+    let meta = m
+        .as_object_mut()
+        .expect("a manifest is an object")
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Map::new()));
+    let ann = meta
+        .as_object_mut()
+        .expect("metadata is an object")
+        .entry("annotations")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !ann.is_object() {
+        *ann = Value::Object(Map::new());
+    }
+    ann.as_object_mut()
+        .expect("annotations is an object")
+        .insert(ANNOTATION_HASH.into(), Value::String(hash.clone()));
+    (m, hash)
+}
+
+/// The parts of an object a sync compares: labels, annotations and spec.
+pub fn comparable(obj: &Value) -> Value {
+    serde_json::json!({
+        "labels": obj.pointer("/metadata/labels").cloned().unwrap_or(Value::Object(Map::new())),
+        "annotations": obj.pointer("/metadata/annotations").cloned().unwrap_or(Value::Object(Map::new())),
+        "spec": obj.get("spec").cloned().unwrap_or(Value::Object(Map::new())),
+    })
+}
+
+/// The first place where `live` does not hold what `desired` says (objects: every key of
+/// `desired` present and matching; lists and scalars: equal), as a dotted path; `None` when
+/// `desired ⊆ live`.
+pub fn subset_mismatch(desired: &Value, live: &Value) -> Option<String> {
+    fn walk(d: &Value, l: &Value, path: &mut Vec<String>) -> bool {
+        match (d, l) {
+            (Value::Object(dm), Value::Object(lm)) => {
+                for (k, dv) in dm {
+                    path.push(k.clone());
+                    let ok = match lm.get(k) {
+                        Some(lv) => walk(dv, lv, path),
+                        None => dv.is_null(),
+                    };
+                    if !ok {
+                        return false;
+                    }
+                    path.pop();
+                }
+                true
+            }
+            (Value::Array(da), Value::Array(la)) => {
+                if da.len() != la.len() {
+                    return false;
+                }
+                for (i, (dv, lv)) in da.iter().zip(la).enumerate() {
+                    path.push(i.to_string());
+                    if !walk(dv, lv, path) {
+                        return false;
+                    }
+                    path.pop();
+                }
+                true
+            }
+            (d, l) => d == l,
+        }
+    }
+    let want = serde_json::json!({
+        "metadata": {
+            "labels": desired.pointer("/metadata/labels"),
+            "annotations": desired.pointer("/metadata/annotations"),
+        },
+        "spec": desired.get("spec"),
+    });
+    let mut path = Vec::new();
+    if walk(&want, live, &mut path) {
+        None
+    } else {
+        Some(path.join("."))
+    }
+}
+
+/// The value at a dotted path (as returned by [`subset_mismatch`]).
+pub fn at_path<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut cur = v;
+    for seg in path.split('.').filter(|s| !s.is_empty()) {
+        cur = match cur {
+            Value::Object(m) => m.get(seg)?,
+            Value::Array(a) => a.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// The part of `obj` that the `fieldsV1` set describes (client-go's "extract"): the apply
+/// configuration that, applied by the same manager, restores exactly what it owned.
+pub fn extract_owned(obj: &Value, fields_v1: &Value) -> Value {
+    fn walk(v: &Value, fields: &Map<String, Value>) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut out = Map::new();
+                for (k, sub) in fields {
+                    let Some(name) = k.strip_prefix("f:") else {
+                        continue;
+                    };
+                    let Some(child) = m.get(name) else { continue };
+                    let sub = sub.as_object();
+                    let owned_children = sub.is_some_and(|s| s.keys().any(|k| k != "."));
+                    out.insert(
+                        name.to_string(),
+                        if owned_children {
+                            walk(child, sub.expect("checked"))
+                        } else {
+                            child.clone()
+                        },
+                    );
+                }
+                Value::Object(out)
+            }
+            Value::Array(items) => {
+                let mut out = Vec::new();
+                for (k, sub) in fields {
+                    if let Some(key) = k.strip_prefix("k:") {
+                        let Ok(Value::Object(key)) = serde_json::from_str::<Value>(key) else {
+                            continue;
+                        };
+                        if let Some(item) = items
+                            .iter()
+                            .find(|it| key.iter().all(|(kk, kv)| it.get(kk) == Some(kv)))
+                        {
+                            let sub = sub.as_object();
+                            let deeper = sub.is_some_and(|s| s.keys().any(|k| k != "."));
+                            let mut e = if deeper {
+                                walk(item, sub.expect("checked"))
+                            } else {
+                                item.clone()
+                            };
+                            // The key fields identify the item: always keep them.
+                            if let Value::Object(e) = &mut e {
+                                for (kk, kv) in &key {
+                                    e.insert(kk.clone(), kv.clone());
+                                }
+                            }
+                            out.push(e);
+                        }
+                    } else if let Some(val) = k.strip_prefix("v:")
+                        && let Ok(val) = serde_json::from_str::<Value>(val)
+                        && items.contains(&val)
+                    {
+                        out.push(val);
+                    }
+                }
+                Value::Array(out)
+            }
+            other => other.clone(),
+        }
+    }
+    match fields_v1.as_object() {
+        Some(f) => walk(obj, f),
+        None => Value::Object(Map::new()),
+    }
+}
+
+/// The fields `manager` owns through Apply (its `fieldsV1`), if any.
+pub fn applied_fields<'a>(obj: &'a Value, manager: &str) -> Option<&'a Value> {
+    obj.pointer("/metadata/managedFields")?
+        .as_array()?
+        .iter()
+        .find(|e| {
+            e.get("manager").and_then(Value::as_str) == Some(manager)
+                && e.get("operation").and_then(Value::as_str) == Some("Apply")
+                && e.get("subresource").is_none()
+        })?
+        .get("fieldsV1")
+}
+
+/// One changed field.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FieldChange {
+    /// Dotted path (`spec.description`).
+    pub path: String,
+    /// Value before (`None`: absent).
+    pub before: Option<Value>,
+    /// Value after (`None`: removed).
+    pub after: Option<Value>,
+}
+
+/// Field-by-field differences between two objects' comparable content (labels, annotations,
+/// spec), leaves only, sorted by path. The content-hash annotation is left out.
+pub fn field_changes(before: Option<&Value>, after: Option<&Value>) -> Vec<FieldChange> {
+    fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                for (k, v) in m {
+                    let p = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    flatten(&p, v, out);
+                }
+            }
+            Value::Array(a) if !a.is_empty() => {
+                for (i, v) in a.iter().enumerate() {
+                    flatten(&format!("{prefix}[{i}]"), v, out);
+                }
+            }
+            other => {
+                out.insert(prefix.to_string(), other.clone());
+            }
+        }
+    }
+    let mut b = BTreeMap::new();
+    let mut a = BTreeMap::new();
+    let strip = |v: &Value| {
+        let mut c = comparable(v);
+        if let Some(ann) = c.get_mut("annotations").and_then(Value::as_object_mut) {
+            ann.remove(ANNOTATION_HASH);
+        }
+        c
+    };
+    if let Some(v) = before {
+        flatten("", &strip(v), &mut b);
+    }
+    if let Some(v) = after {
+        flatten("", &strip(v), &mut a);
+    }
+    let keys: std::collections::BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+    keys.into_iter()
+        .filter_map(|k| {
+            let (bv, av) = (b.get(k), a.get(k));
+            let empty = |v: Option<&Value>| {
+                v.is_none_or(|v| {
+                    v.is_null()
+                        || v.as_object().is_some_and(Map::is_empty)
+                        || v.as_array().is_some_and(Vec::is_empty)
+                })
+            };
+            if bv == av || (empty(bv) && empty(av)) {
+                return None;
+            }
+            Some(FieldChange {
+                path: k.replacen("labels.", "metadata.labels.", 1).replacen(
+                    "annotations.",
+                    "metadata.annotations.",
+                    1,
+                ),
+                before: bv.cloned(),
+                after: av.cloned(),
+            })
+        })
+        .collect()
+}
+
+/// An object as the YAML a person reads in a diff: without server bookkeeping.
+pub fn display_yaml(obj: &Value) -> String {
+    let mut o = obj.clone();
+    if let Some(meta) = o.get_mut("metadata").and_then(Value::as_object_mut) {
+        for k in [
+            "managedFields",
+            "resourceVersion",
+            "uid",
+            "creationTimestamp",
+            "generation",
+        ] {
+            meta.remove(k);
+        }
+    }
+    if let Some(m) = o.as_object_mut() {
+        m.remove("status");
+    }
+    serde_saphyr::to_string(&o).unwrap_or_else(|_| canonical(&o))
+}
+
+/// A unified diff (as `kubectl diff` prints) of two objects' YAML.
+pub fn unified_diff(label: &str, before: Option<&Value>, after: Option<&Value>) -> String {
+    let b = before.map(display_yaml).unwrap_or_default();
+    let a = after.map(display_yaml).unwrap_or_default();
+    similar::TextDiff::from_lines(&b, &a)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("live/{label}"), &format!("desired/{label}"))
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn hash_ignores_key_order_and_itself() {
+        let a = json!({"apiVersion":"v","kind":"K","metadata":{"name":"n","labels":{"a":"1","b":"2"}},"spec":{"x":1,"y":[1,2]}});
+        let b = json!({"kind":"K","spec":{"y":[1,2],"x":1},"metadata":{"labels":{"b":"2","a":"1"},"name":"n"},"apiVersion":"v"});
+        assert_eq!(content_hash(&a), content_hash(&b));
+        let (with, h) = with_hash(&a);
+        assert_eq!(content_hash(&with), h);
+        let c = json!({"apiVersion":"v","kind":"K","metadata":{"name":"n","labels":{"a":"1","b":"2"}},"spec":{"x":2,"y":[1,2]}});
+        assert_ne!(content_hash(&a), content_hash(&c));
+    }
+
+    #[test]
+    fn subset_finds_the_first_difference() {
+        let desired =
+            json!({"metadata":{"labels":{"a":"1"}},"spec":{"role":"spine","boot":{"mac":"x"}}});
+        let live = json!({"metadata":{"labels":{"a":"1","other":"z"},"annotations":{}},"spec":{"role":"spine","boot":{"mac":"x"},"asn":65101}});
+        assert_eq!(subset_mismatch(&desired, &live), None);
+        let drifted =
+            json!({"metadata":{"labels":{"a":"1"}},"spec":{"role":"spine","boot":{"mac":"y"}}});
+        assert_eq!(
+            subset_mismatch(&desired, &drifted).as_deref(),
+            Some("spec.boot.mac")
+        );
+    }
+
+    #[test]
+    fn extract_follows_fields_v1() {
+        let obj = json!({"metadata":{"name":"a","labels":{"mine":"1","theirs":"2"}},
+                         "spec":{"description":"d","asn":1,"links":[{"n":1},{"n":2}],
+                                 "ports":[{"name":"p1","speed":1},{"name":"p2","speed":2}],
+                                 "groups":["g1","g2"]}});
+        let fields = json!({"f:metadata":{"f:labels":{"f:mine":{}}},
+                            "f:spec":{"f:description":{},"f:links":{},
+                                      "f:ports":{"k:{\"name\":\"p2\"}":{".":{},"f:speed":{}}},
+                                      "f:groups":{"v:\"g2\"":{}}}});
+        assert_eq!(
+            extract_owned(&obj, &fields),
+            json!({"metadata":{"labels":{"mine":"1"}},
+                   "spec":{"description":"d","links":[{"n":1},{"n":2}],
+                           "ports":[{"name":"p2","speed":2}],"groups":["g2"]}})
+        );
+    }
+
+    #[test]
+    fn field_changes_are_leaves() {
+        let before = json!({"metadata":{"labels":{"a":"1"}},"spec":{"description":"old","x":[1]}});
+        let after = json!({"metadata":{"labels":{"a":"1","b":"2"}},"spec":{"description":"new"}});
+        let changes = field_changes(Some(&before), Some(&after));
+        let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["metadata.labels.b", "spec.description", "spec.x[0]"]
+        );
+        assert_eq!(changes[1].before, Some(json!("old")));
+        assert_eq!(changes[2].after, None);
+    }
+}

@@ -1,0 +1,767 @@
+//! When runs happen: manual triggers (returning a task id at once), periodic runs on each
+//! fabric's interval with seeded jitter, retries with exponential backoff for transient failures,
+//! start-up catch-up, and optional per-fabric leases for high availability.
+//!
+//! Guarantees: never two runs of one fabric at once (one worker per fabric runs tasks one after
+//! another); a trigger while a task is pending coalesces into it; a trigger while one runs queues
+//! exactly one follow-up; missed periodic ticks collapse into one run; a global limit bounds runs
+//! across fabrics. Time is `tokio::time` only, so everything runs on a paused clock in tests.
+//! It does not know how a run works: a [`Runner`] does that.
+
+pub mod lease;
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tokio::sync::{Notify, Semaphore, broadcast};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::clock::{SharedClock, format_ts};
+use crate::store::{Phase, Store, StoreError, TaskRecord, Trigger};
+pub use lease::{Fence, LeaseConfig, Leases};
+
+/// Boxed future.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// What the scheduler asks a runner to do.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// Fabric.
+    pub fabric: String,
+    /// Trigger of this attempt (`retry` for attempts after the first).
+    pub trigger: Trigger,
+    /// The task.
+    pub task_id: String,
+    /// 1-based attempt.
+    pub attempt: u32,
+    /// Replica identity (recorded on the run).
+    pub holder: String,
+    /// Checked by the runner before every write: false once this replica may no longer write.
+    pub fence: Fence,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutcome {
+    /// The run record (None if the runner failed before recording one).
+    pub run_id: Option<i64>,
+    /// SUCCESS or FAILURE.
+    pub phase: Phase,
+    /// Whether another attempt may succeed without anyone changing anything.
+    pub transient: bool,
+    /// One line for the task record.
+    pub message: String,
+}
+
+/// Executes one sync run (the engine).
+pub trait Runner: Send + Sync + 'static {
+    /// Runs and records one run; never panics on bad input, returns an outcome.
+    fn run(&self, req: RunRequest) -> BoxFuture<RunOutcome>;
+}
+
+/// Retry policy for transient failures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// First wait.
+    pub base: Duration,
+    /// Growth factor.
+    pub factor: u32,
+    /// Longest wait.
+    pub max: Duration,
+    /// Attempts in all (the first run included).
+    pub max_attempts: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            base: Duration::from_secs(5),
+            factor: 2,
+            max: Duration::from_secs(300),
+            max_attempts: 5,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before attempt `next_attempt` (2 → base, 3 → base × factor, …).
+    pub fn backoff(&self, next_attempt: u32) -> Duration {
+        let exp = next_attempt.saturating_sub(2);
+        let mut d = self.base;
+        for _ in 0..exp {
+            d = d.saturating_mul(self.factor);
+            if d >= self.max {
+                return self.max;
+            }
+        }
+        d.min(self.max)
+    }
+}
+
+/// Scheduler settings.
+#[derive(Debug, Clone)]
+pub struct SchedulerConfig {
+    /// Runs at once across fabrics.
+    pub max_concurrent_runs: usize,
+    /// Periodic jitter as a fraction of the interval (0.1: up to +10 %).
+    pub jitter: f64,
+    /// Retry policy.
+    pub retry: RetryPolicy,
+    /// This replica's identity.
+    pub replica: String,
+    /// Seed of the jitter.
+    pub seed: u64,
+    /// Per-fabric leases in the target cluster (HA).
+    pub lease: Option<LeaseConfig>,
+    /// Extra time past a fabric's run deadline before the scheduler abandons a run.
+    pub hard_stop_grace: Duration,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent_runs: 4,
+            jitter: 0.1,
+            retry: RetryPolicy::default(),
+            replica: "fabsync-0".into(),
+            seed: 0,
+            lease: None,
+            hard_stop_grace: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Scheduler errors.
+#[derive(Debug, thiserror::Error)]
+pub enum SchedulerError {
+    /// No such fabric.
+    #[error("fabric {0:?} does not exist")]
+    UnknownFabric(String),
+    /// The scheduler is shutting down.
+    #[error("fabsync is shutting down; the sync was not queued")]
+    ShuttingDown,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A task state change, for live progress.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskEvent {
+    /// Task id.
+    pub task_id: String,
+    /// Fabric.
+    pub fabric: String,
+    /// New state.
+    pub state: Phase,
+    /// Run id, once started.
+    pub run_id: Option<i64>,
+}
+
+#[derive(Default)]
+struct Slot {
+    /// A PENDING (or RETRY-waiting) task: the target of coalescing.
+    pending: Option<Pending>,
+    /// The task whose run is in progress.
+    running: Option<String>,
+    /// Next periodic tick.
+    next_periodic: Option<Instant>,
+    /// The interval `next_periodic` was computed with (0: none).
+    interval_secs: u64,
+    /// Periodic ticks are anchored here.
+    anchor: Option<Instant>,
+    worker: Option<JoinHandle<()>>,
+    notify: Arc<Notify>,
+}
+
+#[derive(Clone)]
+struct Pending {
+    task_id: String,
+    trigger: Trigger,
+    attempt: u32,
+    not_before: Instant,
+}
+
+struct Inner {
+    store: Store,
+    clock: SharedClock,
+    runner: Arc<dyn Runner>,
+    cfg: SchedulerConfig,
+    slots: Mutex<BTreeMap<String, Slot>>,
+    global: Arc<Semaphore>,
+    rng: Mutex<ChaCha8Rng>,
+    ids: Mutex<ChaCha8Rng>,
+    shutting_down: std::sync::atomic::AtomicBool,
+    events: broadcast::Sender<TaskEvent>,
+    leases: Option<Leases>,
+    idle: Notify,
+}
+
+/// A running scheduler (cheap to clone).
+#[derive(Clone)]
+pub struct Scheduler {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("replica", &self.inner.cfg.replica)
+            .finish()
+    }
+}
+
+impl Scheduler {
+    /// Starts the scheduler: closes runs a previous process left STARTED, queues catch-up runs
+    /// for overdue fabrics, and starts one worker per fabric.
+    pub fn start(
+        store: Store,
+        clock: SharedClock,
+        runner: Arc<dyn Runner>,
+        cfg: SchedulerConfig,
+        leases: Option<Leases>,
+    ) -> Result<Self, SchedulerError> {
+        let now = format_ts(clock.now());
+        for run in store.close_interrupted(&now)? {
+            tracing::warn!(fabric = %run.fabric, run = run.id, "closed a run interrupted by a previous stop");
+        }
+        let (events, _) = broadcast::channel(1024);
+        let inner = Arc::new(Inner {
+            global: Arc::new(Semaphore::new(cfg.max_concurrent_runs.max(1))),
+            rng: Mutex::new(ChaCha8Rng::seed_from_u64(cfg.seed)),
+            ids: Mutex::new(ChaCha8Rng::seed_from_u64(
+                cfg.seed ^ 0x5eed_7a5c_u64.wrapping_mul(0x9e37_79b9),
+            )),
+            store,
+            clock,
+            runner,
+            cfg,
+            slots: Mutex::new(BTreeMap::new()),
+            shutting_down: false.into(),
+            events,
+            leases,
+            idle: Notify::new(),
+        });
+        let sched = Scheduler { inner };
+        for fabric in sched.inner.store.fabrics()? {
+            sched.ensure_worker(&fabric.name);
+            sched.plan_periodic(&fabric.name, true)?;
+        }
+        Ok(sched)
+    }
+
+    /// Subscribes to task state changes.
+    pub fn subscribe(&self) -> broadcast::Receiver<TaskEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// This replica's identity.
+    pub fn replica(&self) -> &str {
+        &self.inner.cfg.replica
+    }
+
+    /// Whether the scheduler accepts work.
+    pub fn is_alive(&self) -> bool {
+        !self
+            .inner
+            .shutting_down
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Requests a run now. Returns at once with the task that will carry it: a new PENDING
+    /// task, or the pending one this trigger coalesced into.
+    pub fn trigger(&self, fabric: &str, trigger: Trigger) -> Result<TaskRecord, SchedulerError> {
+        if !self.is_alive() {
+            return Err(SchedulerError::ShuttingDown);
+        }
+        // The fabric must exist (and may have been added after start).
+        self.inner.store.fabric(fabric).map_err(|e| match e {
+            StoreError::NotFound { .. } => SchedulerError::UnknownFabric(fabric.to_string()),
+            e => SchedulerError::Store(e),
+        })?;
+        self.ensure_worker(fabric);
+        let id = self.enqueue(fabric, trigger, true)?;
+        Ok(self.inner.store.task(&id)?)
+    }
+
+    /// Re-reads a fabric's settings (interval, enabled) and reschedules it; adds a worker for a
+    /// new fabric. Takes effect at once.
+    pub fn reload(&self, fabric: &str) -> Result<(), SchedulerError> {
+        self.inner.store.fabric(fabric).map_err(|e| match e {
+            StoreError::NotFound { .. } => SchedulerError::UnknownFabric(fabric.to_string()),
+            e => SchedulerError::Store(e),
+        })?;
+        self.ensure_worker(fabric);
+        self.plan_periodic(fabric, false)
+    }
+
+    /// When the next periodic run of a fabric is due (tokio time), if scheduled.
+    pub fn next_periodic(&self, fabric: &str) -> Option<Instant> {
+        self.inner
+            .slots
+            .lock()
+            .unwrap()
+            .get(fabric)
+            .and_then(|s| s.next_periodic)
+    }
+
+    /// Whether a fabric has a run in progress.
+    pub fn is_running(&self, fabric: &str) -> bool {
+        self.inner
+            .slots
+            .lock()
+            .unwrap()
+            .get(fabric)
+            .is_some_and(|s| s.running.is_some())
+    }
+
+    /// Waits until no fabric has a pending (due) or running task.
+    pub async fn idle(&self) {
+        loop {
+            let notified = self.inner.idle.notified();
+            let busy = {
+                let slots = self.inner.slots.lock().unwrap();
+                let now = Instant::now();
+                slots.values().any(|s| {
+                    s.running.is_some() || s.pending.as_ref().is_some_and(|p| p.not_before <= now)
+                })
+            };
+            if !busy {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Stops taking work and waits up to `grace` for running runs; runs still going after that
+    /// are abandoned and recorded as interrupted.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.inner
+            .shutting_down
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let workers: Vec<(String, JoinHandle<()>, Arc<Notify>)> = {
+            let mut slots = self.inner.slots.lock().unwrap();
+            slots
+                .iter_mut()
+                .filter_map(|(name, s)| {
+                    s.worker.take().map(|w| (name.clone(), w, s.notify.clone()))
+                })
+                .collect()
+        };
+        for (_, _, n) in &workers {
+            n.notify_one();
+        }
+        let deadline = Instant::now() + grace;
+        for (name, mut handle, _) in workers {
+            if tokio::time::timeout_at(deadline, &mut handle)
+                .await
+                .is_err()
+            {
+                tracing::warn!(fabric = %name, "run still going at shutdown: abandoned");
+                handle.abort();
+                let _ = handle.await;
+            }
+        }
+        let now = format_ts(self.inner.clock.now());
+        if let Err(e) = self.inner.store.close_interrupted(&now) {
+            tracing::error!(error = %e, "could not record interrupted runs at shutdown");
+        }
+        if let Some(leases) = &self.inner.leases {
+            leases.release_all().await;
+        }
+    }
+
+    fn ensure_worker(&self, fabric: &str) {
+        let mut slots = self.inner.slots.lock().unwrap();
+        let slot = slots.entry(fabric.to_string()).or_default();
+        if slot.worker.is_none() && self.is_alive() {
+            let sched = self.clone();
+            let name = fabric.to_string();
+            slot.worker = Some(tokio::spawn(async move { sched.worker(name).await }));
+        }
+    }
+
+    /// Computes the next periodic tick from the fabric's settings. At start-up, an overdue
+    /// fabric gets a catch-up task.
+    fn plan_periodic(&self, fabric: &str, startup: bool) -> Result<(), SchedulerError> {
+        let rec = self.inner.store.fabric(fabric)?;
+        let interval = if rec.config.enabled {
+            rec.config.interval_secs
+        } else {
+            0
+        };
+        let now = Instant::now();
+        let mut catch_up = false;
+        {
+            let mut slots = self.inner.slots.lock().unwrap();
+            let slot = slots.entry(fabric.to_string()).or_default();
+            if interval == 0 {
+                slot.next_periodic = None;
+                slot.interval_secs = 0;
+            } else if slot.interval_secs != interval || slot.next_periodic.is_none() {
+                let anchor = if startup || slot.anchor.is_none() {
+                    now
+                } else {
+                    slot.anchor.unwrap()
+                };
+                slot.anchor = Some(anchor);
+                slot.interval_secs = interval;
+                let mut next = anchor + Duration::from_secs(interval);
+                if next < now {
+                    next = now;
+                }
+                slot.next_periodic = Some(next + self.jitter(interval));
+                if startup {
+                    catch_up = self.overdue(&rec, interval);
+                }
+            }
+            slot.notify.notify_one();
+        }
+        let at = self.next_periodic(fabric).map(|i| self.wall_at(i));
+        self.inner.store.set_next_run(fabric, at.as_deref())?;
+        if catch_up {
+            self.enqueue(fabric, Trigger::Catchup, true)?;
+        }
+        Ok(())
+    }
+
+    fn overdue(&self, rec: &crate::store::FabricRecord, interval: u64) -> bool {
+        let Some(last) = rec.last_finished_at.as_deref() else {
+            return rec.status == crate::store::FabricStatus::NeverSynced
+                && rec.last_run_id.is_none();
+        };
+        match last.parse::<jiff::Timestamp>() {
+            Ok(t) => {
+                let age = self.inner.clock.now().duration_since(t);
+                age.as_secs() >= interval as i64
+            }
+            Err(_) => true,
+        }
+    }
+
+    fn jitter(&self, interval: u64) -> Duration {
+        if self.inner.cfg.jitter <= 0.0 {
+            return Duration::ZERO;
+        }
+        let max = interval as f64 * self.inner.cfg.jitter;
+        let r: f64 = self.inner.rng.lock().unwrap().random();
+        Duration::from_millis((r * max * 1000.0) as u64)
+    }
+
+    fn wall_at(&self, at: Instant) -> String {
+        let now = Instant::now();
+        let wall = self.inner.clock.now();
+        let delta = at.saturating_duration_since(now);
+        let span = jiff::SignedDuration::try_from(delta).unwrap_or(jiff::SignedDuration::ZERO);
+        format_ts(wall.saturating_add(span).unwrap_or(wall))
+    }
+
+    fn new_task_id(&self) -> String {
+        let bytes: [u8; 16] = self.inner.ids.lock().unwrap().random();
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string()
+    }
+
+    /// Adds a task or coalesces into the pending one; returns the task id. `now` makes a
+    /// pending retry run at once (a person asked for it).
+    fn enqueue(&self, fabric: &str, trigger: Trigger, now: bool) -> Result<String, SchedulerError> {
+        let mut slots = self.inner.slots.lock().unwrap();
+        let slot = slots.entry(fabric.to_string()).or_default();
+        if let Some(p) = &mut slot.pending {
+            if now {
+                p.not_before = p.not_before.min(Instant::now());
+            }
+            slot.notify.notify_one();
+            return Ok(p.task_id.clone());
+        }
+        let id = self.new_task_id();
+        let created = format_ts(self.inner.clock.now());
+        self.inner
+            .store
+            .create_task(&id, fabric, trigger, &created)?;
+        slot.pending = Some(Pending {
+            task_id: id.clone(),
+            trigger,
+            attempt: 1,
+            not_before: Instant::now(),
+        });
+        slot.notify.notify_one();
+        let _ = self.inner.events.send(TaskEvent {
+            task_id: id.clone(),
+            fabric: fabric.to_string(),
+            state: Phase::Pending,
+            run_id: None,
+        });
+        Ok(id)
+    }
+
+    async fn worker(self, fabric: String) {
+        let notify = {
+            let slots = self.inner.slots.lock().unwrap();
+            slots[&fabric].notify.clone()
+        };
+        loop {
+            if !self.is_alive() {
+                return;
+            }
+            let notified = notify.notified();
+            // What is due?
+            let (due, wake_at) = {
+                let mut slots = self.inner.slots.lock().unwrap();
+                let slot = slots.get_mut(&fabric).expect("slot exists for its worker");
+                let now = Instant::now();
+                let mut periodic_due = false;
+                if let Some(next) = slot.next_periodic
+                    && next <= now
+                {
+                    periodic_due = true;
+                    // Next tick on the fixed cadence; ticks missed while busy collapse into one.
+                    let interval = Duration::from_secs(slot.interval_secs.max(1));
+                    let anchor = slot.anchor.unwrap_or(now);
+                    let mut k = (now.saturating_duration_since(anchor).as_secs_f64()
+                        / interval.as_secs_f64())
+                    .floor() as u32
+                        + 1;
+                    if k == 0 {
+                        k = 1;
+                    }
+                    let mut following = anchor + interval * k;
+                    if following <= now {
+                        following = now + interval;
+                    }
+                    slot.next_periodic = Some(following + self.jitter(slot.interval_secs));
+                }
+                let due = slot.pending.as_ref().is_some_and(|p| p.not_before <= now);
+                let wake = [
+                    slot.next_periodic,
+                    slot.pending.as_ref().map(|p| p.not_before),
+                ]
+                .into_iter()
+                .flatten()
+                .min();
+                (
+                    if periodic_due {
+                        Some(true)
+                    } else {
+                        due.then_some(false)
+                    },
+                    wake,
+                )
+            };
+            if due == Some(true) {
+                // A periodic tick: on an HA standby, the lease holder runs it instead.
+                let lead = match &self.inner.leases {
+                    Some(l) => l.try_lead(&fabric).await,
+                    None => true,
+                };
+                if lead && let Err(e) = self.enqueue(&fabric, Trigger::Periodic, false) {
+                    tracing::error!(fabric = %fabric, error = %e, "could not queue a periodic run");
+                }
+                let at = self.next_periodic(&fabric).map(|i| self.wall_at(i));
+                let _ = self.inner.store.set_next_run(&fabric, at.as_deref());
+                continue;
+            }
+            if due == Some(false) {
+                self.run_pending(&fabric).await;
+                self.inner.idle.notify_waiters();
+                continue;
+            }
+            self.inner.idle.notify_waiters();
+            match wake_at {
+                Some(at) => {
+                    tokio::select! {
+                        _ = notified => {}
+                        _ = tokio::time::sleep_until(at) => {}
+                    }
+                }
+                None => notified.await,
+            }
+        }
+    }
+
+    async fn run_pending(&self, fabric: &str) {
+        let permit = self
+            .inner
+            .global
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the global semaphore is never closed");
+        let pending = {
+            let mut slots = self.inner.slots.lock().unwrap();
+            let slot = slots.get_mut(fabric).expect("slot");
+            let Some(p) = slot.pending.take() else {
+                return;
+            };
+            slot.running = Some(p.task_id.clone());
+            p
+        };
+        let fence = match &self.inner.leases {
+            Some(leases) => match leases.acquire_for_run(fabric).await {
+                Ok(fence) => fence,
+                Err(holder) => {
+                    let msg = format!(
+                        "another fabsync replica ({holder}) holds this fabric's lease and runs its syncs; trigger the sync there"
+                    );
+                    let now = format_ts(self.inner.clock.now());
+                    let _ = self.inner.store.task_finished(
+                        &pending.task_id,
+                        Phase::Failure,
+                        &msg,
+                        &now,
+                        None,
+                    );
+                    self.finish_slot(fabric, &pending.task_id, Phase::Failure, None);
+                    drop(permit);
+                    return;
+                }
+            },
+            None => Fence::always(),
+        };
+        let trigger = if pending.attempt > 1 {
+            Trigger::Retry
+        } else {
+            pending.trigger
+        };
+        let req = RunRequest {
+            fabric: fabric.to_string(),
+            trigger,
+            task_id: pending.task_id.clone(),
+            attempt: pending.attempt,
+            holder: self.inner.cfg.replica.clone(),
+            fence: fence.clone(),
+        };
+        let _ = self.inner.events.send(TaskEvent {
+            task_id: pending.task_id.clone(),
+            fabric: fabric.to_string(),
+            state: Phase::Started,
+            run_id: None,
+        });
+        let deadline = self
+            .inner
+            .store
+            .fabric(fabric)
+            .map(|f| Duration::from_secs(f.config.limits.deadline_secs))
+            .unwrap_or(Duration::from_secs(300))
+            + self.inner.cfg.hard_stop_grace;
+        let outcome = match tokio::time::timeout(deadline, self.inner.runner.run(req)).await {
+            Ok(o) => o,
+            Err(_) => {
+                // The runner enforces the deadline itself; this is the last resort.
+                let now = format_ts(self.inner.clock.now());
+                let _ = self.inner.store.close_interrupted(&now);
+                RunOutcome {
+                    run_id: None,
+                    phase: Phase::Failure,
+                    transient: false,
+                    message: format!(
+                        "deadline exceeded: the run did not end within {} s and was abandoned",
+                        deadline.as_secs()
+                    ),
+                }
+            }
+        };
+        if let Some(leases) = &self.inner.leases {
+            leases.run_finished(fabric, &fence).await;
+        }
+        drop(permit);
+        let now_ts = format_ts(self.inner.clock.now());
+        let retry = outcome.phase == Phase::Failure
+            && outcome.transient
+            && pending.attempt < self.inner.cfg.retry.max_attempts
+            && self.is_alive();
+        if retry {
+            let next_attempt = pending.attempt + 1;
+            let wait = self.inner.cfg.retry.backoff(next_attempt);
+            let at = Instant::now() + wait;
+            let retry_at = self.wall_at(at);
+            let msg = format!(
+                "{} — retry {} of {} in {} s",
+                outcome.message,
+                next_attempt - 1,
+                self.inner.cfg.retry.max_attempts - 1,
+                wait.as_secs()
+            );
+            let _ = self.inner.store.task_finished(
+                &pending.task_id,
+                Phase::Retry,
+                &msg,
+                &now_ts,
+                Some(&retry_at),
+            );
+            let mut slots = self.inner.slots.lock().unwrap();
+            let slot = slots.get_mut(fabric).expect("slot");
+            slot.running = None;
+            match &mut slot.pending {
+                // A trigger arrived during the run: it carries the retry too, right away.
+                Some(_) => {
+                    drop(slots);
+                    let _ = self.inner.store.task_finished(
+                        &pending.task_id,
+                        Phase::Failure,
+                        &format!("{} (superseded by a newer request)", outcome.message),
+                        &now_ts,
+                        None,
+                    );
+                }
+                None => {
+                    slot.pending = Some(Pending {
+                        task_id: pending.task_id.clone(),
+                        trigger: pending.trigger,
+                        attempt: next_attempt,
+                        not_before: at,
+                    });
+                    slot.notify.notify_one();
+                }
+            }
+            let _ = self.inner.events.send(TaskEvent {
+                task_id: pending.task_id.clone(),
+                fabric: fabric.to_string(),
+                state: Phase::Retry,
+                run_id: outcome.run_id,
+            });
+        } else {
+            let _ = self.inner.store.task_finished(
+                &pending.task_id,
+                outcome.phase,
+                &outcome.message,
+                &now_ts,
+                None,
+            );
+            self.finish_slot(fabric, &pending.task_id, outcome.phase, outcome.run_id);
+        }
+    }
+
+    fn finish_slot(&self, fabric: &str, task_id: &str, phase: Phase, run_id: Option<i64>) {
+        {
+            let mut slots = self.inner.slots.lock().unwrap();
+            if let Some(slot) = slots.get_mut(fabric) {
+                slot.running = None;
+            }
+        }
+        let _ = self.inner.events.send(TaskEvent {
+            task_id: task_id.to_string(),
+            fabric: fabric.to_string(),
+            state: phase,
+            run_id,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_five_seconds_up_to_five_minutes() {
+        let p = RetryPolicy::default();
+        let waits: Vec<u64> = (2..=10).map(|a| p.backoff(a).as_secs()).collect();
+        assert_eq!(waits, vec![5, 10, 20, 40, 80, 160, 300, 300, 300]);
+    }
+}
