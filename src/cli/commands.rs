@@ -82,15 +82,21 @@ fn real_client(a: &NetboxArgs) -> Result<NetboxClient, u8> {
     let Some(token_file) = &a.netbox_token_file else {
         return Err(err("--netbox-token-file is required"));
     };
-    let token = std::fs::read_to_string(token_file)
-        .map_err(|e| err(format!("cannot read token file {}: {e}", token_file.display())))?;
+    let token = std::fs::read_to_string(token_file).map_err(|e| {
+        err(format!(
+            "cannot read token file {}: {e}",
+            token_file.display()
+        ))
+    })?;
     let svc = https_service(a.netbox_ca_file.as_deref()).map_err(err)?;
     NetboxClient::new(svc, url, Token::new(token)).map_err(err)
 }
 
 fn netbox_exit(e: &NetboxError) -> u8 {
     match e {
-        NetboxError::Invalid { .. } | NetboxError::Decode { .. } | NetboxError::NotFound { .. } => EXIT_FAILED,
+        NetboxError::Invalid { .. } | NetboxError::Decode { .. } | NetboxError::NotFound { .. } => {
+            EXIT_FAILED
+        }
         _ => EXIT_USAGE,
     }
 }
@@ -139,7 +145,11 @@ pub(super) fn plan(args: PlanArgs) -> u8 {
     for f in &p.findings {
         eprintln!("{f}");
     }
-    let fatal = p.findings.iter().filter(|f| f.severity == Severity::Fatal).count();
+    let fatal = p
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Fatal)
+        .count();
     if fatal > 0 {
         eprintln!("error: {fatal} fatal finding(s); no objects printed");
         return EXIT_FAILED;
@@ -170,7 +180,9 @@ pub(super) fn import_wiring(args: ImportWiringArgs) -> u8 {
         Err(code) => return code,
     };
     let rt = runtime();
-    match rt.block_on(crate::netbox::import::import_wiring(&client, &diagram, &args.site)) {
+    match rt.block_on(crate::netbox::import::import_wiring(
+        &client, &diagram, &args.site,
+    )) {
         Ok(report) => {
             for w in &report.warnings {
                 eprintln!("warning: {w}");

@@ -51,11 +51,19 @@ impl ImportReport {
 
     /// One-line summary.
     pub fn summary(&self) -> String {
-        let created: Vec<String> = self.created.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        let created: Vec<String> = self
+            .created
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect();
         format!(
             "created {} objects ({}), {} already present, {} interfaces updated",
             self.total_created(),
-            if created.is_empty() { "none".to_string() } else { created.join(", ") },
+            if created.is_empty() {
+                "none".to_string()
+            } else {
+                created.join(", ")
+            },
             self.existing.values().sum::<usize>(),
             self.updated
         )
@@ -66,7 +74,9 @@ fn role_title(slug: &str) -> String {
     slug.split('-')
         .map(|w| {
             let mut c = w.chars();
-            c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -101,12 +111,20 @@ impl Build {
             Some(id) => *id,
             None => {
                 let id = self.ids.take("role");
-                self.snap.roles.push(DeviceRole { id, name: role_title(slug), slug: slug.to_string() });
+                self.snap.roles.push(DeviceRole {
+                    id,
+                    name: role_title(slug),
+                    slug: slug.to_string(),
+                });
                 self.role_by_slug.insert(slug.to_string(), id);
                 id
             }
         };
-        Brief { id, slug: Some(slug.to_string()), ..Brief::default() }
+        Brief {
+            id,
+            slug: Some(slug.to_string()),
+            ..Brief::default()
+        }
     }
 
     fn device_type(&mut self, slug: &str, profile_cf: Option<&str>) -> Brief {
@@ -122,14 +140,23 @@ impl Build {
                     id,
                     model: slug.to_string(),
                     slug: slug.to_string(),
-                    manufacturer: Some(Brief { id: 1, name: Some("Hedgehog".into()), slug: Some("hedgehog".into()), display: None }),
+                    manufacturer: Some(Brief {
+                        id: 1,
+                        name: Some("Hedgehog".into()),
+                        slug: Some("hedgehog".into()),
+                        display: None,
+                    }),
                     custom_fields: cf,
                 });
                 self.type_by_slug.insert(slug.to_string(), id);
                 id
             }
         };
-        Brief { id, slug: Some(slug.to_string()), ..Brief::default() }
+        Brief {
+            id,
+            slug: Some(slug.to_string()),
+            ..Brief::default()
+        }
     }
 
     fn device(&mut self, name: &str, role: &str, dtype: Brief) -> u64 {
@@ -143,7 +170,11 @@ impl Build {
             name: Some(name.to_string()),
             device_type: dtype,
             role,
-            site: Some(Brief { id: self.snap.site.id, slug: Some(self.snap.site.slug.clone()), ..Brief::default() }),
+            site: Some(Brief {
+                id: self.snap.site.id,
+                slug: Some(self.snap.site.slug.clone()),
+                ..Brief::default()
+            }),
             status: Some(Choice::new("active")),
             ..Device::default()
         });
@@ -152,7 +183,11 @@ impl Build {
     }
 
     fn dev_mut(&mut self, id: u64) -> &mut Device {
-        self.snap.devices.iter_mut().find(|d| d.id == id).expect("device created by this builder")
+        self.snap
+            .devices
+            .iter_mut()
+            .find(|d| d.id == id)
+            .expect("device created by this builder")
     }
 
     fn iface(&mut self, device: u64, name: &str, type_: &str) -> u64 {
@@ -160,10 +195,19 @@ impl Build {
             return *id;
         }
         let id = self.ids.take("interface");
-        let dev_name = self.snap.devices.iter().find(|d| d.id == device).and_then(|d| d.name.clone());
+        let dev_name = self
+            .snap
+            .devices
+            .iter()
+            .find(|d| d.id == device)
+            .and_then(|d| d.name.clone());
         self.snap.interfaces.push(Interface {
             id,
-            device: Brief { id: device, name: dev_name, ..Brief::default() },
+            device: Brief {
+                id: device,
+                name: dev_name,
+                ..Brief::default()
+            },
             name: name.to_string(),
             type_: Some(Choice::new(type_)),
             mgmt_only: name == "M1",
@@ -174,7 +218,11 @@ impl Build {
     }
 
     fn if_mut(&mut self, id: u64) -> &mut Interface {
-        self.snap.interfaces.iter_mut().find(|i| i.id == id).expect("interface created by this builder")
+        self.snap
+            .interfaces
+            .iter_mut()
+            .find(|i| i.id == id)
+            .expect("interface created by this builder")
     }
 
     /// The interface of a `"<device>/<port>"` reference on an existing device.
@@ -186,15 +234,32 @@ impl Build {
 
     fn cable(&mut self, a: u64, b: u64, cf: CustomFields) {
         let id = self.ids.take("cable");
-        let t = |i: u64| vec![Termination { object_type: "dcim.interface".into(), object_id: i, object: None }];
-        self.snap.cables.push(Cable { id, label: String::new(), status: Some(Choice::new("connected")), a_terminations: t(a), b_terminations: t(b), custom_fields: cf });
+        let t = |i: u64| {
+            vec![Termination {
+                object_type: "dcim.interface".into(),
+                object_id: i,
+                object: None,
+            }]
+        };
+        self.snap.cables.push(Cable {
+            id,
+            label: String::new(),
+            status: Some(Choice::new("connected")),
+            a_terminations: t(a),
+            b_terminations: t(b),
+            custom_fields: cf,
+        });
         for i in [a, b] {
             self.if_mut(i).cable = Some(Brief::id(id));
         }
     }
 
     fn vlan(&mut self, vid: u16, group: Option<u64>) -> BriefVlan {
-        let found = self.snap.vlans.iter().find(|v| v.vid == vid && v.group.as_ref().map(|g| g.id) == group && (group.is_some() || v.site.is_some()));
+        let found = self.snap.vlans.iter().find(|v| {
+            v.vid == vid
+                && v.group.as_ref().map(|g| g.id) == group
+                && (group.is_some() || v.site.is_some())
+        });
         let id = match found {
             Some(v) => v.id,
             None => {
@@ -204,26 +269,49 @@ impl Build {
                     vid,
                     name: format!("vlan-{vid}"),
                     group: group.map(Brief::id),
-                    site: if group.is_none() { Some(Brief::id(self.snap.site.id)) } else { None },
+                    site: if group.is_none() {
+                        Some(Brief::id(self.snap.site.id))
+                    } else {
+                        None
+                    },
                     status: Some(Choice::new("active")),
                     custom_fields: CustomFields::new(),
                 });
                 id
             }
         };
-        BriefVlan { id, vid, name: None }
+        BriefVlan {
+            id,
+            vid,
+            name: None,
+        }
     }
 }
 
 fn link_type(port: &str) -> &'static str {
-    if port.starts_with('E') { "100gbase-x-qsfp28" } else { "25gbase-x-sfp28" }
+    if port.starts_with('E') {
+        "100gbase-x-qsfp28"
+    } else {
+        "25gbase-x-sfp28"
+    }
 }
 
 /// Turns a wiring diagram into the NetBox objects of `docs/netbox-model.md` for site
 /// `site_slug` (local ids from 1). Objects NetBox cannot hold are reported as warnings.
-pub fn diagram_to_snapshot(d: &Diagram, site_slug: &str) -> Result<(Snapshot, Vec<String>), ImportError> {
+pub fn diagram_to_snapshot(
+    d: &Diagram,
+    site_slug: &str,
+) -> Result<(Snapshot, Vec<String>), ImportError> {
     let mut b = Build {
-        snap: Snapshot { site: Site { id: 1, name: site_slug.to_string(), slug: site_slug.to_string(), custom_fields: CustomFields::new() }, ..Snapshot::default() },
+        snap: Snapshot {
+            site: Site {
+                id: 1,
+                name: site_slug.to_string(),
+                slug: site_slug.to_string(),
+                custom_fields: CustomFields::new(),
+            },
+            ..Snapshot::default()
+        },
         ids: Ids::default(),
         warnings: Vec::new(),
         dev_by_name: BTreeMap::new(),
@@ -232,12 +320,24 @@ pub fn diagram_to_snapshot(d: &Diagram, site_slug: &str) -> Result<(Snapshot, Ve
         type_by_slug: BTreeMap::new(),
     };
     for s in &d.skipped {
-        b.warnings.push(format!("{} {} {:?} not imported: {}", s.api_version, s.kind, s.name, s.reason));
+        b.warnings.push(format!(
+            "{} {} {:?} not imported: {}",
+            s.api_version, s.kind, s.name, s.reason
+        ));
     }
-    let diag_err = |kind: &str, name: &str, field: &str, reason: String| ImportError::Diagram { kind: kind.into(), name: name.into(), field: field.into(), reason };
+    let diag_err = |kind: &str, name: &str, field: &str, reason: String| ImportError::Diagram {
+        kind: kind.into(),
+        name: name.into(),
+        field: field.into(),
+        reason,
+    };
 
     // Switch groups that no switch's redundancy names cannot be represented.
-    let used_groups: BTreeSet<String> = d.switches.iter().filter_map(|s| s.spec.redundancy.as_ref().and_then(|r| r.group.clone())).collect();
+    let used_groups: BTreeSet<String> = d
+        .switches
+        .iter()
+        .filter_map(|s| s.spec.redundancy.as_ref().and_then(|r| r.group.clone()))
+        .collect();
     for g in &d.switch_groups {
         let name = g.metadata.name.clone().unwrap_or_default();
         if !used_groups.contains(&name) {
@@ -249,7 +349,12 @@ pub fn diagram_to_snapshot(d: &Diagram, site_slug: &str) -> Result<(Snapshot, Ve
     for s in &d.switches {
         let name = s.metadata.name.clone().unwrap_or_default();
         let Some(profile) = s.spec.profile.clone() else {
-            return Err(diag_err("Switch", &name, "spec.profile", "is required (it becomes the NetBox device type)".into()));
+            return Err(diag_err(
+                "Switch",
+                &name,
+                "spec.profile",
+                "is required (it becomes the NetBox device type)".into(),
+            ));
         };
         let dt = b.device_type(&profile, None);
         let id = b.device(&name, s.spec.role.as_str(), dt);
@@ -258,9 +363,17 @@ pub fn diagram_to_snapshot(d: &Diagram, site_slug: &str) -> Result<(Snapshot, Ve
             && let Some(g) = &r.group
         {
             cf.insert("hedgehog_redundancy_group".into(), json!(g));
-            cf.insert("hedgehog_redundancy_type".into(), json!(r.type_.unwrap_or(RedundancyType::Eslag).as_str()));
+            cf.insert(
+                "hedgehog_redundancy_type".into(),
+                json!(r.type_.unwrap_or(RedundancyType::Eslag).as_str()),
+            );
         }
-        let extra: Vec<&String> = s.spec.groups.iter().filter(|g| Some(*g) != s.spec.redundancy.as_ref().and_then(|r| r.group.as_ref())).collect();
+        let extra: Vec<&String> = s
+            .spec
+            .groups
+            .iter()
+            .filter(|g| Some(*g) != s.spec.redundancy.as_ref().and_then(|r| r.group.as_ref()))
+            .collect();
         if !extra.is_empty() {
             b.warnings.push(format!("Switch {name:?}: groups {extra:?} besides its redundancy group cannot be modelled in NetBox and are not imported"));
         }
@@ -277,25 +390,50 @@ pub fn diagram_to_snapshot(d: &Diagram, site_slug: &str) -> Result<(Snapshot, Ve
             let dev = b.dev_mut(id);
             dev.custom_fields = cf;
             dev.description = s.spec.description.clone().unwrap_or_default();
-            dev.serial = s.spec.boot.as_ref().and_then(|x| x.serial.clone()).unwrap_or_default();
+            dev.serial = s
+                .spec
+                .boot
+                .as_ref()
+                .and_then(|x| x.serial.clone())
+                .unwrap_or_default();
         }
         let mac = s.spec.boot.as_ref().and_then(|x| x.mac.clone());
         if mac.is_some() || s.spec.ip.is_some() {
             let m1 = b.iface(id, "M1", "1000base-t");
             if let Some(mac) = mac {
                 let mid = b.ids.take("mac");
-                b.snap.mac_addresses.push(MacAddress { id: mid, mac_address: mac.clone(), assigned_object_type: Some("dcim.interface".into()), assigned_object_id: Some(m1) });
-                b.if_mut(m1).primary_mac_address = Some(BriefMac { id: mid, mac_address: mac });
+                b.snap.mac_addresses.push(MacAddress {
+                    id: mid,
+                    mac_address: mac.clone(),
+                    assigned_object_type: Some("dcim.interface".into()),
+                    assigned_object_id: Some(m1),
+                });
+                b.if_mut(m1).primary_mac_address = Some(BriefMac {
+                    id: mid,
+                    mac_address: mac,
+                });
             }
             if let Some(ip) = &s.spec.ip {
                 let ipid = b.ids.take("ip");
-                b.snap.ip_addresses.push(IpAddress { id: ipid, address: ip.clone(), assigned_object_type: Some("dcim.interface".into()), assigned_object_id: Some(m1), status: Some(Choice::new("active")), ..IpAddress::default() });
-                b.dev_mut(id).primary_ip4 = Some(BriefIp { id: ipid, address: ip.clone() });
+                b.snap.ip_addresses.push(IpAddress {
+                    id: ipid,
+                    address: ip.clone(),
+                    assigned_object_type: Some("dcim.interface".into()),
+                    assigned_object_id: Some(m1),
+                    status: Some(Choice::new("active")),
+                    ..IpAddress::default()
+                });
+                b.dev_mut(id).primary_ip4 = Some(BriefIp {
+                    id: ipid,
+                    address: ip.clone(),
+                });
             }
         }
         for (port, mode) in &s.spec.port_breakouts {
             let i = b.iface(id, port, link_type(port));
-            b.if_mut(i).custom_fields.insert("hedgehog_breakout".into(), json!(mode));
+            b.if_mut(i)
+                .custom_fields
+                .insert("hedgehog_breakout".into(), json!(mode));
         }
         let unsupported: Vec<&str> = [
             (!s.spec.port_speeds.is_empty(), "portSpeeds"),
@@ -305,14 +443,20 @@ pub fn diagram_to_snapshot(d: &Diagram, site_slug: &str) -> Result<(Snapshot, Ve
             (!s.spec.vlan_namespaces.is_empty(), "vlanNamespaces"),
             (s.spec.roce.is_some(), "roce"),
             (s.spec.enable_all_ports.is_some(), "enableAllPorts"),
-            (s.spec.ecmp.as_ref().is_some_and(|e| e.roce_qpn.is_some()), "ecmp.roceQPN"),
+            (
+                s.spec.ecmp.as_ref().is_some_and(|e| e.roce_qpn.is_some()),
+                "ecmp.roceQPN",
+            ),
             (s.spec.link_flap_err_disable.is_some(), "linkFlapErrDisable"),
         ]
         .into_iter()
         .filter_map(|(set, f)| set.then_some(f))
         .collect();
         if !unsupported.is_empty() {
-            b.warnings.push(format!("Switch {name:?}: {} have no place in the NetBox model and are not imported", unsupported.join(", ")));
+            b.warnings.push(format!(
+                "Switch {name:?}: {} have no place in the NetBox model and are not imported",
+                unsupported.join(", ")
+            ));
         }
     }
 
@@ -342,7 +486,15 @@ pub fn diagram_to_snapshot(d: &Diagram, site_slug: &str) -> Result<(Snapshot, Ve
         let dt = b.device_type("external", None);
         let id = b.device(&name, "external", dt);
         let mut cf = CustomFields::new();
-        cf.insert("hedgehog_ipv4_namespace".into(), json!(e.spec.ipv4_namespace.clone().unwrap_or_else(|| "default".into())));
+        cf.insert(
+            "hedgehog_ipv4_namespace".into(),
+            json!(
+                e.spec
+                    .ipv4_namespace
+                    .clone()
+                    .unwrap_or_else(|| "default".into())
+            ),
+        );
         if let Some(c) = &e.spec.inbound_community {
             cf.insert("hedgehog_inbound_community".into(), json!(c));
         }
@@ -367,32 +519,39 @@ pub fn diagram_to_snapshot(d: &Diagram, site_slug: &str) -> Result<(Snapshot, Ve
                 diag_err("Connection", &cname, "spec", format!("port {r:?} names device {:?}, which is not a Switch, Server or gateway of the diagram", device_of(r)))
             })
         };
-        let mut server_links = |b: &mut Build, links: &[ServerToSwitchLink], lag: bool| -> Result<(), ImportError> {
-            let mut lag_id = None;
-            for l in links {
-                let si = missing(b, &l.server.port)?;
-                let wi = missing(b, &l.switch.port)?;
-                if lag {
-                    let server = b.snap.interfaces.iter().find(|i| i.id == si).map(|i| i.device.id).unwrap_or(0);
-                    let lid = match lag_id {
-                        Some(x) => x,
-                        None => {
-                            let n = lag_count.entry(server).or_insert(0);
-                            let x = b.iface(server, &format!("bond{n}"), "lag");
-                            *n += 1;
-                            lag_id = Some(x);
-                            x
-                        }
-                    };
-                    b.if_mut(si).lag = Some(Brief::id(lid));
-                    conn_server_iface.insert(cname.clone(), lid);
-                } else {
-                    conn_server_iface.insert(cname.clone(), si);
+        let mut server_links =
+            |b: &mut Build, links: &[ServerToSwitchLink], lag: bool| -> Result<(), ImportError> {
+                let mut lag_id = None;
+                for l in links {
+                    let si = missing(b, &l.server.port)?;
+                    let wi = missing(b, &l.switch.port)?;
+                    if lag {
+                        let server = b
+                            .snap
+                            .interfaces
+                            .iter()
+                            .find(|i| i.id == si)
+                            .map(|i| i.device.id)
+                            .unwrap_or(0);
+                        let lid = match lag_id {
+                            Some(x) => x,
+                            None => {
+                                let n = lag_count.entry(server).or_insert(0);
+                                let x = b.iface(server, &format!("bond{n}"), "lag");
+                                *n += 1;
+                                lag_id = Some(x);
+                                x
+                            }
+                        };
+                        b.if_mut(si).lag = Some(Brief::id(lid));
+                        conn_server_iface.insert(cname.clone(), lid);
+                    } else {
+                        conn_server_iface.insert(cname.clone(), si);
+                    }
+                    b.cable(si, wi, CustomFields::new());
                 }
-                b.cable(si, wi, CustomFields::new());
-            }
-            Ok(())
-        };
+                Ok(())
+            };
         if let Some(x) = &spec.unbundled {
             server_links(&mut b, std::slice::from_ref(&x.link), false)?;
         } else if let Some(x) = &spec.bundled {
@@ -402,7 +561,10 @@ pub fn diagram_to_snapshot(d: &Diagram, site_slug: &str) -> Result<(Snapshot, Ve
         } else if let Some(x) = &spec.mclag {
             server_links(&mut b, &x.links, true)?;
         } else if let Some(x) = &spec.mclag_domain {
-            for (links, kind) in [(&x.peer_links, "mclag-peer"), (&x.session_links, "mclag-session")] {
+            for (links, kind) in [
+                (&x.peer_links, "mclag-peer"),
+                (&x.session_links, "mclag-session"),
+            ] {
                 for l in links {
                     let a = missing(&mut b, &l.switch1.port)?;
                     let z = missing(&mut b, &l.switch2.port)?;
@@ -450,14 +612,24 @@ pub fn diagram_to_snapshot(d: &Diagram, site_slug: &str) -> Result<(Snapshot, Ve
             };
             let a = missing(&mut b, &x.link.switch.port)?;
             let ext_dev = b.dev_by_name[&ext];
-            let n = b.snap.interfaces.iter().filter(|i| i.device.id == ext_dev).count();
+            let n = b
+                .snap
+                .interfaces
+                .iter()
+                .filter(|i| i.device.id == ext_dev)
+                .count();
             let z = b.iface(ext_dev, &format!("eth{n}"), "10gbase-x-sfpp");
             b.cable(a, z, CustomFields::new());
             ext_ifaces.insert(cname.clone(), (a, z));
         } else if spec.static_external.is_some() {
             b.warnings.push(format!("Connection {cname:?} is a staticExternal connection, which the NetBox model does not cover; not imported"));
         } else {
-            return Err(diag_err("Connection", &cname, "spec", "sets no connection type".into()));
+            return Err(diag_err(
+                "Connection",
+                &cname,
+                "spec",
+                "sets no connection type".into(),
+            ));
         }
     }
 
@@ -485,7 +657,15 @@ pub fn diagram_to_snapshot(d: &Diagram, site_slug: &str) -> Result<(Snapshot, Ve
             let id = b.ids.take("prefix");
             let mut cf = CustomFields::new();
             cf.insert("hedgehog_ipv4_namespace".into(), json!(name));
-            b.snap.prefixes.push(Prefix { id, prefix: s.clone(), status: Some(Choice::new("container")), scope_type: Some("dcim.site".into()), scope_id: Some(b.snap.site.id), custom_fields: cf, ..Prefix::default() });
+            b.snap.prefixes.push(Prefix {
+                id,
+                prefix: s.clone(),
+                status: Some(Choice::new("container")),
+                scope_type: Some("dcim.site".into()),
+                scope_id: Some(b.snap.site.id),
+                custom_fields: cf,
+                ..Prefix::default()
+            });
         }
     }
     // VPCs → VRFs + prefixes + VLANs.
@@ -494,14 +674,20 @@ pub fn diagram_to_snapshot(d: &Diagram, site_slug: &str) -> Result<(Snapshot, Ve
         for permit in &p.spec.permit {
             let names: Vec<&String> = permit.keys().collect();
             if names.len() == 2 {
-                peers.entry(names[0].clone()).or_default().insert(names[1].clone());
+                peers
+                    .entry(names[0].clone())
+                    .or_default()
+                    .insert(names[1].clone());
             }
         }
     }
     let mut ext_peers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for p in &d.external_peerings {
         if let Some(permit) = &p.spec.permit
-            && let (Some(v), Some(e)) = (permit.vpc.as_ref().and_then(|v| v.name.clone()), permit.external.as_ref().and_then(|e| e.name.clone()))
+            && let (Some(v), Some(e)) = (
+                permit.vpc.as_ref().and_then(|v| v.name.clone()),
+                permit.external.as_ref().and_then(|e| e.name.clone()),
+            )
         {
             ext_peers.entry(v).or_default().insert(e);
         }
@@ -511,22 +697,48 @@ pub fn diagram_to_snapshot(d: &Diagram, site_slug: &str) -> Result<(Snapshot, Ve
         let name = v.metadata.name.clone().unwrap_or_default();
         let vrf_id = b.ids.take("vrf");
         let mut cf = CustomFields::new();
-        cf.insert("hedgehog_ipv4_namespace".into(), json!(v.spec.ipv4_namespace.clone().unwrap_or_else(|| "default".into())));
+        cf.insert(
+            "hedgehog_ipv4_namespace".into(),
+            json!(
+                v.spec
+                    .ipv4_namespace
+                    .clone()
+                    .unwrap_or_else(|| "default".into())
+            ),
+        );
         if let Some(p) = peers.get(&name) {
-            cf.insert("hedgehog_peers".into(), json!(p.iter().cloned().collect::<Vec<_>>().join(",")));
+            cf.insert(
+                "hedgehog_peers".into(),
+                json!(p.iter().cloned().collect::<Vec<_>>().join(",")),
+            );
         }
         if let Some(p) = ext_peers.get(&name) {
-            cf.insert("hedgehog_externals".into(), json!(p.iter().cloned().collect::<Vec<_>>().join(",")));
+            cf.insert(
+                "hedgehog_externals".into(),
+                json!(p.iter().cloned().collect::<Vec<_>>().join(",")),
+            );
         }
-        b.snap.vrfs.push(Vrf { id: vrf_id, name: name.clone(), rd: None, tags: Vec::new(), custom_fields: cf });
-        let ns = v.spec.vlan_namespace.clone().unwrap_or_else(|| "default".into());
+        b.snap.vrfs.push(Vrf {
+            id: vrf_id,
+            name: name.clone(),
+            rd: None,
+            tags: Vec::new(),
+            custom_fields: cf,
+        });
+        let ns = v
+            .spec
+            .vlan_namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
         let group = group_by_ns.get(&ns).copied();
         if group.is_none() {
             b.warnings.push(format!("VPC {name:?}: VLANNamespace {ns:?} is not in the diagram; its VLANs are created without a VLAN group"));
         }
         for (sname, s) in &v.spec.subnets {
             let (Some(subnet), Some(vid)) = (s.subnet.clone(), s.vlan) else {
-                b.warnings.push(format!("VPC {name:?} subnet {sname:?} has no subnet or VLAN; not imported"));
+                b.warnings.push(format!(
+                    "VPC {name:?} subnet {sname:?} has no subnet or VLAN; not imported"
+                ));
                 continue;
             };
             let vlan = b.vlan(vid, group);
@@ -546,15 +758,34 @@ pub fn diagram_to_snapshot(d: &Diagram, site_slug: &str) -> Result<(Snapshot, Ve
                     }
                 }
             }
-            b.snap.prefixes.push(Prefix { id: pid, prefix: subnet, status: Some(Choice::new("active")), vrf: Some(Brief { id: vrf_id, name: Some(name.clone()), ..Brief::default() }), vlan: Some(vlan.clone()), scope_type: Some("dcim.site".into()), scope_id: Some(b.snap.site.id), tags: Vec::new(), custom_fields: cf });
+            b.snap.prefixes.push(Prefix {
+                id: pid,
+                prefix: subnet,
+                status: Some(Choice::new("active")),
+                vrf: Some(Brief {
+                    id: vrf_id,
+                    name: Some(name.clone()),
+                    ..Brief::default()
+                }),
+                vlan: Some(vlan.clone()),
+                scope_type: Some("dcim.site".into()),
+                scope_id: Some(b.snap.site.id),
+                tags: Vec::new(),
+                custom_fields: cf,
+            });
             vlan_of_subnet.insert(format!("{name}/{sname}"), vlan);
         }
     }
     // VPC attachments → VLANs on the server-side interface of the connection.
     for a in &d.vpc_attachments {
         let aname = a.metadata.name.clone().unwrap_or_default();
-        let (Some(conn), Some(subnet)) = (&a.spec.connection, &a.spec.subnet) else { continue };
-        let (Some(iface), Some(vlan)) = (conn_server_iface.get(conn).copied(), vlan_of_subnet.get(subnet).cloned()) else {
+        let (Some(conn), Some(subnet)) = (&a.spec.connection, &a.spec.subnet) else {
+            continue;
+        };
+        let (Some(iface), Some(vlan)) = (
+            conn_server_iface.get(conn).copied(),
+            vlan_of_subnet.get(subnet).cloned(),
+        ) else {
             b.warnings.push(format!("VPCAttachment {aname:?}: connection {conn:?} or subnet {subnet:?} is not a server connection / VPC subnet of the diagram; not imported"));
             continue;
         };
@@ -572,18 +803,46 @@ pub fn diagram_to_snapshot(d: &Diagram, site_slug: &str) -> Result<(Snapshot, Ve
     // External attachments → IPs and the switch-side VLAN.
     for a in &d.external_attachments {
         let aname = a.metadata.name.clone().unwrap_or_default();
-        let Some((sw_if, ext_if)) = a.spec.connection.as_ref().and_then(|c| ext_ifaces.get(c)).copied() else {
-            b.warnings.push(format!("ExternalAttachment {aname:?}: its connection was not imported; not imported"));
+        let Some((sw_if, ext_if)) = a
+            .spec
+            .connection
+            .as_ref()
+            .and_then(|c| ext_ifaces.get(c))
+            .copied()
+        else {
+            b.warnings.push(format!(
+                "ExternalAttachment {aname:?}: its connection was not imported; not imported"
+            ));
             continue;
         };
         if let Some(ip) = &a.spec.switch.ip {
             let id = b.ids.take("ip");
-            b.snap.ip_addresses.push(IpAddress { id, address: ip.clone(), assigned_object_type: Some("dcim.interface".into()), assigned_object_id: Some(sw_if), status: Some(Choice::new("active")), ..IpAddress::default() });
+            b.snap.ip_addresses.push(IpAddress {
+                id,
+                address: ip.clone(),
+                assigned_object_type: Some("dcim.interface".into()),
+                assigned_object_id: Some(sw_if),
+                status: Some(Choice::new("active")),
+                ..IpAddress::default()
+            });
         }
         if let Some(ip) = &a.spec.neighbor.ip {
-            let len = a.spec.switch.ip.as_ref().and_then(|s| s.split_once('/')).map_or("32", |x| x.1);
+            let len = a
+                .spec
+                .switch
+                .ip
+                .as_ref()
+                .and_then(|s| s.split_once('/'))
+                .map_or("32", |x| x.1);
             let id = b.ids.take("ip");
-            b.snap.ip_addresses.push(IpAddress { id, address: format!("{ip}/{len}"), assigned_object_type: Some("dcim.interface".into()), assigned_object_id: Some(ext_if), status: Some(Choice::new("active")), ..IpAddress::default() });
+            b.snap.ip_addresses.push(IpAddress {
+                id,
+                address: format!("{ip}/{len}"),
+                assigned_object_type: Some("dcim.interface".into()),
+                assigned_object_id: Some(ext_if),
+                status: Some(Choice::new("active")),
+                ..IpAddress::default()
+            });
         }
         if let Some(vid) = a.spec.switch.vlan {
             let v = b.vlan(vid, None);
@@ -596,19 +855,28 @@ pub fn diagram_to_snapshot(d: &Diagram, site_slug: &str) -> Result<(Snapshot, Ve
 }
 
 fn count(r: &mut ImportReport, created: bool, t: &str) {
-    let m = if created { &mut r.created } else { &mut r.existing };
+    let m = if created {
+        &mut r.created
+    } else {
+        &mut r.existing
+    };
     *m.entry(t.to_string()).or_insert(0) += 1;
 }
 
 /// Writes a snapshot made by [`diagram_to_snapshot`] into NetBox through `client`, creating
 /// only what is missing (matched by natural keys: slugs, names, device + interface name,
 /// occupied interfaces for cables, prefix + VRF, VLAN group + vid).
-pub async fn write_snapshot(client: &NetboxClient, s: &Snapshot) -> Result<ImportReport, ImportError> {
+pub async fn write_snapshot(
+    client: &NetboxClient,
+    s: &Snapshot,
+) -> Result<ImportReport, ImportError> {
     let mut r = ImportReport::default();
     client.ensure_fabsync_custom_fields().await?;
 
     // Site.
-    let sites: Vec<Site> = client.list("dcim/sites", &[("slug", s.site.slug.clone())]).await?;
+    let sites: Vec<Site> = client
+        .list("dcim/sites", &[("slug", s.site.slug.clone())])
+        .await?;
     let site_id = match sites.iter().find(|x| x.slug == s.site.slug) {
         Some(x) => {
             count(&mut r, false, "dcim.site");
@@ -616,16 +884,30 @@ pub async fn write_snapshot(client: &NetboxClient, s: &Snapshot) -> Result<Impor
         }
         None => {
             count(&mut r, true, "dcim.site");
-            client.create::<Brief>("dcim/sites", &json!({"name": s.site.name, "slug": s.site.slug, "status": "active"})).await?.id
+            client
+                .create::<Brief>(
+                    "dcim/sites",
+                    &json!({"name": s.site.name, "slug": s.site.slug, "status": "active"}),
+                )
+                .await?
+                .id
         }
     };
     // Manufacturer.
-    let mans: Vec<Brief> = client.list("dcim/manufacturers", &[("slug", "hedgehog".to_string())]).await?;
+    let mans: Vec<Brief> = client
+        .list("dcim/manufacturers", &[("slug", "hedgehog".to_string())])
+        .await?;
     let man_id = match mans.first() {
         Some(m) => m.id,
         None => {
             count(&mut r, true, "dcim.manufacturer");
-            client.create::<Brief>("dcim/manufacturers", &json!({"name": "Hedgehog", "slug": "hedgehog"})).await?.id
+            client
+                .create::<Brief>(
+                    "dcim/manufacturers",
+                    &json!({"name": "Hedgehog", "slug": "hedgehog"}),
+                )
+                .await?
+                .id
         }
     };
     // Roles and device types by slug.
@@ -639,7 +921,13 @@ pub async fn write_snapshot(client: &NetboxClient, s: &Snapshot) -> Result<Impor
             }
             None => {
                 count(&mut r, true, "dcim.devicerole");
-                client.create::<Brief>("dcim/device-roles", &json!({"name": role.name, "slug": role.slug, "color": "2196f3"})).await?.id
+                client
+                    .create::<Brief>(
+                        "dcim/device-roles",
+                        &json!({"name": role.name, "slug": role.slug, "color": "2196f3"}),
+                    )
+                    .await?
+                    .id
             }
         };
         role_id.insert(role.id, id);
@@ -660,7 +948,9 @@ pub async fn write_snapshot(client: &NetboxClient, s: &Snapshot) -> Result<Impor
         type_id.insert(t.id, id);
     }
     // Devices.
-    let existing: Vec<Device> = client.list("dcim/devices", &[("site_id", site_id.to_string())]).await?;
+    let existing: Vec<Device> = client
+        .list("dcim/devices", &[("site_id", site_id.to_string())])
+        .await?;
     let mut dev_id: BTreeMap<u64, u64> = BTreeMap::new();
     let mut to_create: Vec<(u64, Value)> = Vec::new();
     for d in &s.devices {
@@ -685,7 +975,9 @@ pub async fn write_snapshot(client: &NetboxClient, s: &Snapshot) -> Result<Impor
     }
     // Interfaces: LAGs first, then the rest (members refer to their LAG).
     let remote_ids: Vec<u64> = dev_id.values().copied().collect();
-    let existing_if: Vec<Interface> = client.list_chunked("dcim/interfaces", &[], "device_id", &remote_ids, 100).await?;
+    let existing_if: Vec<Interface> = client
+        .list_chunked("dcim/interfaces", &[], "device_id", &remote_ids, 100)
+        .await?;
     let mut if_id: BTreeMap<u64, u64> = BTreeMap::new();
     let mut remote_if: BTreeMap<u64, Interface> = BTreeMap::new();
     for pass_lag in [true, false] {
@@ -715,7 +1007,9 @@ pub async fn write_snapshot(client: &NetboxClient, s: &Snapshot) -> Result<Impor
     }
     // MAC addresses and IPs (primary MAC / primary IPv4 set afterwards).
     for m in &s.mac_addresses {
-        let Some(local_if) = m.assigned_object_id else { continue };
+        let Some(local_if) = m.assigned_object_id else {
+            continue;
+        };
         let rif = &remote_if[&local_if];
         if rif.primary_mac_address.is_some() {
             count(&mut r, false, "dcim.macaddress");
@@ -723,14 +1017,27 @@ pub async fn write_snapshot(client: &NetboxClient, s: &Snapshot) -> Result<Impor
         }
         let created: BriefMac = client.create("dcim/mac-addresses", &json!({"mac_address": m.mac_address, "assigned_object_type": "dcim.interface", "assigned_object_id": if_id[&local_if]})).await?;
         count(&mut r, true, "dcim.macaddress");
-        client.patch("dcim/interfaces", if_id[&local_if], &json!({"primary_mac_address": created.id})).await?;
+        client
+            .patch(
+                "dcim/interfaces",
+                if_id[&local_if],
+                &json!({"primary_mac_address": created.id}),
+            )
+            .await?;
     }
-    let existing_ips: Vec<IpAddress> = client.list_chunked("ipam/ip-addresses", &[], "device_id", &remote_ids, 100).await?;
+    let existing_ips: Vec<IpAddress> = client
+        .list_chunked("ipam/ip-addresses", &[], "device_id", &remote_ids, 100)
+        .await?;
     let mut ip_id: BTreeMap<u64, u64> = BTreeMap::new();
     for a in &s.ip_addresses {
-        let Some(local_if) = a.assigned_object_id else { continue };
+        let Some(local_if) = a.assigned_object_id else {
+            continue;
+        };
         let rid = if_id[&local_if];
-        let id = match existing_ips.iter().find(|x| x.assigned_object_id == Some(rid) && x.address == a.address) {
+        let id = match existing_ips
+            .iter()
+            .find(|x| x.assigned_object_id == Some(rid) && x.address == a.address)
+        {
             Some(x) => {
                 count(&mut r, false, "ipam.ipaddress");
                 x.id
@@ -746,19 +1053,33 @@ pub async fn write_snapshot(client: &NetboxClient, s: &Snapshot) -> Result<Impor
         if let Some(ip) = &d.primary_ip4 {
             let remote = existing.iter().find(|x| x.name == d.name);
             if remote.and_then(|x| x.primary_ip4.as_ref()).is_none() {
-                client.patch("dcim/devices", dev_id[&d.id], &json!({"primary_ip4": ip_id[&ip.id]})).await?;
+                client
+                    .patch(
+                        "dcim/devices",
+                        dev_id[&d.id],
+                        &json!({"primary_ip4": ip_id[&ip.id]}),
+                    )
+                    .await?;
             }
         }
     }
     // Cables: skipped when either end is already cabled.
     let mut bodies = Vec::new();
     for c in &s.cables {
-        let (Some(a), Some(z)) = (c.a_terminations.first(), c.b_terminations.first()) else { continue };
+        let (Some(a), Some(z)) = (c.a_terminations.first(), c.b_terminations.first()) else {
+            continue;
+        };
         let (ra, rz) = (&remote_if[&a.object_id], &remote_if[&z.object_id]);
         if ra.cable.is_some() || rz.cable.is_some() {
             count(&mut r, false, "dcim.cable");
-            if ra.cable.is_none() || rz.cable.is_none() || ra.cable.as_ref().map(|x| x.id) != rz.cable.as_ref().map(|x| x.id) {
-                r.warnings.push(format!("cable {} ↔ {} not created: one end is already cabled elsewhere", ra.name, rz.name));
+            if ra.cable.is_none()
+                || rz.cable.is_none()
+                || ra.cable.as_ref().map(|x| x.id) != rz.cable.as_ref().map(|x| x.id)
+            {
+                r.warnings.push(format!(
+                    "cable {} ↔ {} not created: one end is already cabled elsewhere",
+                    ra.name, rz.name
+                ));
             }
             continue;
         }
@@ -771,7 +1092,15 @@ pub async fn write_snapshot(client: &NetboxClient, s: &Snapshot) -> Result<Impor
         count(&mut r, true, "dcim.cable");
     }
     // VLAN groups and VLANs.
-    let groups: Vec<VlanGroup> = client.list("ipam/vlan-groups", &[("scope_type", "dcim.site".into()), ("scope_id", site_id.to_string())]).await?;
+    let groups: Vec<VlanGroup> = client
+        .list(
+            "ipam/vlan-groups",
+            &[
+                ("scope_type", "dcim.site".into()),
+                ("scope_id", site_id.to_string()),
+            ],
+        )
+        .await?;
     let mut group_id: BTreeMap<u64, u64> = BTreeMap::new();
     for g in &s.vlan_groups {
         let id = match groups.iter().find(|x| x.slug == g.slug) {
@@ -787,12 +1116,22 @@ pub async fn write_snapshot(client: &NetboxClient, s: &Snapshot) -> Result<Impor
         group_id.insert(g.id, id);
     }
     let gids: Vec<u64> = group_id.values().copied().collect();
-    let mut existing_vlans: Vec<Vlan> = client.list_chunked("ipam/vlans", &[], "group_id", &gids, 100).await?;
-    existing_vlans.extend(client.list::<Vlan>("ipam/vlans", &[("site_id", site_id.to_string())]).await?);
+    let mut existing_vlans: Vec<Vlan> = client
+        .list_chunked("ipam/vlans", &[], "group_id", &gids, 100)
+        .await?;
+    existing_vlans.extend(
+        client
+            .list::<Vlan>("ipam/vlans", &[("site_id", site_id.to_string())])
+            .await?,
+    );
     let mut vlan_id: BTreeMap<u64, u64> = BTreeMap::new();
     for v in &s.vlans {
         let rg = v.group.as_ref().map(|g| group_id[&g.id]);
-        let found = existing_vlans.iter().find(|x| x.vid == v.vid && x.group.as_ref().map(|g| g.id) == rg && (rg.is_some() || x.site.as_ref().is_some_and(|s| s.id == site_id)));
+        let found = existing_vlans.iter().find(|x| {
+            x.vid == v.vid
+                && x.group.as_ref().map(|g| g.id) == rg
+                && (rg.is_some() || x.site.as_ref().is_some_and(|s| s.id == site_id))
+        });
         let id = match found {
             Some(x) => {
                 count(&mut r, false, "ipam.vlan");
@@ -821,15 +1160,26 @@ pub async fn write_snapshot(client: &NetboxClient, s: &Snapshot) -> Result<Impor
             }
             None => {
                 count(&mut r, true, "ipam.vrf");
-                client.create::<Brief>("ipam/vrfs", &json!({"name": v.name, "custom_fields": v.custom_fields})).await?.id
+                client
+                    .create::<Brief>(
+                        "ipam/vrfs",
+                        &json!({"name": v.name, "custom_fields": v.custom_fields}),
+                    )
+                    .await?
+                    .id
             }
         };
         vrf_id.insert(v.id, id);
     }
-    let prefixes: Vec<Prefix> = client.list("ipam/prefixes", &[("site_id", site_id.to_string())]).await?;
+    let prefixes: Vec<Prefix> = client
+        .list("ipam/prefixes", &[("site_id", site_id.to_string())])
+        .await?;
     for p in &s.prefixes {
         let rv = p.vrf.as_ref().map(|v| vrf_id[&v.id]);
-        if prefixes.iter().any(|x| x.prefix == p.prefix && x.vrf.as_ref().map(|v| v.id) == rv) {
+        if prefixes
+            .iter()
+            .any(|x| x.prefix == p.prefix && x.vrf.as_ref().map(|v| v.id) == rv)
+        {
             count(&mut r, false, "ipam.prefix");
             continue;
         }
@@ -868,7 +1218,9 @@ pub async fn write_snapshot(client: &NetboxClient, s: &Snapshot) -> Result<Impor
             patch.insert("tagged_vlans".into(), json!(all));
         }
         if !patch.is_empty() {
-            client.patch("dcim/interfaces", if_id[&i.id], &Value::Object(patch)).await?;
+            client
+                .patch("dcim/interfaces", if_id[&i.id], &Value::Object(patch))
+                .await?;
             r.updated += 1;
         }
     }
@@ -877,7 +1229,11 @@ pub async fn write_snapshot(client: &NetboxClient, s: &Snapshot) -> Result<Impor
 
 /// Imports a wiring diagram into site `site_slug`: [`diagram_to_snapshot`] then
 /// [`write_snapshot`]. Idempotent.
-pub async fn import_wiring(client: &NetboxClient, d: &Diagram, site_slug: &str) -> Result<ImportReport, ImportError> {
+pub async fn import_wiring(
+    client: &NetboxClient,
+    d: &Diagram,
+    site_slug: &str,
+) -> Result<ImportReport, ImportError> {
     let (snap, warnings) = diagram_to_snapshot(d, site_slug)?;
     let mut r = write_snapshot(client, &snap).await?;
     let mut all = warnings;

@@ -14,7 +14,11 @@ const ID_CHUNK: usize = 100;
 
 impl NetboxClient {
     /// Reads the fabric of site `site_slug` (narrowed to objects tagged `tag` when given).
-    pub async fn read_fabric(&self, site_slug: &str, tag: Option<&str>) -> Result<Snapshot, NetboxError> {
+    pub async fn read_fabric(
+        &self,
+        site_slug: &str,
+        tag: Option<&str>,
+    ) -> Result<Snapshot, NetboxError> {
         let sites: Vec<Site> = self
             .list("dcim/sites", &[("slug", site_slug.to_string())])
             .await?;
@@ -41,7 +45,18 @@ impl NetboxClient {
         let vrf_q = tagq(vec![]);
         let site_q = vec![("site_id", sid.clone())];
 
-        let (devices, interfaces, cables, device_types, roles, virtual_chassis, vlan_groups, prefixes, vrfs, custom_fields) = tokio::try_join!(
+        let (
+            devices,
+            interfaces,
+            cables,
+            device_types,
+            roles,
+            virtual_chassis,
+            vlan_groups,
+            prefixes,
+            vrfs,
+            custom_fields,
+        ) = tokio::try_join!(
             self.list::<Device>("dcim/devices", &dev_q),
             self.list::<Interface>("dcim/interfaces", &site_q),
             self.list::<Cable>("dcim/cables", &site_q),
@@ -57,8 +72,20 @@ impl NetboxClient {
         let device_ids: Vec<u64> = devices.iter().map(|d| d.id).collect();
         let group_ids: Vec<u64> = vlan_groups.iter().map(|g| g.id).collect();
         let (mac_addresses, ip_addresses, group_vlans, site_vlans) = tokio::try_join!(
-            self.list_chunked::<MacAddress>("dcim/mac-addresses", &[], "device_id", &device_ids, ID_CHUNK),
-            self.list_chunked::<IpAddress>("ipam/ip-addresses", &[], "device_id", &device_ids, ID_CHUNK),
+            self.list_chunked::<MacAddress>(
+                "dcim/mac-addresses",
+                &[],
+                "device_id",
+                &device_ids,
+                ID_CHUNK
+            ),
+            self.list_chunked::<IpAddress>(
+                "ipam/ip-addresses",
+                &[],
+                "device_id",
+                &device_ids,
+                ID_CHUNK
+            ),
             self.list_chunked::<Vlan>("ipam/vlans", &[], "group_id", &group_ids, ID_CHUNK),
             self.list::<Vlan>("ipam/vlans", &site_q),
         )?;
@@ -86,7 +113,11 @@ impl NetboxClient {
         let mut vlans: Vec<Vlan> = group_vlans
             .into_iter()
             .filter(|v| v.group.as_ref().is_some_and(|g| group_set.contains(&g.id)))
-            .chain(site_vlans.into_iter().filter(|v| v.site.as_ref().is_some_and(|s| s.id == site.id)))
+            .chain(
+                site_vlans
+                    .into_iter()
+                    .filter(|v| v.site.as_ref().is_some_and(|s| s.id == site.id)),
+            )
             .collect();
         vlans.sort_by_key(|v| v.id);
         vlans.dedup_by_key(|v| v.id);
@@ -103,7 +134,10 @@ impl NetboxClient {
             .iter()
             .filter_map(|p| p.vrf.as_ref().map(|v| v.id))
             .collect();
-        let vrfs = vrfs.into_iter().filter(|v| vrf_ids.contains(&v.id)).collect();
+        let vrfs = vrfs
+            .into_iter()
+            .filter(|v| vrf_ids.contains(&v.id))
+            .collect();
         let dt_ids: BTreeSet<u64> = devices.iter().map(|d| d.device_type.id).collect();
         let device_types = device_types
             .into_iter()

@@ -42,7 +42,11 @@ impl Token {
 
 impl std::fmt::Debug for Token {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Token({}, redacted)", if self.is_v2() { "v2" } else { "v1" })
+        write!(
+            f,
+            "Token({}, redacted)",
+            if self.is_v2() { "v2" } else { "v1" }
+        )
     }
 }
 

@@ -93,7 +93,15 @@ impl Findings {
         field: &str,
         reason: impl Into<String>,
     ) {
-        self.push(Severity::Fatal, code, object_type, object_id, object_name, field, reason)
+        self.push(
+            Severity::Fatal,
+            code,
+            object_type,
+            object_id,
+            object_name,
+            field,
+            reason,
+        )
     }
 
     pub(crate) fn warn(
@@ -105,20 +113,36 @@ impl Findings {
         field: &str,
         reason: impl Into<String>,
     ) {
-        self.push(Severity::Warning, code, object_type, object_id, object_name, field, reason)
+        self.push(
+            Severity::Warning,
+            code,
+            object_type,
+            object_id,
+            object_name,
+            field,
+            reason,
+        )
     }
 
     /// Sorted (fatal first, then by object), deduplicated.
     pub(crate) fn into_sorted(mut self) -> Vec<Finding> {
         self.list.sort_by(|a, b| {
-            (a.severity, &a.object_type, a.object_id, &a.field, a.code, &a.reason).cmp(&(
-                b.severity,
-                &b.object_type,
-                b.object_id,
-                &b.field,
-                b.code,
-                &b.reason,
-            ))
+            (
+                a.severity,
+                &a.object_type,
+                a.object_id,
+                &a.field,
+                a.code,
+                &a.reason,
+            )
+                .cmp(&(
+                    b.severity,
+                    &b.object_type,
+                    b.object_id,
+                    &b.field,
+                    b.code,
+                    &b.reason,
+                ))
         });
         self.list.dedup();
         self.list

@@ -76,7 +76,10 @@ impl Index {
         let interfaces = keyed(&s.interfaces, |o| o.id, "dcim.interface", f);
         let mut interfaces_by_device: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
         for i in interfaces.values() {
-            interfaces_by_device.entry(i.device.id).or_default().push(i.id);
+            interfaces_by_device
+                .entry(i.device.id)
+                .or_default()
+                .push(i.id);
         }
         Index {
             site: s.site.clone(),
@@ -124,7 +127,11 @@ impl Index {
     }
 
     /// True when the object is scoped to this snapshot's site.
-    pub(crate) fn scoped_to_site(&self, scope_type: &Option<String>, scope_id: &Option<u64>) -> bool {
+    pub(crate) fn scoped_to_site(
+        &self,
+        scope_type: &Option<String>,
+        scope_id: &Option<u64>,
+    ) -> bool {
         scope_type.as_deref() == Some("dcim.site") && *scope_id == Some(self.site.id)
     }
 

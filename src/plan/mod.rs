@@ -136,7 +136,9 @@ impl Plan {
 
     /// Looks an object up by kind and name.
     pub fn get(&self, kind: Kind, name: &str) -> Option<&DesiredObject> {
-        self.objects.iter().find(|o| o.kind == kind && o.name == name)
+        self.objects
+            .iter()
+            .find(|o| o.kind == kind && o.name == name)
     }
 
     /// Every manifest as multi-document YAML (`kubectl apply -f -` accepts it).
@@ -213,7 +215,9 @@ impl Builder<'_> {
     ) -> bool {
         if let Err(problem) = check_name(kind, name) {
             let code = match problem {
-                crate::hedgehog::names::NameProblem::TooLong { .. } if kind.max_name_len() < 253 => {
+                crate::hedgehog::names::NameProblem::TooLong { .. }
+                    if kind.max_name_len() < 253 =>
+                {
                     "name-too-long"
                 }
                 _ => "invalid-name",
@@ -260,8 +264,9 @@ impl Builder<'_> {
     }
 
     fn finish(mut self) -> Plan {
-        self.objects
-            .sort_by(|a, b| (a.kind.rank(), a.kind, &a.name).cmp(&(b.kind.rank(), b.kind, &b.name)));
+        self.objects.sort_by(|a, b| {
+            (a.kind.rank(), a.kind, &a.name).cmp(&(b.kind.rank(), b.kind, &b.name))
+        });
         // Two objects of one kind with one name: the cluster can hold only one.
         let mut i = 1;
         while i < self.objects.len() {

@@ -104,7 +104,14 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
             continue;
         };
         let Some(name) = d.name.clone().filter(|n| !n.is_empty()) else {
-            b.f.fatal("invalid-name", "dcim.device", d.id, &label, "name", "the device has no name; Hedgehog objects are named after devices");
+            b.f.fatal(
+                "invalid-name",
+                "dcim.device",
+                d.id,
+                &label,
+                "name",
+                "the device has no name; Hedgehog objects are named after devices",
+            );
             continue;
         };
         by_normalised
@@ -159,7 +166,14 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
             Some(t) => match RedundancyType::parse(t) {
                 Some(t) => t,
                 None => {
-                    b.f.fatal("invalid-value", "dcim.device", id, &label, "custom_fields.hedgehog_redundancy_type", format!("{t:?} is not a redundancy type (eslag or mclag)"));
+                    b.f.fatal(
+                        "invalid-value",
+                        "dcim.device",
+                        id,
+                        &label,
+                        "custom_fields.hedgehog_redundancy_type",
+                        format!("{t:?} is not a redundancy type (eslag or mclag)"),
+                    );
                     continue;
                 }
             },
@@ -177,7 +191,11 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
                 id,
                 &label,
                 "custom_fields.hedgehog_redundancy_type",
-                format!("redundancy group {gname:?} is {} on other members but {} here", g.type_.as_str(), type_.as_str()),
+                format!(
+                    "redundancy group {gname:?} is {} on other members but {} here",
+                    g.type_.as_str(),
+                    type_.as_str()
+                ),
             );
             continue;
         }
@@ -189,7 +207,14 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
             "dcim.device" => idx.device_label(g.source.ids[0]),
             _ => g.name.clone(),
         };
-        b.add(Kind::SwitchGroup, &g.name, &SwitchGroupSpec {}, g.source.clone(), "custom_fields.hedgehog_redundancy_group", &src_name);
+        b.add(
+            Kind::SwitchGroup,
+            &g.name,
+            &SwitchGroupSpec {},
+            g.source.clone(),
+            "custom_fields.hedgehog_redundancy_group",
+            &src_name,
+        );
     }
 
     // --- switches and servers ---------------------------------------------------------------
@@ -212,7 +237,8 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
                     asn: None,
                     ip: d.primary_ip4.as_ref().map(|ip| ip.address.clone()),
                     vtep_ip: cf_str(&d.custom_fields, "hedgehog_vtep_ip").map(str::to_string),
-                    protocol_ip: cf_str(&d.custom_fields, "hedgehog_protocol_ip").map(str::to_string),
+                    protocol_ip: cf_str(&d.custom_fields, "hedgehog_protocol_ip")
+                        .map(str::to_string),
                     port_group_speeds: BTreeMap::new(),
                     port_speeds: BTreeMap::new(),
                     port_breakouts: BTreeMap::new(),
@@ -224,10 +250,25 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
                     ecmp: None,
                     link_flap_err_disable: None,
                 };
-                if d.custom_fields.get("hedgehog_asn").is_some_and(|v| !v.is_null()) {
-                    match cf_int(&d.custom_fields, "hedgehog_asn").and_then(|a| u32::try_from(a).ok()) {
+                if d.custom_fields
+                    .get("hedgehog_asn")
+                    .is_some_and(|v| !v.is_null())
+                {
+                    match cf_int(&d.custom_fields, "hedgehog_asn")
+                        .and_then(|a| u32::try_from(a).ok())
+                    {
                         Some(asn) => spec.asn = Some(asn),
-                        None => b.f.fatal("invalid-value", "dcim.device", id, name, "custom_fields.hedgehog_asn", format!("{} is not an ASN (0–4294967295)", d.custom_fields["hedgehog_asn"])),
+                        None => b.f.fatal(
+                            "invalid-value",
+                            "dcim.device",
+                            id,
+                            name,
+                            "custom_fields.hedgehog_asn",
+                            format!(
+                                "{} is not an ASN (0–4294967295)",
+                                d.custom_fields["hedgehog_asn"]
+                            ),
+                        ),
                     }
                 }
                 if let Some(g) = group_of.get(&id) {
@@ -241,26 +282,46 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
                     mac: None,
                     serial: Some(d.serial.trim().to_string()).filter(|s| !s.is_empty()),
                 };
-                for iid in idx.interfaces_by_device.get(&id).map(Vec::as_slice).unwrap_or(&[]) {
+                for iid in idx
+                    .interfaces_by_device
+                    .get(&id)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[])
+                {
                     let iface = &idx.interfaces[iid];
                     if iface.name == "M1" && boot.mac.is_none() {
                         boot.mac = idx.mac_of_interface(iface);
                     }
                     if let Some(bo) = cf_str(&iface.custom_fields, "hedgehog_breakout") {
-                        spec.port_breakouts.insert(iface.name.clone(), bo.to_string());
+                        spec.port_breakouts
+                            .insert(iface.name.clone(), bo.to_string());
                     }
                 }
                 if !boot.is_empty() {
                     spec.boot = Some(boot);
                 }
-                b.add(Kind::Switch, name, &spec, SourceRef::one("dcim.device", id), "name", name);
+                b.add(
+                    Kind::Switch,
+                    name,
+                    &spec,
+                    SourceRef::one("dcim.device", id),
+                    "name",
+                    name,
+                );
             }
             DevClass::Server => {
                 let spec = ServerSpec {
                     description,
                     profile: profile_cf.map(str::to_string),
                 };
-                b.add(Kind::Server, name, &spec, SourceRef::one("dcim.device", id), "name", name);
+                b.add(
+                    Kind::Server,
+                    name,
+                    &spec,
+                    SourceRef::one("dcim.device", id),
+                    "name",
+                    name,
+                );
             }
             DevClass::External | DevClass::Gateway => {}
         }
@@ -283,24 +344,38 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
     let name_of = |id: u64| names.get(&id).cloned().unwrap_or_default();
     for cable in idx.cables.values() {
         let clabel = cable_label(cable);
-        let Some((a, b_end)) = resolve_cable(b, cable, &clabel, &w) else { continue };
+        let Some((a, b_end)) = resolve_cable(b, cable, &clabel, &w) else {
+            continue;
+        };
         let (ca, cb) = (w.class[&a.device], w.class[&b_end.device]);
         use DevClass::*;
         match (ca, cb) {
             (Switch(_), Switch(_)) if a.device == b_end.device => {
-                let (x, y) = if natural_key(&a.port) <= natural_key(&b_end.port) { (a, b_end) } else { (b_end, a) };
+                let (x, y) = if natural_key(&a.port) <= natural_key(&b_end.port) {
+                    (a, b_end)
+                } else {
+                    (b_end, a)
+                };
                 let p = loopback.entry(x.device).or_default();
                 p.cables.push(cable.id);
                 p.links.push((x, y));
             }
             (Switch(ra), Switch(rb)) if (ra == SwitchRole::Spine) != (rb == SwitchRole::Spine) => {
-                let (s, l) = if ra == SwitchRole::Spine { (a, b_end) } else { (b_end, a) };
+                let (s, l) = if ra == SwitchRole::Spine {
+                    (a, b_end)
+                } else {
+                    (b_end, a)
+                };
                 let p = fabric.entry((s.device, l.device)).or_default();
                 p.cables.push(cable.id);
                 p.links.push((s, l));
             }
             (Switch(ra), Switch(rb)) if ra.is_leaf() && rb.is_leaf() => {
-                let (x, y) = if name_of(a.device) <= name_of(b_end.device) { (a, b_end) } else { (b_end, a) };
+                let (x, y) = if name_of(a.device) <= name_of(b_end.device) {
+                    (a, b_end)
+                } else {
+                    (b_end, a)
+                };
                 let same_mclag = group_of.get(&x.device).is_some_and(|g| {
                     group_of.get(&y.device) == Some(g) && groups[g].type_ == RedundancyType::Mclag
                 });
@@ -310,7 +385,14 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
                         None | Some("mclag-peer") => false,
                         Some("mclag-session") => true,
                         Some(other) => {
-                            b.f.fatal("invalid-value", "dcim.cable", cable.id, &clabel, "custom_fields.hedgehog_link", format!("{other:?} is not mclag-peer or mclag-session"));
+                            b.f.fatal(
+                                "invalid-value",
+                                "dcim.cable",
+                                cable.id,
+                                &clabel,
+                                "custom_fields.hedgehog_link",
+                                format!("{other:?} is not mclag-peer or mclag-session"),
+                            );
                             continue;
                         }
                     };
@@ -349,13 +431,21 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
                 }
             }
             (Switch(_), Gateway) | (Gateway, Switch(_)) => {
-                let (sw, gw) = if matches!(ca, Switch(_)) { (a, b_end) } else { (b_end, a) };
+                let (sw, gw) = if matches!(ca, Switch(_)) {
+                    (a, b_end)
+                } else {
+                    (b_end, a)
+                };
                 let p = gateway.entry((sw.device, gw.device)).or_default();
                 p.cables.push(cable.id);
                 p.links.push((sw, gw));
             }
             (Switch(_), External) | (External, Switch(_)) => {
-                let (sw, ext) = if matches!(ca, Switch(_)) { (a, b_end) } else { (b_end, a) };
+                let (sw, ext) = if matches!(ca, Switch(_)) {
+                    (a, b_end)
+                } else {
+                    (b_end, a)
+                };
                 let name = format!("{}--external--{}", name_of(sw.device), name_of(ext.device));
                 let spec = ConnectionSpec {
                     external: Some(ConnExternal {
@@ -365,8 +455,16 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
                     }),
                     ..Default::default()
                 };
-                if b.add(Kind::Connection, &name, &spec, SourceRef::one("dcim.cable", cable.id), "terminations", &clabel) {
-                    w.external_conns.push((name, sw.iface, ext.iface, ext.device, cable.id));
+                if b.add(
+                    Kind::Connection,
+                    &name,
+                    &spec,
+                    SourceRef::one("dcim.cable", cable.id),
+                    "terminations",
+                    &clabel,
+                ) {
+                    w.external_conns
+                        .push((name, sw.iface, ext.iface, ext.device, cable.id));
                 }
             }
             (x, y) => {
@@ -389,26 +487,70 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
     }
 
     let port = |e: &End| BasePortName::new(&name_of(e.device), &e.port);
-    let ip_port = |e: &End| IpPort { port: format!("{}/{}", name_of(e.device), e.port), ip: None };
+    let ip_port = |e: &End| IpPort {
+        port: format!("{}/{}", name_of(e.device), e.port),
+        ip: None,
+    };
 
     for ((s, l), p) in fabric {
-        let mut links: Vec<FabricLink> = p.links.iter().map(|(sp, lf)| FabricLink { spine: ip_port(sp), leaf: ip_port(lf) }).collect();
+        let mut links: Vec<FabricLink> = p
+            .links
+            .iter()
+            .map(|(sp, lf)| FabricLink {
+                spine: ip_port(sp),
+                leaf: ip_port(lf),
+            })
+            .collect();
         links.sort_by(|x, y| natural_key(&x.spine.port).cmp(&natural_key(&y.spine.port)));
-        let spec = ConnectionSpec { fabric: Some(ConnFabric { links }), ..Default::default() };
+        let spec = ConnectionSpec {
+            fabric: Some(ConnFabric { links }),
+            ..Default::default()
+        };
         let name = format!("{}--fabric--{}", name_of(s), name_of(l));
-        b.add(Kind::Connection, &name, &spec, SourceRef::many("dcim.cable", p.cables), "terminations", &name);
+        b.add(
+            Kind::Connection,
+            &name,
+            &spec,
+            SourceRef::many("dcim.cable", p.cables),
+            "terminations",
+            &name,
+        );
     }
     for ((x, y), p) in mesh {
-        let mut links: Vec<MeshLink> = p.links.iter().map(|(a, c)| MeshLink { leaf1: ip_port(a), leaf2: ip_port(c) }).collect();
+        let mut links: Vec<MeshLink> = p
+            .links
+            .iter()
+            .map(|(a, c)| MeshLink {
+                leaf1: ip_port(a),
+                leaf2: ip_port(c),
+            })
+            .collect();
         links.sort_by(|m, n| natural_key(&m.leaf1.port).cmp(&natural_key(&n.leaf1.port)));
-        let spec = ConnectionSpec { mesh: Some(ConnMesh { links }), ..Default::default() };
+        let spec = ConnectionSpec {
+            mesh: Some(ConnMesh { links }),
+            ..Default::default()
+        };
         let name = format!("{}--mesh--{}", name_of(x), name_of(y));
-        b.add(Kind::Connection, &name, &spec, SourceRef::many("dcim.cable", p.cables), "terminations", &name);
+        b.add(
+            Kind::Connection,
+            &name,
+            &spec,
+            SourceRef::many("dcim.cable", p.cables),
+            "terminations",
+            &name,
+        );
     }
     for ((x, y), (peer, session)) in mclag_domain {
         let name = format!("{}--mclag-domain--{}", name_of(x), name_of(y));
         let to_links = |p: &Pending| {
-            let mut l: Vec<SwitchToSwitchLink> = p.links.iter().map(|(a, c)| SwitchToSwitchLink { switch1: port(a), switch2: port(c) }).collect();
+            let mut l: Vec<SwitchToSwitchLink> = p
+                .links
+                .iter()
+                .map(|(a, c)| SwitchToSwitchLink {
+                    switch1: port(a),
+                    switch2: port(c),
+                })
+                .collect();
             l.sort_by(|m, n| natural_key(&m.switch1.port).cmp(&natural_key(&n.switch1.port)));
             l
         };
@@ -422,37 +564,98 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
                 first,
                 &name,
                 "custom_fields.hedgehog_link",
-                format!("MCLAG pair {} / {} needs at least one mclag-peer and one mclag-session cable", name_of(x), name_of(y)),
+                format!(
+                    "MCLAG pair {} / {} needs at least one mclag-peer and one mclag-session cable",
+                    name_of(x),
+                    name_of(y)
+                ),
             );
             continue;
         }
         let spec = ConnectionSpec {
-            mclag_domain: Some(ConnMclagDomain { peer_links: to_links(&peer), session_links: to_links(&session) }),
+            mclag_domain: Some(ConnMclagDomain {
+                peer_links: to_links(&peer),
+                session_links: to_links(&session),
+            }),
             ..Default::default()
         };
-        b.add(Kind::Connection, &name, &spec, SourceRef::many("dcim.cable", cables), "terminations", &name);
+        b.add(
+            Kind::Connection,
+            &name,
+            &spec,
+            SourceRef::many("dcim.cable", cables),
+            "terminations",
+            &name,
+        );
     }
     for (sw, p) in loopback {
-        let mut links: Vec<SwitchToSwitchLink> = p.links.iter().map(|(a, c)| SwitchToSwitchLink { switch1: port(a), switch2: port(c) }).collect();
+        let mut links: Vec<SwitchToSwitchLink> = p
+            .links
+            .iter()
+            .map(|(a, c)| SwitchToSwitchLink {
+                switch1: port(a),
+                switch2: port(c),
+            })
+            .collect();
         links.sort_by(|m, n| natural_key(&m.switch1.port).cmp(&natural_key(&n.switch1.port)));
-        let spec = ConnectionSpec { vpc_loopback: Some(ConnVpcLoopback { links }), ..Default::default() };
+        let spec = ConnectionSpec {
+            vpc_loopback: Some(ConnVpcLoopback { links }),
+            ..Default::default()
+        };
         let name = format!("{}--vpc-loopback", name_of(sw));
-        b.add(Kind::Connection, &name, &spec, SourceRef::many("dcim.cable", p.cables), "terminations", &name);
+        b.add(
+            Kind::Connection,
+            &name,
+            &spec,
+            SourceRef::many("dcim.cable", p.cables),
+            "terminations",
+            &name,
+        );
     }
     for ((sw, gw), p) in gateway {
-        let mut links: Vec<GatewayLink> = p.links.iter().map(|(s, g)| GatewayLink { switch: ip_port(s), gateway: ip_port(g) }).collect();
+        let mut links: Vec<GatewayLink> = p
+            .links
+            .iter()
+            .map(|(s, g)| GatewayLink {
+                switch: ip_port(s),
+                gateway: ip_port(g),
+            })
+            .collect();
         links.sort_by(|m, n| natural_key(&m.switch.port).cmp(&natural_key(&n.switch.port)));
-        let spec = ConnectionSpec { gateway: Some(ConnGateway { links }), ..Default::default() };
+        let spec = ConnectionSpec {
+            gateway: Some(ConnGateway { links }),
+            ..Default::default()
+        };
         let name = format!("{}--gateway--{}", name_of(sw), name_of(gw));
-        b.add(Kind::Connection, &name, &spec, SourceRef::many("dcim.cable", p.cables), "terminations", &name);
+        b.add(
+            Kind::Connection,
+            &name,
+            &spec,
+            SourceRef::many("dcim.cable", p.cables),
+            "terminations",
+            &name,
+        );
     }
     for (cable_id, srv, sw) in unbundled {
         let name = format!("{}--unbundled--{}", name_of(srv.device), name_of(sw.device));
         let spec = ConnectionSpec {
-            unbundled: Some(ConnUnbundled { link: ServerToSwitchLink { server: port(&srv), switch: port(&sw) }, mtu: None }),
+            unbundled: Some(ConnUnbundled {
+                link: ServerToSwitchLink {
+                    server: port(&srv),
+                    switch: port(&sw),
+                },
+                mtu: None,
+            }),
             ..Default::default()
         };
-        if b.add(Kind::Connection, &name, &spec, SourceRef::one("dcim.cable", cable_id), "terminations", &name) {
+        if b.add(
+            Kind::Connection,
+            &name,
+            &spec,
+            SourceRef::one("dcim.cable", cable_id),
+            "terminations",
+            &name,
+        ) {
             w.conn_of_server_iface.insert(srv.iface, name);
         }
     }
@@ -463,7 +666,9 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
     // --- one port, one connection -----------------------------------------------------------
     let mut port_owner: BTreeMap<String, (String, u64)> = BTreeMap::new();
     for o in b.objects.iter().filter(|o| o.kind == Kind::Connection) {
-        let Ok(spec) = serde_json::from_value::<ConnectionSpec>(o.spec.clone()) else { continue };
+        let Ok(spec) = serde_json::from_value::<ConnectionSpec>(o.spec.clone()) else {
+            continue;
+        };
         for p in spec.endpoints().ports {
             let cable = o.source.ids.first().copied().unwrap_or(0);
             if let Some((other, _)) = port_owner.get(&p) {
@@ -477,7 +682,14 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
                         format!("port {p} is used by connection {other:?} and by {:?}; a port belongs to one connection", o.name),
                     );
                 } else {
-                    b.f.fatal("port-in-two-connections", "dcim.cable", cable, &o.name, "terminations", format!("port {p} appears twice in connection {:?}", o.name));
+                    b.f.fatal(
+                        "port-in-two-connections",
+                        "dcim.cable",
+                        cable,
+                        &o.name,
+                        "terminations",
+                        format!("port {p} appears twice in connection {:?}", o.name),
+                    );
                 }
             } else {
                 port_owner.insert(p, (o.name.clone(), cable));
@@ -497,21 +709,53 @@ fn class_name(c: DevClass) -> &'static str {
 }
 
 fn cable_label(c: &Cable) -> String {
-    if c.label.trim().is_empty() { format!("#{}", c.id) } else { c.label.clone() }
+    if c.label.trim().is_empty() {
+        format!("#{}", c.id)
+    } else {
+        c.label.clone()
+    }
 }
 
 /// Resolves both ends of a cable to fabric interfaces, or records why it cannot be used.
-fn resolve_cable(b: &mut Builder<'_>, cable: &Cable, clabel: &str, w: &Wiring) -> Option<(End, End)> {
+fn resolve_cable(
+    b: &mut Builder<'_>,
+    cable: &Cable,
+    clabel: &str,
+    w: &Wiring,
+) -> Option<(End, End)> {
     let idx = b.idx;
     let mut ends = Vec::new();
-    for (side, terms) in [("a_terminations", &cable.a_terminations), ("b_terminations", &cable.b_terminations)] {
+    for (side, terms) in [
+        ("a_terminations", &cable.a_terminations),
+        ("b_terminations", &cable.b_terminations),
+    ] {
         if terms.len() != 1 {
-            b.f.fatal("cable-termination", "dcim.cable", cable.id, clabel, side, format!("has {} terminations; fabsync needs exactly one interface per cable end", terms.len()));
+            b.f.fatal(
+                "cable-termination",
+                "dcim.cable",
+                cable.id,
+                clabel,
+                side,
+                format!(
+                    "has {} terminations; fabsync needs exactly one interface per cable end",
+                    terms.len()
+                ),
+            );
             return None;
         }
         let t = &terms[0];
         if t.object_type != "dcim.interface" {
-            b.f.fatal("cable-termination", "dcim.cable", cable.id, clabel, side, format!("ends on a {} (#{}), not on a device interface", t.object_type, t.object_id));
+            b.f.fatal(
+                "cable-termination",
+                "dcim.cable",
+                cable.id,
+                clabel,
+                side,
+                format!(
+                    "ends on a {} (#{}), not on a device interface",
+                    t.object_type, t.object_id
+                ),
+            );
             return None;
         }
         let Some(iface) = idx.interfaces.get(&t.object_id) else {
@@ -521,7 +765,17 @@ fn resolve_cable(b: &mut Builder<'_>, cable: &Cable, clabel: &str, w: &Wiring) -
                 .and_then(|o| o.device.as_ref())
                 .map(|d| d.name.clone().unwrap_or_else(|| format!("#{}", d.id)))
                 .unwrap_or_else(|| "an unknown device".into());
-            b.f.fatal("cable-outside-fabric", "dcim.cable", cable.id, clabel, side, format!("ends on interface #{} of {dev}, which is not in fabric site {:?}", t.object_id, idx.site.slug));
+            b.f.fatal(
+                "cable-outside-fabric",
+                "dcim.cable",
+                cable.id,
+                clabel,
+                side,
+                format!(
+                    "ends on interface #{} of {dev}, which is not in fabric site {:?}",
+                    t.object_id, idx.site.slug
+                ),
+            );
             return None;
         };
         if !w.class.contains_key(&iface.device.id) {
@@ -531,19 +785,44 @@ fn resolve_cable(b: &mut Builder<'_>, cable: &Cable, clabel: &str, w: &Wiring) -
             } else {
                 "which is not in the fabric"
             };
-            b.f.fatal("cable-outside-fabric", "dcim.cable", cable.id, clabel, side, format!("ends on {}/{} of device {dev}, {why}", dev, iface.name));
+            b.f.fatal(
+                "cable-outside-fabric",
+                "dcim.cable",
+                cable.id,
+                clabel,
+                side,
+                format!("ends on {}/{} of device {dev}, {why}", dev, iface.name),
+            );
             return None;
         }
         if iface.name.trim().is_empty() {
-            b.f.fatal("invalid-port", "dcim.interface", iface.id, &iface.name, "name", "interface has no name; interface names are Hedgehog port names");
+            b.f.fatal(
+                "invalid-port",
+                "dcim.interface",
+                iface.id,
+                &iface.name,
+                "name",
+                "interface has no name; interface names are Hedgehog port names",
+            );
             return None;
         }
-        ends.push(End { iface: iface.id, device: iface.device.id, port: iface.name.clone() });
+        ends.push(End {
+            iface: iface.id,
+            device: iface.device.id,
+            port: iface.name.clone(),
+        });
     }
     let b_end = ends.pop()?;
     let a = ends.pop()?;
     if a.iface == b_end.iface {
-        b.f.fatal("cable-termination", "dcim.cable", cable.id, clabel, "b_terminations", "both ends are the same interface");
+        b.f.fatal(
+            "cable-termination",
+            "dcim.cable",
+            cable.id,
+            clabel,
+            "b_terminations",
+            "both ends are the same interface",
+        );
         return None;
     }
     Some((a, b_end))
@@ -577,12 +856,22 @@ fn plan_lag(
             lag_id,
             &lag_label,
             "lag",
-            format!("LAG members are cabled from different servers: {}; a LAG belongs to one server", names.join(", ")),
+            format!(
+                "LAG members are cabled from different servers: {}; a LAG belongs to one server",
+                names.join(", ")
+            ),
         );
         return;
     }
     if lag.is_none_or(|l| !l.is_lag()) {
-        b.f.fatal("invalid-lag", "dcim.interface", lag_id, &lag_label, "lag", "member interfaces point at an interface that is not a LAG (type lag) in the fabric");
+        b.f.fatal(
+            "invalid-lag",
+            "dcim.interface",
+            lag_id,
+            &lag_label,
+            "lag",
+            "member interfaces point at an interface that is not a LAG (type lag) in the fabric",
+        );
         return;
     }
     let server = *servers.iter().next().unwrap_or(&0);
@@ -590,19 +879,45 @@ fn plan_lag(
     let mut links: Vec<ServerToSwitchLink> = p
         .links
         .iter()
-        .map(|(s, sw)| ServerToSwitchLink { server: port(s), switch: port(sw) })
+        .map(|(s, sw)| ServerToSwitchLink {
+            server: port(s),
+            switch: port(sw),
+        })
         .collect();
-    links.sort_by(|x, y| natural_key(&x.server.port).cmp(&natural_key(&y.server.port)).then_with(|| natural_key(&x.switch.port).cmp(&natural_key(&y.switch.port))));
+    links.sort_by(|x, y| {
+        natural_key(&x.server.port)
+            .cmp(&natural_key(&y.server.port))
+            .then_with(|| natural_key(&x.switch.port).cmp(&natural_key(&y.switch.port)))
+    });
     let mut sw_names: Vec<String> = switches.iter().map(|d| name_of(*d)).collect();
     sw_names.sort();
     let (name, spec) = if switches.len() == 1 {
         (
             format!("{}--bundled--{}", name_of(server), sw_names[0]),
-            ConnectionSpec { bundled: Some(ConnBundled { links, mtu: None, fallback: None }), ..Default::default() },
+            ConnectionSpec {
+                bundled: Some(ConnBundled {
+                    links,
+                    mtu: None,
+                    fallback: None,
+                }),
+                ..Default::default()
+            },
         )
     } else {
         if switches.len() > 4 {
-            b.f.fatal("eslag-too-many-switches", "dcim.interface", lag_id, &lag_label, "lag", format!("LAG of {} spans {} switches ({}); ESLAG allows 2 to 4", name_of(server), switches.len(), sw_names.join(", ")));
+            b.f.fatal(
+                "eslag-too-many-switches",
+                "dcim.interface",
+                lag_id,
+                &lag_label,
+                "lag",
+                format!(
+                    "LAG of {} spans {} switches ({}); ESLAG allows 2 to 4",
+                    name_of(server),
+                    switches.len(),
+                    sw_names.join(", ")
+                ),
+            );
             return;
         }
         let gs: BTreeSet<Option<&String>> = switches.iter().map(|d| group_of.get(d)).collect();
@@ -611,7 +926,15 @@ fn plan_lag(
             _ => {
                 let desc: Vec<String> = switches
                     .iter()
-                    .map(|d| format!("{} in {}", name_of(*d), group_of.get(d).map_or("no group".to_string(), |g| format!("group {g:?}"))))
+                    .map(|d| {
+                        format!(
+                            "{} in {}",
+                            name_of(*d),
+                            group_of
+                                .get(d)
+                                .map_or("no group".to_string(), |g| format!("group {g:?}"))
+                        )
+                    })
                     .collect();
                 b.f.fatal("eslag-redundancy-group", "dcim.interface", lag_id, &lag_label, "lag", format!("LAG of {} spans switches of different redundancy groups ({}); a multi-homed LAG needs all its switches in one group", name_of(server), desc.join(", ")));
                 return;
@@ -620,21 +943,52 @@ fn plan_lag(
         match groups[group].type_ {
             RedundancyType::Eslag => (
                 format!("{}--eslag--{}", name_of(server), sw_names.join("--")),
-                ConnectionSpec { eslag: Some(ConnMultihomed { links, mtu: None, fallback: None }), ..Default::default() },
+                ConnectionSpec {
+                    eslag: Some(ConnMultihomed {
+                        links,
+                        mtu: None,
+                        fallback: None,
+                    }),
+                    ..Default::default()
+                },
             ),
             RedundancyType::Mclag => {
                 if switches.len() != 2 {
-                    b.f.fatal("mclag-switch-count", "dcim.interface", lag_id, &lag_label, "lag", format!("MCLAG connects a server to exactly 2 switches, this LAG spans {}", switches.len()));
+                    b.f.fatal(
+                        "mclag-switch-count",
+                        "dcim.interface",
+                        lag_id,
+                        &lag_label,
+                        "lag",
+                        format!(
+                            "MCLAG connects a server to exactly 2 switches, this LAG spans {}",
+                            switches.len()
+                        ),
+                    );
                     return;
                 }
                 (
                     format!("{}--mclag--{}", name_of(server), sw_names.join("--")),
-                    ConnectionSpec { mclag: Some(ConnMultihomed { links, mtu: None, fallback: None }), ..Default::default() },
+                    ConnectionSpec {
+                        mclag: Some(ConnMultihomed {
+                            links,
+                            mtu: None,
+                            fallback: None,
+                        }),
+                        ..Default::default()
+                    },
                 )
             }
         }
     };
-    if b.add(Kind::Connection, &name, &spec, SourceRef::many("dcim.cable", p.cables), "terminations", &name) {
+    if b.add(
+        Kind::Connection,
+        &name,
+        &spec,
+        SourceRef::many("dcim.cable", p.cables),
+        "terminations",
+        &name,
+    ) {
         w.conn_of_server_iface.insert(lag_id, name.clone());
         for (s, _) in &p.links {
             w.conn_of_server_iface.insert(s.iface, name.clone());
