@@ -1465,6 +1465,8 @@ fn handle_locked(inner: &Arc<Inner>, st: &mut State, r: &Req, rp: &ResPath, verb
         }
         "delete" => {
             let opts = delete_options(r)?;
+            let mut ctx = ctx;
+            ctx.dry_run |= body_dry_run(&opts);
             let key = ctx.key();
             let Some(cur) = st.store.get(&res, &key).cloned() else {
                 return Err(status::not_found(ctx.gr(), &ctx.name));
@@ -1488,6 +1490,8 @@ fn handle_locked(inner: &Arc<Inner>, st: &mut State, r: &Req, rp: &ResPath, verb
         }
         "deletecollection" => {
             let opts = delete_options(r)?;
+            let mut ctx = ctx;
+            ctx.dry_run |= body_dry_run(&opts);
             let policy = opts.get("propagationPolicy").and_then(Value::as_str).map(str::to_string);
             let (label, field) = selectors(r, &ver)?;
             let ns = rp.namespace.as_deref();
@@ -1536,6 +1540,10 @@ fn ctx_clone<'a>(c: &Ctx<'a>) -> Ctx<'a> {
         fv: c.fv,
         now: c.now.clone(),
     }
+}
+
+fn body_dry_run(opts: &Map<String, Value>) -> bool {
+    opts.get("dryRun").and_then(Value::as_array).is_some_and(|a| a.iter().any(|v| v == "All"))
 }
 
 fn patch_options_invalid(e: FieldError) -> ApiError {

@@ -492,7 +492,13 @@ pub(crate) async fn handle(inner: Arc<Inner>, req: http::Request<Body>) -> Respo
         ),
         _ => (None, None, None, None),
     };
-    let dry_run = r.q("dryRun").is_some_and(|v| !v.is_empty());
+    let dry_run = r.q("dryRun").is_some_and(|v| !v.is_empty())
+        || (r.method == Method::DELETE
+            && !r.body.is_empty()
+            && serde_json::from_slice::<Value>(&r.body)
+                .ok()
+                .and_then(|v| v.get("dryRun").and_then(Value::as_array).map(|a| a.iter().any(|x| x == "All")))
+                .unwrap_or(false));
     let write = verb.is_some_and(is_write) && !dry_run;
     let who = authenticate(&inner.cfg, &r);
     let target = Target {
