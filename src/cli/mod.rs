@@ -5,6 +5,7 @@
 //! No business logic lives here: planning is `crate::plan`, NetBox IO is `crate::netbox`.
 
 mod commands;
+pub mod ops;
 
 use std::process::ExitCode;
 
@@ -38,6 +39,14 @@ pub enum Command {
     ImportWiring(ImportWiringArgs),
     /// Create the custom fields fabsync reads and writes in NetBox (idempotent).
     NetboxSetup(NetboxSetupArgs),
+    /// Sync one fabric now: NetBox → cluster, verified; prints a summary; exit 1 on failure.
+    Sync(ops::SyncArgs),
+    /// Show what a sync of one fabric would change, field by field; exit 1 when it would change something.
+    Diff(ops::DiffArgs),
+    /// Show every fabric's status, last sync, next run and last error.
+    Status(ops::StatusArgs),
+    /// List a fabric's runs, or show one run's per-object results.
+    Runs(ops::RunsArgs),
 }
 
 /// Entry point of the binary: parses `std::env::args` and runs the command.
@@ -60,6 +69,10 @@ pub fn run(cli: Cli) -> u8 {
         Command::Plan(args) => commands::plan(args),
         Command::ImportWiring(args) => commands::import_wiring(args),
         Command::NetboxSetup(args) => commands::netbox_setup(args),
+        Command::Sync(args) => ops::sync(args),
+        Command::Diff(args) => ops::diff(args),
+        Command::Status(args) => ops::status(args),
+        Command::Runs(args) => ops::runs(args),
     }
 }
 

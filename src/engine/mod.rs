@@ -202,8 +202,10 @@ pub struct RunReport {
     pub phase: Phase,
     /// What it did and how long.
     pub end: RunEnd,
-    /// Per-object results.
+    /// Per-object results (objects that were not simply unchanged).
     pub objects: Vec<RunObject>,
+    /// Counts per kind (kind name → counts), for summary tables.
+    pub by_kind: BTreeMap<String, Counts>,
     /// Plan findings (warnings on success).
     pub findings: Vec<Finding>,
     /// The error, on failure.
@@ -328,12 +330,16 @@ struct RunState {
     no_changes: bool,
 }
 
+/// Called with (run id, step) as a run moves through its steps.
+pub type ProgressFn = Arc<dyn Fn(i64, &str) + Send + Sync>;
+
 /// The sync engine.
 #[derive(Clone)]
 pub struct Engine {
     store: Store,
     clock: SharedClock,
     connector: Arc<dyn Connector>,
+    progress: Option<ProgressFn>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -374,7 +380,14 @@ impl Engine {
             store,
             clock,
             connector,
+            progress: None,
         }
+    }
+
+    /// Reports each step of every run to `f` (terminal progress, live UI).
+    pub fn with_progress(mut self, f: ProgressFn) -> Self {
+        self.progress = Some(f);
+        self
     }
 
     /// The store.
@@ -434,15 +447,19 @@ impl Engine {
             (_, Err(e)) => (Err(EngineError::Cluster(e)), 0, 0, 0),
         };
         let mut counts = Counts::default();
+        let mut by_kind: BTreeMap<String, Counts> = BTreeMap::new();
         for it in &st.items {
-            match (it.result, it.action) {
-                (ObjectResult::Ok, Action::Create) => counts.created += 1,
-                (ObjectResult::Ok, Action::Update) => counts.updated += 1,
-                (ObjectResult::Ok, Action::Delete) => counts.deleted += 1,
-                (ObjectResult::Ok, Action::Unchanged) => counts.unchanged += 1,
-                (ObjectResult::Skipped, _) => counts.skipped += 1,
-                (ObjectResult::Failed | ObjectResult::Unknown, _) => counts.failed += 1,
-                (ObjectResult::RolledBack, _) => {}
+            let k = by_kind.entry(it.kind.kind().to_string()).or_default();
+            for c in [&mut counts, k] {
+                match (it.result, it.action) {
+                    (ObjectResult::Ok, Action::Create) => c.created += 1,
+                    (ObjectResult::Ok, Action::Update) => c.updated += 1,
+                    (ObjectResult::Ok, Action::Delete) => c.deleted += 1,
+                    (ObjectResult::Ok, Action::Unchanged) => c.unchanged += 1,
+                    (ObjectResult::Skipped, _) => c.skipped += 1,
+                    (ObjectResult::Failed | ObjectResult::Unknown, _) => c.failed += 1,
+                    (ObjectResult::RolledBack, _) => {}
+                }
             }
         }
         let objects: Vec<RunObject> = st
@@ -559,6 +576,7 @@ impl Engine {
             phase,
             end,
             objects,
+            by_kind,
             findings: st.findings,
             error: result.err(),
         })
@@ -638,6 +656,9 @@ impl Engine {
         let step = |st: &mut RunState, s: &str| -> Result<(), EngineError> {
             st.step = s.to_string();
             self.store.run_step(run_id, s)?;
+            if let Some(f) = &self.progress {
+                f(run_id, s);
+            }
             if Instant::now() > deadline {
                 return Err(EngineError::Deadline {
                     secs,
