@@ -190,7 +190,11 @@ async fn status_codes_map_to_typed_errors() {
 #[tokio::test]
 async fn closed_port_is_unreachable() {
     // a port that was just free: nothing listens there
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let uri = format!("http://127.0.0.1:{port}");
     let c = NetboxClient::new(https_service(None).unwrap(), &uri, Token::new(V2)).unwrap();
     let e = c.status().await.unwrap_err();
