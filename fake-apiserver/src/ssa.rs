@@ -255,13 +255,32 @@ pub fn to_field_set(v: &Value, s: Option<&Schema>) -> FieldSet {
     out
 }
 
+fn is_leaf(v: &Value, s: Option<&Schema>) -> bool {
+    match (topo(v, s), v) {
+        (Topo::GranularMap(_), Value::Object(m)) => m.is_empty(),
+        (Topo::ListSet | Topo::ListMap(..), Value::Array(a)) => a.is_empty(),
+        _ => true,
+    }
+}
+
+/// Leaves and list items only (SMD `ToFieldSet`): what an applied configuration owns.
 fn collect(v: &Value, s: Option<&Schema>, node: &mut FieldSet) {
+    collect_mode(v, s, node, false)
+}
+
+/// Every node below (SMD comparison of an added or removed subtree).
+fn collect_all(v: &Value, s: Option<&Schema>, node: &mut FieldSet) {
+    collect_mode(v, s, node, true)
+}
+
+fn collect_mode(v: &Value, s: Option<&Schema>, node: &mut FieldSet, all: bool) {
     match (topo(v, s), v) {
         (Topo::GranularMap(sc), Value::Object(m)) => {
             for (k, c) in m {
+                let fs = field_schema(sc, k);
                 let n = node.child(&format!("f:{k}"));
-                n.member = true;
-                collect(c, field_schema(sc, k), n);
+                n.member = all || is_leaf(c, fs);
+                collect_mode(c, fs, n, all);
             }
         }
         (Topo::ListSet, Value::Array(items)) => {
@@ -273,7 +292,7 @@ fn collect(v: &Value, s: Option<&Schema>, node: &mut FieldSet) {
             for it in items {
                 let n = node.child(&key_pe(it, keys));
                 n.member = true;
-                collect(it, is, n);
+                collect_mode(it, is, n, all);
             }
         }
         _ => {}
@@ -321,7 +340,7 @@ fn cmp_node(
                     None => {
                         let r = removed.child(&pe);
                         r.member = true;
-                        collect(ov, fs, r);
+                        collect_all(ov, fs, r);
                     }
                     Some(nv) => cmp_child(&pe, ov, nv, fs, added, modified, removed),
                 }
@@ -330,7 +349,7 @@ fn cmp_node(
                 if !o.contains_key(k) {
                     let a = added.child(&format!("f:{k}"));
                     a.member = true;
-                    collect(nv, field_schema(sc, k), a);
+                    collect_all(nv, field_schema(sc, k), a);
                 }
             }
         }
@@ -352,7 +371,7 @@ fn cmp_node(
                     None => {
                         let r = removed.child(pe);
                         r.member = true;
-                        collect(ov, is, r);
+                        collect_all(ov, is, r);
                     }
                     Some(nv) => cmp_child(pe, ov, nv, is, added, modified, removed),
                 }
@@ -361,7 +380,7 @@ fn cmp_node(
                 if !om.contains_key(pe) {
                     let a = added.child(pe);
                     a.member = true;
-                    collect(nv, is, a);
+                    collect_all(nv, is, a);
                 }
             }
         }
@@ -382,17 +401,25 @@ fn cmp_child(
         (topo(ov, s), topo(nv, s)),
         (Topo::GranularMap(_), Topo::GranularMap(_)) | (Topo::ListSet, Topo::ListSet) | (Topo::ListMap(..), Topo::ListMap(..))
     ) && std::mem::discriminant(ov) == std::mem::discriminant(nv);
-    if same_shape {
+    let empty_like = |x: &Value| match x {
+        Value::Object(_) => Value::Object(Map::new()),
+        Value::Array(_) => Value::Array(vec![]),
+        _ => Value::Null,
+    };
+    if ov.is_null() && matches!(topo(nv, s), Topo::GranularMap(_) | Topo::ListMap(..) | Topo::ListSet) {
+        let e = empty_like(nv);
+        cmp_node(&e, nv, s, added.child(pe), modified.child(pe), removed.child(pe));
+    } else if same_shape {
         cmp_node(ov, nv, s, added.child(pe), modified.child(pe), removed.child(pe));
     } else if ov != nv {
         modified.child(pe).member = true;
         let mut r = FieldSet::default();
-        collect(ov, s, &mut r);
+        collect_all(ov, s, &mut r);
         if !r.is_empty() {
             removed.child(pe).union_in(&r);
         }
         let mut a = FieldSet::default();
-        collect(nv, s, &mut a);
+        collect_all(nv, s, &mut a);
         if !a.is_empty() {
             added.child(pe).union_in(&a);
         }
@@ -936,9 +963,15 @@ mod tests {
         let enc = set.to_fields_v1();
         assert_eq!(
             enc.to_string(),
-            r#"{"f:spec":{".":{},"f:a":{},"f:ports":{".":{},"k:{\"name\":\"p1\"}":{".":{},"f:name":{},"f:speed":{}}},"f:tags":{".":{},"v:\"t\"":{}}}}"#
+            r#"{"f:spec":{"f:a":{},"f:ports":{"k:{\"name\":\"p1\"}":{".":{},"f:name":{},"f:speed":{}}},"f:tags":{"v:\"t\"":{}}}}"#
         );
         assert_eq!(FieldSet::from_fields_v1(&enc), set);
+    }
+
+    #[test]
+    fn yaml_bodies_parse() {
+        let v: Value = serde_saphyr::from_str("apiVersion: g/v1\nkind: Switch\nmetadata:\n  name: yml-1\nspec:\n  role: spine\n").unwrap();
+        assert_eq!(v["metadata"]["name"], "yml-1");
     }
 
     #[test]
