@@ -4,6 +4,7 @@
 //!
 //! Does no IO: reading files, talking to NetBox or to a cluster happens elsewhere.
 
+pub mod admission;
 pub mod diagram;
 pub mod kinds;
 pub mod names;
