@@ -23,7 +23,13 @@ pub(crate) fn handle(inner: &Inner, r: &Req, path: &str) -> Reply {
         return error_reply(inner, &status::unauthorized());
     }
     match (path, &r.method) {
-        ("faults", &Method::GET) => json_reply(inner, 200, &json!({"faults": inner.faults.list()}), "application/json", &[]),
+        ("faults", &Method::GET) => json_reply(
+            inner,
+            200,
+            &json!({"faults": inner.faults.list()}),
+            "application/json",
+            &[],
+        ),
         ("faults", &Method::POST) => match serde_json::from_slice::<Fault>(&r.body) {
             Ok(f) => match inner.faults.add(f) {
                 Ok(id) => json_reply(inner, 201, &json!({"id": id}), "application/json", &[]),
@@ -35,14 +41,29 @@ pub(crate) fn handle(inner: &Inner, r: &Req, path: &str) -> Reply {
             match r.q("id").and_then(|i| i.parse::<u64>().ok()) {
                 Some(id) => {
                     if !inner.faults.remove(id) {
-                        return error_reply(inner, &status::bad_request(format!("fault {id} not found")));
+                        return error_reply(
+                            inner,
+                            &status::bad_request(format!("fault {id} not found")),
+                        );
                     }
                 }
                 None => inner.faults.clear(),
             }
-            json_reply(inner, 200, &json!({"faults": inner.faults.list()}), "application/json", &[])
+            json_reply(
+                inner,
+                200,
+                &json!({"faults": inner.faults.list()}),
+                "application/json",
+                &[],
+            )
         }
-        ("log", &Method::GET) => raw_reply(inner, 200, Bytes::from(inner.log.to_jsonl()), "application/jsonl", &[]),
+        ("log", &Method::GET) => raw_reply(
+            inner,
+            200,
+            Bytes::from(inner.log.to_jsonl()),
+            "application/jsonl",
+            &[],
+        ),
         ("log", &Method::DELETE) => {
             inner.log.clear();
             json_reply(inner, 200, &json!({}), "application/json", &[])

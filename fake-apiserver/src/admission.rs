@@ -46,11 +46,19 @@ pub struct AdmissionError {
 impl AdmissionError {
     /// A 403 Forbidden denial with a message.
     pub fn denied(message: impl Into<String>) -> Self {
-        AdmissionError { message: message.into(), code: 403, reason: "Forbidden".into() }
+        AdmissionError {
+            message: message.into(),
+            code: 403,
+            reason: "Forbidden".into(),
+        }
     }
     /// A denial with another code/reason (e.g. 422 Invalid).
     pub fn with_code(message: impl Into<String>, code: u16, reason: &str) -> Self {
-        AdmissionError { message: message.into(), code, reason: reason.into() }
+        AdmissionError {
+            message: message.into(),
+            code,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -71,5 +79,9 @@ pub trait Admission: Send + Sync + 'static {
         Ok(())
     }
     /// Validates the request against the cluster state.
-    fn validate(&self, req: &AdmissionRequest<'_>, cluster: &dyn ClusterView) -> Result<(), AdmissionError>;
+    fn validate(
+        &self,
+        req: &AdmissionRequest<'_>,
+        cluster: &dyn ClusterView,
+    ) -> Result<(), AdmissionError>;
 }

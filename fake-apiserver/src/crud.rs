@@ -8,7 +8,9 @@
 use crate::admission::{AdmissionRequest, ClusterView, Operation};
 use crate::schema::{self, Schema};
 use crate::selectors::{FieldSelector, LabelSelector};
-use crate::server::{CRD_RES, Inner, NS_RES, Reply, Req, ResPath, Served, State, error_reply, json_reply, res_key};
+use crate::server::{
+    CRD_RES, Inner, NS_RES, Reply, Req, ResPath, Served, State, error_reply, json_reply, res_key,
+};
 use crate::ssa::{self, ManagedEntry, Reset};
 use crate::status::{self, ApiError, FieldError, Gr};
 use crate::store::{ObjKey, ResKey};
@@ -43,11 +45,18 @@ pub(crate) fn negotiate(accept: &str) -> Option<Format> {
             }
         }
         if mt == "application/json" || mt == "*/*" || mt == "application/*" {
-            match (params.get("as").map(String::as_str), params.get("g").map(String::as_str)) {
+            match (
+                params.get("as").map(String::as_str),
+                params.get("g").map(String::as_str),
+            ) {
                 (None, _) => return Some(Format::Json),
                 (Some("Table"), Some("meta.k8s.io")) => return Some(Format::Table),
-                (Some("PartialObjectMetadata"), Some("meta.k8s.io")) => return Some(Format::Partial),
-                (Some("PartialObjectMetadataList"), Some("meta.k8s.io")) => return Some(Format::PartialList),
+                (Some("PartialObjectMetadata"), Some("meta.k8s.io")) => {
+                    return Some(Format::Partial);
+                }
+                (Some("PartialObjectMetadataList"), Some("meta.k8s.io")) => {
+                    return Some(Format::PartialList);
+                }
                 _ => continue,
             }
         }
@@ -83,7 +92,10 @@ impl Ctx<'_> {
         res_key(&self.rt.group, &self.rt.plural)
     }
     fn gr(&self) -> Gr<'_> {
-        Gr { group: &self.rt.group, resource: &self.rt.plural }
+        Gr {
+            group: &self.rt.group,
+            resource: &self.rt.plural,
+        }
     }
     fn key(&self) -> ObjKey {
         (self.ns.clone(), self.name.clone())
@@ -125,28 +137,48 @@ pub(crate) struct View<'a> {
 
 impl ClusterView for View<'_> {
     fn get(&self, group: &str, resource: &str, namespace: &str, name: &str) -> Option<Value> {
-        self.st.store.get(&res_key(group, resource), &(namespace.to_string(), name.to_string())).map(|v| (**v).clone())
+        self.st
+            .store
+            .get(
+                &res_key(group, resource),
+                &(namespace.to_string(), name.to_string()),
+            )
+            .map(|v| (**v).clone())
     }
     fn list(&self, group: &str, resource: &str, namespace: Option<&str>) -> Vec<Value> {
-        self.st.store.list(&res_key(group, resource), namespace, None, None).map(|(_, v)| (**v).clone()).collect()
+        self.st
+            .store
+            .list(&res_key(group, resource), namespace, None, None)
+            .map(|(_, v)| (**v).clone())
+            .collect()
     }
 }
 
 fn meta_str<'a>(o: &'a Value, k: &str) -> &'a str {
-    o.get("metadata").and_then(|m| m.get(k)).and_then(Value::as_str).unwrap_or("")
+    o.get("metadata")
+        .and_then(|m| m.get(k))
+        .and_then(Value::as_str)
+        .unwrap_or("")
 }
 
 fn meta_mut(o: &mut Value) -> &mut Map<String, Value> {
     if !o.get("metadata").is_some_and(Value::is_object) {
         o["metadata"] = json!({});
     }
-    o["metadata"].as_object_mut().expect("metadata is an object")
+    o["metadata"]
+        .as_object_mut()
+        .expect("metadata is an object")
 }
 
 fn finalizers(o: &Value) -> Vec<String> {
     o.pointer("/metadata/finalizers")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -228,28 +260,39 @@ fn zero_object(rt: &ResourceType) -> Value {
 }
 
 fn parse_json_body(body: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice::<Value>(body).map_err(|e| status::bad_request(format!("the object provided is unrecognized: {e}")))
+    serde_json::from_slice::<Value>(body)
+        .map_err(|e| status::bad_request(format!("the object provided is unrecognized: {e}")))
 }
 
 fn parse_apply_body(body: &[u8]) -> Result<Value, ApiError> {
     if let Ok(v) = serde_json::from_slice::<Value>(body) {
         return Ok(v);
     }
-    let text = std::str::from_utf8(body).map_err(|e| status::bad_request(format!("error decoding YAML: {e}")))?;
-    serde_saphyr::from_str::<Value>(text).map_err(|e| status::bad_request(format!("error decoding YAML: {e}")))
+    let text = std::str::from_utf8(body)
+        .map_err(|e| status::bad_request(format!("error decoding YAML: {e}")))?;
+    serde_saphyr::from_str::<Value>(text)
+        .map_err(|e| status::bad_request(format!("error decoding YAML: {e}")))
 }
 
 fn check_type_meta(ctx: &Ctx<'_>, obj: &Value) -> Result<(), ApiError> {
     let Some(o) = obj.as_object() else {
-        return Err(status::bad_request("the object provided is unrecognized: expected a JSON object"));
+        return Err(status::bad_request(
+            "the object provided is unrecognized: expected a JSON object",
+        ));
     };
     let kind = o.get("kind").and_then(Value::as_str).unwrap_or("");
     let av = o.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     if kind.is_empty() {
-        return Err(status::bad_request(format!("Object 'Kind' is missing in '{}'", truncate(&obj.to_string(), 512))));
+        return Err(status::bad_request(format!(
+            "Object 'Kind' is missing in '{}'",
+            truncate(&obj.to_string(), 512)
+        )));
     }
     if av.is_empty() {
-        return Err(status::bad_request(format!("Object 'apiVersion' is missing in '{}'", truncate(&obj.to_string(), 512))));
+        return Err(status::bad_request(format!(
+            "Object 'apiVersion' is missing in '{}'",
+            truncate(&obj.to_string(), 512)
+        )));
     }
     if kind != ctx.rt.kind {
         return Err(status::bad_request(format!(
@@ -257,7 +300,13 @@ fn check_type_meta(ctx: &Ctx<'_>, obj: &Value) -> Result<(), ApiError> {
             ctx.rt.kind
         )));
     }
-    if av != ctx.api_version() && !ctx.rt.versions.iter().any(|v| ctx.rt.api_version(&v.name) == av) {
+    if av != ctx.api_version()
+        && !ctx
+            .rt
+            .versions
+            .iter()
+            .any(|v| ctx.rt.api_version(&v.name) == av)
+    {
         return Err(status::bad_request(format!(
             "the API version in the data ({av}) does not match the expected API version ({})",
             ctx.api_version()
@@ -267,7 +316,14 @@ fn check_type_meta(ctx: &Ctx<'_>, obj: &Value) -> Result<(), ApiError> {
 }
 
 fn truncate(s: &str, n: usize) -> String {
-    if s.len() <= n { s.to_string() } else { format!("{}...", &s[..s.char_indices().nth(n).map(|x| x.0).unwrap_or(s.len())]) }
+    if s.len() <= n {
+        s.to_string()
+    } else {
+        format!(
+            "{}...",
+            &s[..s.char_indices().nth(n).map(|x| x.0).unwrap_or(s.len())]
+        )
+    }
 }
 
 /// Namespace lifecycle admission.
@@ -275,30 +331,55 @@ fn check_namespace(ctx: &Ctx<'_>, st: &State, creating: bool) -> Result<(), ApiE
     if !ctx.rt.namespaced {
         return Ok(());
     }
-    let exists = st.store.get(&res_key(NS_RES.0, NS_RES.1), &(String::new(), ctx.ns.clone())).is_some();
+    let exists = st
+        .store
+        .get(
+            &res_key(NS_RES.0, NS_RES.1),
+            &(String::new(), ctx.ns.clone()),
+        )
+        .is_some();
     if !exists {
-        return Err(status::not_found(Gr { group: "", resource: "namespaces" }, &ctx.ns));
+        return Err(status::not_found(
+            Gr {
+                group: "",
+                resource: "namespaces",
+            },
+            &ctx.ns,
+        ));
     }
     if creating && st.terminating_ns.contains(&ctx.ns) {
         return Err(status::forbidden(
             ctx.gr(),
             &ctx.name,
-            &format!("unable to create new content in namespace {} because it is being terminated", ctx.ns),
+            &format!(
+                "unable to create new content in namespace {} because it is being terminated",
+                ctx.ns
+            ),
         ));
     }
     Ok(())
 }
 
 /// Pruning and unknown-field handling; returns warnings.
-fn prune_and_default(ctx: &Ctx<'_>, obj: &mut Value, strict_check: bool) -> Result<Vec<String>, ApiError> {
+fn prune_and_default(
+    ctx: &Ctx<'_>,
+    obj: &mut Value,
+    strict_check: bool,
+) -> Result<Vec<String>, ApiError> {
     let mut warnings = vec![];
     if let Some(s) = ctx.schema() {
         let unknown = schema::prune_root(obj, s);
         if strict_check && !unknown.is_empty() {
             match ctx.fv {
                 FieldValidation::Strict => {
-                    let list: Vec<String> = unknown.iter().map(|u| format!("unknown field {u:?}")).collect();
-                    return Err(status::bad_request(format!("strict decoding error: {}", list.join(", "))));
+                    let list: Vec<String> = unknown
+                        .iter()
+                        .map(|u| format!("unknown field {u:?}"))
+                        .collect();
+                    return Err(status::bad_request(format!(
+                        "strict decoding error: {}",
+                        list.join(", ")
+                    )));
                 }
                 FieldValidation::Warn => {
                     for u in unknown {
@@ -393,7 +474,15 @@ fn prepare(ctx: &Ctx<'_>, st: &mut State, old: Option<&Value>, new: &mut Value) 
             }
         }
         Some(old) => {
-            let keep = ["uid", "creationTimestamp", "generation", "deletionTimestamp", "deletionGracePeriodSeconds", "name", "namespace"];
+            let keep = [
+                "uid",
+                "creationTimestamp",
+                "generation",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "name",
+                "namespace",
+            ];
             if ctx.sub == "status" {
                 let status = new.get("status").cloned();
                 let managed = new.pointer("/metadata/managedFields").cloned();
@@ -458,7 +547,13 @@ fn spec_changed(ctx: &Ctx<'_>, old: &Value, new: &Value) -> bool {
     strip(old) != strip(new)
 }
 
-fn admission_request<'a>(ctx: &'a Ctx<'a>, op: Operation, name: &'a str, obj: Option<&'a Value>, old: Option<&'a Value>) -> AdmissionRequest<'a> {
+fn admission_request<'a>(
+    ctx: &'a Ctx<'a>,
+    op: Operation,
+    name: &'a str,
+    obj: Option<&'a Value>,
+    old: Option<&'a Value>,
+) -> AdmissionRequest<'a> {
     AdmissionRequest {
         operation: op,
         group: &ctx.rt.group,
@@ -503,7 +598,11 @@ pub(crate) fn commit(
     let name = meta_str(&new, "name").to_string();
     // Mutating admission.
     if !ctx.inner.admission.is_empty() {
-        let op = if creating { Operation::Create } else { Operation::Update };
+        let op = if creating {
+            Operation::Create
+        } else {
+            Operation::Update
+        };
         for h in &ctx.inner.admission {
             let snapshot = new.clone();
             let req = admission_request(ctx, op, &name, Some(&snapshot), old.as_deref());
@@ -516,7 +615,11 @@ pub(crate) fn commit(
         }
     }
     // Validation.
-    let rule = if ctx.rt.strategy == Strategy::Namespace { NameRule::Label } else { NameRule::Subdomain };
+    let rule = if ctx.rt.strategy == Strategy::Namespace {
+        NameRule::Label
+    } else {
+        NameRule::Subdomain
+    };
     let mut errs = validation::validate_metadata(&new, rule);
     if let Some(s) = ctx.schema() {
         errs.extend(schema::validate_root(&new, s));
@@ -525,7 +628,10 @@ pub(crate) fn commit(
         && !meta_str(o, "deletionTimestamp").is_empty()
     {
         let before = finalizers(o);
-        let added: Vec<String> = finalizers(&new).into_iter().filter(|f| !before.contains(f)).collect();
+        let added: Vec<String> = finalizers(&new)
+            .into_iter()
+            .filter(|f| !before.contains(f))
+            .collect();
         if !added.is_empty() {
             errs.push(FieldError::forbidden(
                 "metadata.finalizers",
@@ -546,11 +652,16 @@ pub(crate) fn commit(
     }
     // Validating admission.
     if !ctx.inner.admission.is_empty() {
-        let op = if creating { Operation::Create } else { Operation::Update };
+        let op = if creating {
+            Operation::Create
+        } else {
+            Operation::Update
+        };
         let view = View { st };
         for h in &ctx.inner.admission {
             let req = admission_request(ctx, op, &name, Some(&new), old.as_deref());
-            h.validate(&req, &view).map_err(|e| status::admission_denied(h.name(), e.code, &e.reason, &e.message))?;
+            h.validate(&req, &view)
+                .map_err(|e| status::admission_denied(h.name(), e.code, &e.reason, &e.message))?;
         }
     }
     // Generation.
@@ -559,7 +670,10 @@ pub(crate) fn commit(
         && ctx.sub != "status"
         && spec_changed(ctx, o, &new)
     {
-        let g = o.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0);
+        let g = o
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         meta_mut(&mut new).insert("generation".into(), json!(g + 1));
     }
     // Ownership.
@@ -568,12 +682,24 @@ pub(crate) fn commit(
     let entries = match managed {
         Managed::Applied(e) => e,
         Managed::Update => {
-            let old_val = old.as_deref().cloned().unwrap_or_else(|| zero_object(&ctx.rt));
+            let old_val = old
+                .as_deref()
+                .cloned()
+                .unwrap_or_else(|| zero_object(&ctx.rt));
             let old_entries = ssa::decode_managed(&old_val).unwrap_or_default();
             let supplied = new.pointer("/metadata/managedFields").cloned();
             let mut entries = match supplied {
                 Some(s) if Some(&s) != old_val.pointer("/metadata/managedFields") => {
-                    ssa::decode_managed(&new).map_err(|e| ctx.invalid(&name, &[FieldError::invalid("metadata.managedFields", &Value::Null, &e.0)]))?
+                    ssa::decode_managed(&new).map_err(|e| {
+                        ctx.invalid(
+                            &name,
+                            &[FieldError::invalid(
+                                "metadata.managedFields",
+                                &Value::Null,
+                                &e.0,
+                            )],
+                        )
+                    })?
                 }
                 _ => old_entries,
             };
@@ -597,7 +723,14 @@ pub(crate) fn commit(
     new["kind"] = json!(ctx.rt.kind);
     canonical_order(&ctx.rt, &mut new);
     let res = ctx.res();
-    let key: ObjKey = (if ctx.rt.namespaced { ctx.ns.clone() } else { String::new() }, name.clone());
+    let key: ObjKey = (
+        if ctx.rt.namespaced {
+            ctx.ns.clone()
+        } else {
+            String::new()
+        },
+        name.clone(),
+    );
     match &old {
         None => {
             if st.store.get(&res, &key).is_some() {
@@ -606,22 +739,44 @@ pub(crate) fn commit(
             if ctx.dry_run {
                 meta_mut(&mut new).remove("resourceVersion");
                 canonical_order(&ctx.rt, &mut new);
-                return Ok(Written { code: 201, obj: at_version(&Arc::new(new), &api_version), warnings });
+                return Ok(Written {
+                    code: 201,
+                    obj: at_version(&Arc::new(new), &api_version),
+                    warnings,
+                });
             }
             let stored = st.store.put(&res, key, new);
             after_write(ctx, st, None, &stored);
-            Ok(Written { code: 201, obj: at_version(&stored, &api_version), warnings })
+            Ok(Written {
+                code: 201,
+                obj: at_version(&stored, &api_version),
+                warnings,
+            })
         }
         Some(o) => {
-            meta_mut(&mut new).insert("resourceVersion".into(), o.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null));
+            meta_mut(&mut new).insert(
+                "resourceVersion".into(),
+                o.pointer("/metadata/resourceVersion")
+                    .cloned()
+                    .unwrap_or(Value::Null),
+            );
             canonical_order(&ctx.rt, &mut new);
             if new == **o {
-                return Ok(Written { code: 200, obj: at_version(o, &api_version), warnings });
+                return Ok(Written {
+                    code: 200,
+                    obj: at_version(o, &api_version),
+                    warnings,
+                });
             }
             if ctx.dry_run {
-                return Ok(Written { code: 200, obj: at_version(&Arc::new(new), &api_version), warnings });
+                return Ok(Written {
+                    code: 200,
+                    obj: at_version(&Arc::new(new), &api_version),
+                    warnings,
+                });
             }
-            let finishing = !meta_str(&new, "deletionTimestamp").is_empty() && finalizers(&new).is_empty();
+            let finishing =
+                !meta_str(&new, "deletionTimestamp").is_empty() && finalizers(&new).is_empty();
             let stored = st.store.put(&res, key.clone(), new);
             if finishing {
                 st.store.remove(&res, &key);
@@ -630,7 +785,11 @@ pub(crate) fn commit(
                 after_write(ctx, st, Some(o), &stored);
             }
             warnings.dedup();
-            Ok(Written { code: 200, obj: at_version(&stored, &api_version), warnings })
+            Ok(Written {
+                code: 200,
+                obj: at_version(&stored, &api_version),
+                warnings,
+            })
         }
     }
 }
@@ -643,7 +802,13 @@ fn after_write(ctx: &Ctx<'_>, st: &mut State, old: Option<&Arc<Value>>, stored: 
     let name = meta_str(stored, "name").to_string();
     match old {
         None => {
-            st.crd_timers.insert(name, crate::server::CrdTimer { created: tokio::time::Instant::now(), stage: 0 });
+            st.crd_timers.insert(
+                name,
+                crate::server::CrdTimer {
+                    created: tokio::time::Instant::now(),
+                    stage: 0,
+                },
+            );
         }
         Some(_) => {
             // Spec changes take effect for served types at once.
@@ -662,16 +827,27 @@ fn after_write(ctx: &Ctx<'_>, st: &mut State, old: Option<&Arc<Value>>, stored: 
 pub(crate) fn crd_set_conditions(inner: &Inner, st: &mut State, name: &str, established: bool) {
     let res = res_key(CRD_RES.0, CRD_RES.1);
     let key = (String::new(), name.to_string());
-    let Some(old) = st.store.get(&res, &key).cloned() else { return };
-    let Ok(rt) = types::compile_crd(&old) else { return };
+    let Some(old) = st.store.get(&res, &key).cloned() else {
+        return;
+    };
+    let Ok(rt) = types::compile_crd(&old) else {
+        return;
+    };
     let now = inner.now_string();
     let mut new = (*old).clone();
     let names = old.pointer("/spec/names").cloned().unwrap_or(json!({}));
-    let prev_conds = old.pointer("/status/conditions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let prev_conds = old
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let ltt = |t: &str, status: &str| -> String {
         prev_conds
             .iter()
-            .find(|c| c.get("type").and_then(Value::as_str) == Some(t) && c.get("status").and_then(Value::as_str) == Some(status))
+            .find(|c| {
+                c.get("type").and_then(Value::as_str) == Some(t)
+                    && c.get("status").and_then(Value::as_str) == Some(status)
+            })
             .and_then(|c| c.get("lastTransitionTime").and_then(Value::as_str))
             .map(str::to_string)
             .unwrap_or_else(|| now.clone())
@@ -687,7 +863,11 @@ pub(crate) fn crd_set_conditions(inner: &Inner, st: &mut State, name: &str, esta
     ];
     new["status"]["conditions"] = Value::Array(conds);
     new["status"]["acceptedNames"] = names;
-    let crd_rt = st.types.get(&res).map(|s| s.rt.clone()).expect("built-in CRD type");
+    let crd_rt = st
+        .types
+        .get(&res)
+        .map(|s| s.rt.clone())
+        .expect("built-in CRD type");
     let ver = crd_rt.versions[0].clone();
     let ctx = Ctx {
         inner,
@@ -709,26 +889,53 @@ pub(crate) fn crd_set_conditions(inner: &Inner, st: &mut State, name: &str, esta
     canonical_order(&ctx.rt, &mut new);
     st.store.put(&res, key, new);
     let tk = res_key(&rt.group, &rt.plural);
-    let served = Served { rt: Arc::new(rt), established, terminating: false, crd_name: Some(name.to_string()) };
+    let served = Served {
+        rt: Arc::new(rt),
+        established,
+        terminating: false,
+        crd_name: Some(name.to_string()),
+    };
     st.types.insert(tk, served);
     st.types_generation += 1;
 }
 
 /// Registers a CRD at build time or through `register_crd`: stored, named and Established at once.
-pub(crate) fn install_crd_direct(inner: &Inner, st: &mut State, mut crd: Value) -> Result<(), crate::Error> {
+pub(crate) fn install_crd_direct(
+    inner: &Inner,
+    st: &mut State,
+    mut crd: Value,
+) -> Result<(), crate::Error> {
     let name = meta_str(&crd, "name").to_string();
     if crd.get("kind").and_then(Value::as_str) != Some("CustomResourceDefinition") {
-        return Err(crate::Error::NotACrd { name, found: crd.get("kind").and_then(Value::as_str).unwrap_or("").to_string() });
+        return Err(crate::Error::NotACrd {
+            name,
+            found: crd
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+        });
     }
     types::default_crd(&mut crd);
     if let Err(errs) = types::compile_crd(&crd) {
-        return Err(crate::Error::InvalidCrd { name, message: errs.iter().map(FieldError::line).collect::<Vec<_>>().join(", ") });
+        return Err(crate::Error::InvalidCrd {
+            name,
+            message: errs
+                .iter()
+                .map(FieldError::line)
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
     }
     let res = res_key(CRD_RES.0, CRD_RES.1);
     if st.store.get(&res, &(String::new(), name.clone())).is_some() {
         return Err(crate::Error::CrdExists { name });
     }
-    let crd_rt = st.types.get(&res).map(|s| s.rt.clone()).expect("built-in CRD type");
+    let crd_rt = st
+        .types
+        .get(&res)
+        .map(|s| s.rt.clone())
+        .expect("built-in CRD type");
     let ver = crd_rt.versions[0].clone();
     let ctx = Ctx {
         inner,
@@ -746,7 +953,10 @@ pub(crate) fn install_crd_direct(inner: &Inner, st: &mut State, mut crd: Value) 
     let mut obj = crd;
     let _ = prune_and_default(&ctx, &mut obj, false);
     prepare(&ctx, st, None, &mut obj);
-    commit(&ctx, st, None, obj, Managed::Update, vec![]).map_err(|e| crate::Error::InvalidCrd { name: name.clone(), message: e.message().to_string() })?;
+    commit(&ctx, st, None, obj, Managed::Update, vec![]).map_err(|e| crate::Error::InvalidCrd {
+        name: name.clone(),
+        message: e.message().to_string(),
+    })?;
     st.crd_timers.remove(&name);
     crd_set_conditions(inner, st, &name, true);
     Ok(())
@@ -795,7 +1005,12 @@ fn finish_crd(inner: &Inner, st: &mut State, crd_name: &str) {
 }
 
 fn maybe_finish_namespace(inner: &Inner, st: &mut State, ns: &str) {
-    let remaining: usize = st.types.keys().filter(|k| st.types[*k].rt.namespaced).map(|k| st.store.count(k, Some(ns))).sum();
+    let remaining: usize = st
+        .types
+        .keys()
+        .filter(|k| st.types[*k].rt.namespaced)
+        .map(|k| st.store.count(k, Some(ns)))
+        .sum();
     if remaining > 0 {
         return;
     }
@@ -826,17 +1041,27 @@ fn delete_one(
     let mut fins = finalizers(&old);
     match policy {
         Some("Orphan") if !fins.iter().any(|f| f == "orphan") => fins.push("orphan".into()),
-        Some("Foreground") if !fins.iter().any(|f| f == "foregroundDeletion") => fins.push("foregroundDeletion".into()),
+        Some("Foreground") if !fins.iter().any(|f| f == "foregroundDeletion") => {
+            fins.push("foregroundDeletion".into())
+        }
         _ => {}
     }
     let special = matches!(ctx.rt.strategy, Strategy::Crd | Strategy::Namespace);
     if fins.is_empty() && !special {
         if ctx.dry_run {
-            return Ok((200, status::delete_success(ctx.gr(), &key.1, meta_str(&old, "uid")), None));
+            return Ok((
+                200,
+                status::delete_success(ctx.gr(), &key.1, meta_str(&old, "uid")),
+                None,
+            ));
         }
         let last = st.store.remove(res, key);
         after_removal(ctx.inner, st, res, key);
-        return Ok((200, status::delete_success(ctx.gr(), &key.1, meta_str(&old, "uid")), last));
+        return Ok((
+            200,
+            status::delete_success(ctx.gr(), &key.1, meta_str(&old, "uid")),
+            last,
+        ));
     }
     if !meta_str(&old, "deletionTimestamp").is_empty() {
         return Ok((200, (*at_version(&old, &api_version)).clone(), None));
@@ -857,13 +1082,18 @@ fn delete_one(
     }
     match ctx.rt.strategy {
         Strategy::Crd => {
-            meta_mut(&mut new).insert("finalizers".into(), json!(["customresourcecleanup.apiextensions.k8s.io"]));
+            meta_mut(&mut new).remove("deletionGracePeriodSeconds");
+            meta_mut(&mut new).insert(
+                "finalizers".into(),
+                json!(["customresourcecleanup.apiextensions.k8s.io"]),
+            );
             if let Some(Value::Array(conds)) = new.pointer_mut("/status/conditions") {
                 conds.push(json!({"type":"Terminating","status":"True","lastTransitionTime":ctx.now,
                     "reason":"InstanceDeletionPending","message":"CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon"}));
             }
         }
         Strategy::Namespace => {
+            meta_mut(&mut new).remove("deletionGracePeriodSeconds");
             new["status"]["phase"] = json!("Terminating");
             meta_mut(&mut new).remove("finalizers");
         }
@@ -893,7 +1123,12 @@ fn delete_one(
         }
         Strategy::Namespace => {
             st.terminating_ns.insert(key.1.clone());
-            let keys: Vec<ResKey> = st.types.iter().filter(|(_, s)| s.rt.namespaced).map(|(k, _)| k.clone()).collect();
+            let keys: Vec<ResKey> = st
+                .types
+                .iter()
+                .filter(|(_, s)| s.rt.namespaced)
+                .map(|(k, _)| k.clone())
+                .collect();
             for k in keys {
                 delete_all_of(ctx.inner, st, &k, Some(&key.1));
             }
@@ -907,9 +1142,15 @@ fn delete_one(
 /// The garbage collector's part: it removes `orphan`/`foregroundDeletion` once (with no
 /// dependents to wait for) and deletes the object if no other finalizer remains.
 fn gc_finalizers(inner: &Inner, st: &mut State, res: &ResKey, key: &ObjKey) {
-    let Some(cur) = st.store.get(res, key).cloned() else { return };
+    let Some(cur) = st.store.get(res, key).cloned() else {
+        return;
+    };
     let fins = finalizers(&cur);
-    let kept: Vec<String> = fins.iter().filter(|f| *f != "orphan" && *f != "foregroundDeletion").cloned().collect();
+    let kept: Vec<String> = fins
+        .iter()
+        .filter(|f| *f != "orphan" && *f != "foregroundDeletion")
+        .cloned()
+        .collect();
     if kept.len() == fins.len() {
         return;
     }
@@ -929,9 +1170,15 @@ fn gc_finalizers(inner: &Inner, st: &mut State, res: &ResKey, key: &ObjKey) {
 /// Deletes every object of a type (optionally in one namespace), honouring finalizers.
 fn delete_all_of(inner: &Inner, st: &mut State, res: &ResKey, ns: Option<&str>) {
     let now = inner.now_string();
-    let keys: Vec<ObjKey> = st.store.list(res, ns, None, None).map(|(k, _)| k.clone()).collect();
+    let keys: Vec<ObjKey> = st
+        .store
+        .list(res, ns, None, None)
+        .map(|(k, _)| k.clone())
+        .collect();
     for k in keys {
-        let Some(cur) = st.store.get(res, &k).cloned() else { continue };
+        let Some(cur) = st.store.get(res, &k).cloned() else {
+            continue;
+        };
         if finalizers(&cur).is_empty() {
             st.store.remove(res, &k);
         } else if meta_str(&cur, "deletionTimestamp").is_empty() {
@@ -958,7 +1205,10 @@ pub(crate) fn internal_patch(
 ) -> Result<(), String> {
     let res = res_key(&target.group, &target.resource);
     let Some(served) = st.types.get(&res).cloned() else {
-        return Err(format!("resource {}.{} is not served", target.resource, target.group));
+        return Err(format!(
+            "resource {}.{} is not served",
+            target.resource, target.group
+        ));
     };
     let rt = served.rt.clone();
     let ver = rt.storage_version().clone();
@@ -994,7 +1244,11 @@ pub(crate) fn internal_patch(
             apply_patch(&ctx, st, old, cfg, true)
         }
         crate::faults::WriterPatch::Merge => {
-            let Some(o) = old else { return Err(status::not_found(ctx.gr(), &target.name).message().to_string()) };
+            let Some(o) = old else {
+                return Err(status::not_found(ctx.gr(), &target.name)
+                    .message()
+                    .to_string());
+            };
             let mut doc = (*o).clone();
             json_patch::merge(&mut doc, patch);
             let mut w = vec![];
@@ -1022,7 +1276,11 @@ fn update_with(
             return Err(status::invalid_plural(
                 ctx.gr(),
                 &ctx.name,
-                &[FieldError::invalid("metadata.resourceVersion", &json!("0x0"), "must be specified for an update")],
+                &[FieldError::invalid(
+                    "metadata.resourceVersion",
+                    &json!("0x0"),
+                    "must be specified for an update",
+                )],
             )
             .with_unquoted_value());
         }
@@ -1030,7 +1288,10 @@ fn update_with(
         return Err(status::conflict_modified(ctx.gr(), &ctx.name));
     }
     if ctx.rt.strategy == Strategy::Crd
-        && let (Some(a), Some(b)) = (old.pointer("/spec/names/plural"), new.pointer("/spec/names/plural"))
+        && let (Some(a), Some(b)) = (
+            old.pointer("/spec/names/plural"),
+            new.pointer("/spec/names/plural"),
+        )
         && a != b
     {
         // accepted; names change takes effect through after_write
@@ -1038,11 +1299,24 @@ fn update_with(
     let mut w = prune_and_default(ctx, &mut new, true)?;
     warnings.append(&mut w);
     prepare(ctx, st, Some(&old), &mut new);
-    commit(ctx, st, Some(old), new, Managed::Update, std::mem::take(warnings))
+    commit(
+        ctx,
+        st,
+        Some(old),
+        new,
+        Managed::Update,
+        std::mem::take(warnings),
+    )
 }
 
 /// Server-side apply.
-fn apply_patch(ctx: &Ctx<'_>, st: &mut State, old: Option<Arc<Value>>, mut config: Value, force: bool) -> Result<Written, ApiError> {
+fn apply_patch(
+    ctx: &Ctx<'_>,
+    st: &mut State,
+    old: Option<Arc<Value>>,
+    mut config: Value,
+    force: bool,
+) -> Result<Written, ApiError> {
     check_type_meta(ctx, &config)?;
     let cname = meta_str(&config, "name").to_string();
     if !cname.is_empty() && cname != ctx.name {
@@ -1053,10 +1327,14 @@ fn apply_patch(ctx: &Ctx<'_>, st: &mut State, old: Option<Arc<Value>>, mut confi
     }
     let cns = meta_str(&config, "namespace").to_string();
     if ctx.rt.namespaced && !cns.is_empty() && cns != ctx.ns {
-        return Err(status::bad_request("the namespace of the provided object does not match the namespace sent on the request"));
+        return Err(status::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request",
+        ));
     }
     if !meta_str(&config, "resourceVersion").is_empty()
-        && old.as_ref().is_some_and(|o| meta_str(o, "resourceVersion") != meta_str(&config, "resourceVersion"))
+        && old
+            .as_ref()
+            .is_some_and(|o| meta_str(o, "resourceVersion") != meta_str(&config, "resourceVersion"))
     {
         return Err(status::conflict_modified(ctx.gr(), &ctx.name));
     }
@@ -1077,7 +1355,16 @@ fn apply_patch(ctx: &Ctx<'_>, st: &mut State, old: Option<Arc<Value>>, mut confi
         m.remove("status");
     }
     if let Some(Value::Object(md)) = config.get_mut("metadata") {
-        for k in ["managedFields", "creationTimestamp", "uid", "generation", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds", "resourceVersion"] {
+        for k in [
+            "managedFields",
+            "creationTimestamp",
+            "uid",
+            "generation",
+            "selfLink",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "resourceVersion",
+        ] {
             md.remove(k);
         }
     }
@@ -1099,7 +1386,8 @@ fn apply_patch(ctx: &Ctx<'_>, st: &mut State, old: Option<Arc<Value>>, mut confi
         }
     };
     let mut entries = ssa::decode_managed(&live).unwrap_or_default();
-    if !creating && entries.is_empty()
+    if !creating
+        && entries.is_empty()
         && let Some(e) = ssa::before_first_apply(&live, &sctx)
     {
         entries.push(e);
@@ -1152,10 +1440,18 @@ fn prune_and_default_cfg(ctx: &Ctx<'_>, cfg: &mut Value) -> Result<Vec<String>, 
         if !unknown.is_empty() {
             match ctx.fv {
                 FieldValidation::Strict => {
-                    let list: Vec<String> = unknown.iter().map(|u| format!("unknown field {u:?}")).collect();
-                    return Err(status::bad_request(format!("strict decoding error: {}", list.join(", "))));
+                    let list: Vec<String> = unknown
+                        .iter()
+                        .map(|u| format!("unknown field {u:?}"))
+                        .collect();
+                    return Err(status::bad_request(format!(
+                        "strict decoding error: {}",
+                        list.join(", ")
+                    )));
                 }
-                FieldValidation::Warn => warnings.extend(unknown.iter().map(|u| format!("unknown field {u:?}"))),
+                FieldValidation::Warn => {
+                    warnings.extend(unknown.iter().map(|u| format!("unknown field {u:?}")))
+                }
                 FieldValidation::Ignore => {}
             }
         }
@@ -1196,7 +1492,11 @@ fn manager_of(r: &Req) -> String {
     if let Some(m) = r.q("fieldManager").filter(|m| !m.is_empty()) {
         return m.to_string();
     }
-    match r.user_agent.as_deref().map(|ua| ua.split('/').next().unwrap_or("")) {
+    match r
+        .user_agent
+        .as_deref()
+        .map(|ua| ua.split('/').next().unwrap_or(""))
+    {
         Some(p) if !p.is_empty() => p.chars().take(128).collect(),
         _ => "unknown".into(),
     }
@@ -1216,7 +1516,14 @@ fn render(inner: &Inner, ctx_cols: &[table::Column], obj: &Value, fmt: Format, r
         Format::Partial | Format::PartialList => table::partial(obj),
         Format::Table => {
             let rv = meta_str(obj, "resourceVersion").to_string();
-            table::table(&[obj], ctx_cols, inner.now().as_second(), include_object(r), json!({"resourceVersion": rv}), true)
+            table::table(
+                &[obj],
+                ctx_cols,
+                inner.now().as_second(),
+                include_object(r),
+                json!({"resourceVersion": rv}),
+                true,
+            )
         }
     }
 }
@@ -1242,7 +1549,8 @@ pub(crate) async fn handle(inner: &Arc<Inner>, r: &Req, rp: &ResPath, verb: &str
         inner.tick(&mut st);
         handle_locked(inner, &mut st, r, rp, verb)
     };
-    let created_crd = verb != "get" && verb != "list" && rp.plural == CRD_RES.1 && rp.group == CRD_RES.0;
+    let created_crd =
+        verb != "get" && verb != "list" && rp.plural == CRD_RES.1 && rp.group == CRD_RES.0;
     inner.notify();
     if created_crd {
         inner.schedule_tick();
@@ -1255,9 +1563,19 @@ pub(crate) async fn handle(inner: &Arc<Inner>, r: &Req, rp: &ResPath, verb: &str
 
 /// Looks up the served type and version of a resource path.
 pub(crate) fn lookup(st: &State, rp: &ResPath) -> Result<(Served, TypeVersion), ApiError> {
-    let served = st.types.get(&res_key(&rp.group, &rp.plural)).cloned().ok_or_else(status::path_not_found)?;
-    let ver = served.rt.version(&rp.version).cloned().ok_or_else(status::path_not_found)?;
-    if served.rt.namespaced == rp.namespace.is_none() && !(rp.namespace.is_none() && rp.name.is_none()) {
+    let served = st
+        .types
+        .get(&res_key(&rp.group, &rp.plural))
+        .cloned()
+        .ok_or_else(status::path_not_found)?;
+    let ver = served
+        .rt
+        .version(&rp.version)
+        .cloned()
+        .ok_or_else(status::path_not_found)?;
+    if served.rt.namespaced == rp.namespace.is_none()
+        && !(rp.namespace.is_none() && rp.name.is_none())
+    {
         return Err(status::path_not_found());
     }
     if !served.rt.namespaced && rp.namespace.is_some() {
@@ -1271,7 +1589,13 @@ pub(crate) fn lookup(st: &State, rp: &ResPath) -> Result<(Served, TypeVersion), 
     Ok((served, ver))
 }
 
-fn handle_locked(inner: &Arc<Inner>, st: &mut State, r: &Req, rp: &ResPath, verb: &str) -> Result<Reply, ApiError> {
+fn handle_locked(
+    inner: &Arc<Inner>,
+    st: &mut State,
+    r: &Req,
+    rp: &ResPath,
+    verb: &str,
+) -> Result<Reply, ApiError> {
     let (served, ver) = lookup(st, rp)?;
     let rt = served.rt.clone();
     let fmt = negotiate(&r.accept).ok_or_else(status::not_acceptable)?;
@@ -1279,7 +1603,9 @@ fn handle_locked(inner: &Arc<Inner>, st: &mut State, r: &Req, rp: &ResPath, verb
         None | Some("") => false,
         Some("All") => true,
         Some(other) => {
-            return Err(status::bad_request(format!("dryRun: Unsupported value: []string{{{other:?}}}: supported values: \"All\"")));
+            return Err(status::bad_request(format!(
+                "dryRun: Unsupported value: []string{{{other:?}}}: supported values: \"All\""
+            )));
         }
     };
     let fv = field_validation(r)?;
@@ -1302,11 +1628,15 @@ fn handle_locked(inner: &Arc<Inner>, st: &mut State, r: &Req, rp: &ResPath, verb
     if let Some(w) = &ver.deprecation_warning {
         warnings.push(w.clone());
     } else if ver.deprecated {
-        warnings.push(format!("{}/{} {} is deprecated", rt.group, rp.version, rt.kind));
+        warnings.push(format!(
+            "{}/{} {} is deprecated",
+            rt.group, rp.version, rt.kind
+        ));
     }
     if served.terminating && verb == "create" {
         let mut e = status::method_not_supported(ctx.gr(), "create");
-        e.body["message"] = json!("create not allowed while custom resource definition is terminating");
+        e.body["message"] =
+            json!("create not allowed while custom resource definition is terminating");
         return Err(e);
     }
     let reply = |code: u16, obj: &Value, w: &[String]| -> Reply {
@@ -1315,19 +1645,31 @@ fn handle_locked(inner: &Arc<Inner>, st: &mut State, r: &Req, rp: &ResPath, verb
     };
     match verb {
         "get" => {
-            let obj = st.store.get(&res, &ctx.key()).cloned().ok_or_else(|| status::not_found(ctx.gr(), &ctx.name))?;
+            let obj = st
+                .store
+                .get(&res, &ctx.key())
+                .cloned()
+                .ok_or_else(|| status::not_found(ctx.gr(), &ctx.name))?;
             Ok(reply(200, &at_version(&obj, &api_version), &warnings))
         }
         "list" => {
             let body = list(&ctx, st, r, fmt)?;
-            Ok(json_reply(inner, 200, &body, "application/json", &warnings_headers(&warnings)))
+            Ok(json_reply(
+                inner,
+                200,
+                &body,
+                "application/json",
+                &warnings_headers(&warnings),
+            ))
         }
         "create" => {
             if rp.name.is_some() || rp.sub.is_some() {
                 return Err(status::method_not_supported(ctx.gr(), "create"));
             }
             let mut obj = if r.body.is_empty() {
-                return Err(status::bad_request("the object provided is unrecognized: empty body"));
+                return Err(status::bad_request(
+                    "the object provided is unrecognized: empty body",
+                ));
             } else {
                 parse_json_body(&r.body)?
             };
@@ -1335,10 +1677,14 @@ fn handle_locked(inner: &Arc<Inner>, st: &mut State, r: &Req, rp: &ResPath, verb
             check_type_meta(&ctx, &obj)?;
             let bns = meta_str(&obj, "namespace").to_string();
             if rt.namespaced && !bns.is_empty() && bns != ctx.ns {
-                return Err(status::bad_request("the namespace of the provided object does not match the namespace sent on the request"));
+                return Err(status::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ));
             }
             if !meta_str(&obj, "resourceVersion").is_empty() {
-                return Err(status::unknown_500("resourceVersion should not be set on objects to be created"));
+                return Err(status::unknown_500(
+                    "resourceVersion should not be set on objects to be created",
+                ));
             }
             let mut name = meta_str(&obj, "name").to_string();
             let gen_name = meta_str(&obj, "generateName").to_string();
@@ -1358,7 +1704,14 @@ fn handle_locked(inner: &Arc<Inner>, st: &mut State, r: &Req, rp: &ResPath, verb
             let mut w = prune_and_default(&ctx, &mut obj, true)?;
             warnings.append(&mut w);
             prepare(&ctx, st, None, &mut obj);
-            let written = commit(&ctx, st, None, obj, Managed::Update, std::mem::take(&mut warnings))?;
+            let written = commit(
+                &ctx,
+                st,
+                None,
+                obj,
+                Managed::Update,
+                std::mem::take(&mut warnings),
+            )?;
             Ok(reply(written.code, &written.obj, &written.warnings))
         }
         "update" => {
@@ -1373,7 +1726,9 @@ fn handle_locked(inner: &Arc<Inner>, st: &mut State, r: &Req, rp: &ResPath, verb
             }
             let bns = meta_str(&obj, "namespace").to_string();
             if rt.namespaced && !bns.is_empty() && bns != ctx.ns {
-                return Err(status::bad_request("the namespace of the provided object does not match the namespace sent on the request"));
+                return Err(status::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ));
             }
             check_namespace(&ctx, st, false)?;
             let old = st.store.get(&res, &ctx.key()).cloned();
@@ -1383,7 +1738,14 @@ fn handle_locked(inner: &Arc<Inner>, st: &mut State, r: &Req, rp: &ResPath, verb
                 warnings.append(&mut w);
                 meta_mut(&mut obj).remove("resourceVersion");
                 prepare(&ctx, st, None, &mut obj);
-                let written = commit(&ctx, st, None, obj, Managed::Update, std::mem::take(&mut warnings))?;
+                let written = commit(
+                    &ctx,
+                    st,
+                    None,
+                    obj,
+                    Managed::Update,
+                    std::mem::take(&mut warnings),
+                )?;
                 return Ok(reply(written.code, &written.obj, &written.warnings));
             }
             let written = update_with(&ctx, st, old, obj, &mut warnings, true)?;
@@ -1391,7 +1753,10 @@ fn handle_locked(inner: &Arc<Inner>, st: &mut State, r: &Req, rp: &ResPath, verb
         }
         "patch" | "apply" => {
             let mt = r.media_type().unwrap_or_default();
-            let mut accepted = vec!["application/json-patch+json", "application/merge-patch+json"];
+            let mut accepted = vec![
+                "application/json-patch+json",
+                "application/merge-patch+json",
+            ];
             if rt.accepts_smp() {
                 accepted.push("application/strategic-merge-patch+json");
             }
@@ -1401,18 +1766,28 @@ fn handle_locked(inner: &Arc<Inner>, st: &mut State, r: &Req, rp: &ResPath, verb
             }
             let force = r.q("force");
             if mt != "application/apply-patch+yaml" && force.is_some() {
-                return Err(patch_options_invalid(FieldError::forbidden("force", "may not be specified for non-apply patch")));
+                return Err(patch_options_invalid(FieldError::forbidden(
+                    "force",
+                    "may not be specified for non-apply patch",
+                )));
             }
             check_namespace(&ctx, st, false)?;
             let old = st.store.get(&res, &ctx.key()).cloned();
             if mt == "application/apply-patch+yaml" {
                 if r.q("fieldManager").is_none_or(str::is_empty) {
-                    return Err(patch_options_invalid(FieldError::required("fieldManager", "is required for apply patch")));
+                    return Err(patch_options_invalid(FieldError::required(
+                        "fieldManager",
+                        "is required for apply patch",
+                    )));
                 }
                 let force = match force {
                     None | Some("false") | Some("False") | Some("0") => false,
                     Some("true") | Some("True") | Some("1") => true,
-                    Some(other) => return Err(status::bad_request(format!("force: invalid boolean value {other:?}"))),
+                    Some(other) => {
+                        return Err(status::bad_request(format!(
+                            "force: invalid boolean value {other:?}"
+                        )));
+                    }
                 };
                 let cfg = parse_apply_body(&r.body)?;
                 if old.is_none() {
@@ -1429,7 +1804,8 @@ fn handle_locked(inner: &Arc<Inner>, st: &mut State, r: &Req, rp: &ResPath, verb
             let mut doc = (*at_version(&old, &api_version)).clone();
             match mt.as_str() {
                 "application/json-patch+json" => {
-                    let p: json_patch::Patch = serde_json::from_slice(&r.body).map_err(|e| status::bad_request(e.to_string()))?;
+                    let p: json_patch::Patch = serde_json::from_slice(&r.body)
+                        .map_err(|e| status::bad_request(e.to_string()))?;
                     json_patch::patch(&mut doc, &p).map_err(|_| status::patch_rejected())?;
                 }
                 _ => {
@@ -1450,8 +1826,12 @@ fn handle_locked(inner: &Arc<Inner>, st: &mut State, r: &Req, rp: &ResPath, verb
                     json_patch::merge(&mut doc, &p);
                 }
             }
-            if doc.get("kind").and_then(Value::as_str) != Some(rt.kind.as_str()) || doc.get("apiVersion").and_then(Value::as_str) != Some(api_version.as_str()) {
-                return Err(status::bad_request("the patch changed the object's apiVersion or kind"));
+            if doc.get("kind").and_then(Value::as_str) != Some(rt.kind.as_str())
+                || doc.get("apiVersion").and_then(Value::as_str) != Some(api_version.as_str())
+            {
+                return Err(status::bad_request(
+                    "the patch changed the object's apiVersion or kind",
+                ));
             }
             if meta_str(&doc, "name") != ctx.name {
                 return Err(status::bad_request(format!(
@@ -1475,24 +1855,44 @@ fn handle_locked(inner: &Arc<Inner>, st: &mut State, r: &Req, rp: &ResPath, verb
             if !ctx.inner.admission.is_empty() {
                 let view = View { st };
                 for h in &ctx.inner.admission {
-                    let req = admission_request(&ctx, crate::admission::Operation::Delete, &ctx.name, None, Some(&cur));
-                    h.validate(&req, &view).map_err(|e| status::admission_denied(h.name(), e.code, &e.reason, &e.message))?;
+                    let req = admission_request(
+                        &ctx,
+                        crate::admission::Operation::Delete,
+                        &ctx.name,
+                        None,
+                        Some(&cur),
+                    );
+                    h.validate(&req, &view).map_err(|e| {
+                        status::admission_denied(h.name(), e.code, &e.reason, &e.message)
+                    })?;
                 }
             }
-            let policy = opts.get("propagationPolicy").and_then(Value::as_str).map(str::to_string);
+            let policy = opts
+                .get("propagationPolicy")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             let (code, body, _) = delete_one(&ctx, st, &res, &key, policy.as_deref())?;
             let body = if body.get("kind").and_then(Value::as_str) == Some("Status") {
                 body
             } else {
                 render(inner, &ver.columns, &body, fmt, r)
             };
-            Ok(json_reply(inner, code, &body, "application/json", &warnings_headers(&warnings)))
+            Ok(json_reply(
+                inner,
+                code,
+                &body,
+                "application/json",
+                &warnings_headers(&warnings),
+            ))
         }
         "deletecollection" => {
             let opts = delete_options(r)?;
             let mut ctx = ctx;
             ctx.dry_run |= body_dry_run(&opts);
-            let policy = opts.get("propagationPolicy").and_then(Value::as_str).map(str::to_string);
+            let policy = opts
+                .get("propagationPolicy")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             let (label, field) = selectors(r, &ver)?;
             let ns = rp.namespace.as_deref();
             let victims: Vec<(ObjKey, Arc<Value>)> = st
@@ -1506,11 +1906,23 @@ fn handle_locked(inner: &Arc<Inner>, st: &mut State, r: &Req, rp: &ResPath, verb
                 if !ctx.inner.admission.is_empty() {
                     let view = View { st };
                     for h in &ctx.inner.admission {
-                        let req = admission_request(&ctx, crate::admission::Operation::Delete, &k.1, None, Some(&o));
-                        h.validate(&req, &view).map_err(|e| status::admission_denied(h.name(), e.code, &e.reason, &e.message))?;
+                        let req = admission_request(
+                            &ctx,
+                            crate::admission::Operation::Delete,
+                            &k.1,
+                            None,
+                            Some(&o),
+                        );
+                        h.validate(&req, &view).map_err(|e| {
+                            status::admission_denied(h.name(), e.code, &e.reason, &e.message)
+                        })?;
                     }
                 }
-                let mut c2 = Ctx { name: k.1.clone(), ns: k.0.clone(), ..ctx_clone(&ctx) };
+                let mut c2 = Ctx {
+                    name: k.1.clone(),
+                    ns: k.0.clone(),
+                    ..ctx_clone(&ctx)
+                };
                 c2.dry_run = ctx.dry_run;
                 delete_one(&c2, st, &res, &k, policy.as_deref())?;
                 items.push((*at_version(&o, &api_version)).clone());
@@ -1519,8 +1931,17 @@ fn handle_locked(inner: &Arc<Inner>, st: &mut State, r: &Req, rp: &ResPath, verb
             list.insert("apiVersion".into(), json!(api_version));
             list.insert("items".into(), Value::Array(items));
             list.insert("kind".into(), json!(rt.list_kind));
-            list.insert("metadata".into(), json!({"resourceVersion": st.store.rv().to_string()}));
-            Ok(json_reply(inner, 200, &Value::Object(list), "application/json", &warnings_headers(&warnings)))
+            list.insert(
+                "metadata".into(),
+                json!({"resourceVersion": st.store.rv().to_string()}),
+            );
+            Ok(json_reply(
+                inner,
+                200,
+                &Value::Object(list),
+                "application/json",
+                &warnings_headers(&warnings),
+            ))
         }
         _ => Err(status::method_not_supported(ctx.gr(), verb)),
     }
@@ -1543,7 +1964,9 @@ fn ctx_clone<'a>(c: &Ctx<'a>) -> Ctx<'a> {
 }
 
 fn body_dry_run(opts: &Map<String, Value>) -> bool {
-    opts.get("dryRun").and_then(Value::as_array).is_some_and(|a| a.iter().any(|v| v == "All"))
+    opts.get("dryRun")
+        .and_then(Value::as_array)
+        .is_some_and(|a| a.iter().any(|v| v == "All"))
 }
 
 fn patch_options_invalid(e: FieldError) -> ApiError {
@@ -1559,8 +1982,16 @@ fn delete_options(r: &Req) -> Result<Map<String, Value>, ApiError> {
     if !r.body.is_empty() {
         match serde_json::from_slice::<Value>(&r.body) {
             Ok(Value::Object(o)) => m = o,
-            Ok(_) => return Err(status::bad_request("the body of a DELETE must be DeleteOptions")),
-            Err(e) => return Err(status::bad_request(format!("error decoding DeleteOptions: {e}"))),
+            Ok(_) => {
+                return Err(status::bad_request(
+                    "the body of a DELETE must be DeleteOptions",
+                ));
+            }
+            Err(e) => {
+                return Err(status::bad_request(format!(
+                    "error decoding DeleteOptions: {e}"
+                )));
+            }
         }
     }
     if let Some(p) = r.q("propagationPolicy") {
@@ -1573,20 +2004,36 @@ fn delete_options(r: &Req) -> Result<Map<String, Value>, ApiError> {
             "DeleteOptions",
             "meta.k8s.io",
             "",
-            &[FieldError::not_supported("propagationPolicy", &json!(p), &[json!("Foreground"), json!("Background"), json!("Orphan"), json!("nil")])],
+            &[FieldError::not_supported(
+                "propagationPolicy",
+                &json!(p),
+                &[
+                    json!("Foreground"),
+                    json!("Background"),
+                    json!("Orphan"),
+                    json!("nil"),
+                ],
+            )],
         ));
     }
     Ok(m)
 }
 
-fn check_preconditions(ctx: &Ctx<'_>, cur: &Value, opts: &Map<String, Value>) -> Result<(), ApiError> {
+fn check_preconditions(
+    ctx: &Ctx<'_>,
+    cur: &Value,
+    opts: &Map<String, Value>,
+) -> Result<(), ApiError> {
     if let Some(uid) = opts.pointer_or("preconditions", "uid")
         && uid != meta_str(cur, "uid")
     {
         return Err(status::conflict(
             ctx.gr(),
             &ctx.name,
-            &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", meta_str(cur, "uid")),
+            &format!(
+                "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                meta_str(cur, "uid")
+            ),
         ));
     }
     if let Some(rv) = opts.pointer_or("preconditions", "resourceVersion")
@@ -1610,14 +2057,23 @@ trait PointerOr {
 
 impl PointerOr for Map<String, Value> {
     fn pointer_or(&self, a: &str, b: &str) -> Option<String> {
-        self.get(a).and_then(|p| p.get(b)).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
+        self.get(a)
+            .and_then(|p| p.get(b))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
     }
 }
 
 /// Parses the label and field selectors of a request.
-pub(crate) fn selectors(r: &Req, ver: &TypeVersion) -> Result<(LabelSelector, FieldSelector), ApiError> {
-    let label = LabelSelector::parse(r.q("labelSelector").unwrap_or("")).map_err(status::bad_request)?;
-    let field = FieldSelector::parse(r.q("fieldSelector").unwrap_or(""), &ver.field_keys).map_err(status::bad_request)?;
+pub(crate) fn selectors(
+    r: &Req,
+    ver: &TypeVersion,
+) -> Result<(LabelSelector, FieldSelector), ApiError> {
+    let label =
+        LabelSelector::parse(r.q("labelSelector").unwrap_or("")).map_err(status::bad_request)?;
+    let field = FieldSelector::parse(r.q("fieldSelector").unwrap_or(""), &ver.field_keys)
+        .map_err(status::bad_request)?;
     Ok((label, field))
 }
 
@@ -1631,23 +2087,37 @@ struct ContinueToken {
 fn list(ctx: &Ctx<'_>, st: &State, r: &Req, fmt: Format) -> Result<Value, ApiError> {
     let (label, field) = selectors(r, &ctx.ver)?;
     let res = ctx.res();
-    let ns = if ctx.rt.namespaced && !ctx.ns.is_empty() { Some(ctx.ns.as_str()) } else { None };
+    let ns = if ctx.rt.namespaced && !ctx.ns.is_empty() {
+        Some(ctx.ns.as_str())
+    } else {
+        None
+    };
     let current = st.store.rv();
     let rv_param = r.q("resourceVersion").unwrap_or("");
     let rv_match = r.q("resourceVersionMatch").unwrap_or("");
-    let mut limit: usize = r.q("limit").and_then(|l| l.parse::<i64>().ok()).filter(|l| *l > 0).map(|l| l as usize).unwrap_or(0);
+    let mut limit: usize = r
+        .q("limit")
+        .and_then(|l| l.parse::<i64>().ok())
+        .filter(|l| *l > 0)
+        .map(|l| l as usize)
+        .unwrap_or(0);
     let cont = r.q("continue").unwrap_or("");
     let mut after: Option<ObjKey> = None;
     let (at, list_rv) = if !cont.is_empty() {
         if !rv_param.is_empty() && rv_param != "0" {
-            return Err(status::bad_request("specifying resource version is not allowed when using continue"));
+            return Err(status::bad_request(
+                "specifying resource version is not allowed when using continue",
+            ));
         }
         let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(cont.trim_end_matches('='))
             .map_err(|_| status::bad_request("continue key is not valid: illegal base64 data"))?;
-        let tok: ContinueToken = serde_json::from_slice(&raw).map_err(|e| status::bad_request(format!("continue key is not valid: {e}")))?;
+        let tok: ContinueToken = serde_json::from_slice(&raw)
+            .map_err(|e| status::bad_request(format!("continue key is not valid: {e}")))?;
         if tok.v != "meta.k8s.io/v1" {
-            return Err(status::bad_request("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"));
+            return Err(status::bad_request(
+                "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+            ));
         }
         let trv = tok.rv as u64;
         if trv < st.store.compacted() {
@@ -1672,7 +2142,9 @@ fn list(ctx: &Ctx<'_>, st: &State, r: &Req, fmt: Format) -> Result<Value, ApiErr
         limit = 0;
         (None, current)
     } else {
-        let n: u64 = rv_param.parse().map_err(|_| status::bad_request(format!("invalid resource version: {rv_param}")))?;
+        let n: u64 = rv_param
+            .parse()
+            .map_err(|_| status::bad_request(format!("invalid resource version: {rv_param}")))?;
         if n > current {
             return Err(status::too_large_rv(n, current));
         }
@@ -1693,7 +2165,12 @@ fn list(ctx: &Ctx<'_>, st: &State, r: &Req, fmt: Format) -> Result<Value, ApiErr
         let keys: Vec<ObjKey> = match ns {
             Some(n) => vec![(n.to_string(), name.to_string())],
             None if !ctx.rt.namespaced => vec![(String::new(), name.to_string())],
-            None => st.store.list(&res, None, None, None).filter(|(k, _)| k.1 == name).map(|(k, _)| k.clone()).collect(),
+            None => st
+                .store
+                .list(&res, None, None, None)
+                .filter(|(k, _)| k.1 == name)
+                .map(|(k, _)| k.clone())
+                .collect(),
         };
         for k in keys {
             if let Some(o) = st.store.get(&res, &k)
@@ -1729,9 +2206,18 @@ fn list(ctx: &Ctx<'_>, st: &State, r: &Req, fmt: Format) -> Result<Value, ApiErr
     {
         let ln = meta_str(last, "name");
         let lns = meta_str(last, "namespace");
-        let start = if ns.is_none() && ctx.rt.namespaced { format!("{lns}/{ln}\u{0}") } else { format!("{ln}\u{0}") };
-        let tok = ContinueToken { v: "meta.k8s.io/v1".into(), rv: list_rv as i64, start };
-        continue_token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&tok).unwrap_or_default());
+        let start = if ns.is_none() && ctx.rt.namespaced {
+            format!("{lns}/{ln}\u{0}")
+        } else {
+            format!("{ln}\u{0}")
+        };
+        let tok = ContinueToken {
+            v: "meta.k8s.io/v1".into(),
+            rv: list_rv as i64,
+            start,
+        };
+        continue_token = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(serde_json::to_vec(&tok).unwrap_or_default());
     }
     meta.insert("continue".into(), json!(continue_token));
     if next_key.is_some() && label.is_empty() && field.is_empty() {
@@ -1742,7 +2228,14 @@ fn list(ctx: &Ctx<'_>, st: &State, r: &Req, fmt: Format) -> Result<Value, ApiErr
     Ok(match fmt {
         Format::Table => {
             let refs: Vec<&Value> = items.iter().map(|a| a.as_ref()).collect();
-            table::table(&refs, &ctx.ver.columns, ctx.inner.now().as_second(), include_object(r), Value::Object(meta), true)
+            table::table(
+                &refs,
+                &ctx.ver.columns,
+                ctx.inner.now().as_second(),
+                include_object(r),
+                Value::Object(meta),
+                true,
+            )
         }
         Format::Partial | Format::PartialList => {
             let refs: Vec<&Value> = items.iter().map(|a| a.as_ref()).collect();
@@ -1752,7 +2245,10 @@ fn list(ctx: &Ctx<'_>, st: &State, r: &Req, fmt: Format) -> Result<Value, ApiErr
             let mut out = Map::new();
             if ctx.rt.strategy == Strategy::Custom {
                 out.insert("apiVersion".into(), json!(api_version));
-                out.insert("items".into(), Value::Array(items.iter().map(|a| (**a).clone()).collect()));
+                out.insert(
+                    "items".into(),
+                    Value::Array(items.iter().map(|a| (**a).clone()).collect()),
+                );
                 out.insert("kind".into(), json!(ctx.rt.list_kind));
                 out.insert("metadata".into(), Value::Object(meta));
             } else {

@@ -39,20 +39,35 @@ fn storage_hash(rt: &ResourceType) -> String {
 }
 
 /// Groups (name → versions sorted by priority → types), established types only.
-fn groups(types: &BTreeMap<(String, String), Served>) -> Vec<(String, Vec<(String, Vec<&ResourceType>)>)> {
+fn groups(
+    types: &BTreeMap<(String, String), Served>,
+) -> Vec<(String, Vec<(String, Vec<&ResourceType>)>)> {
     let mut by: BTreeMap<String, BTreeMap<String, Vec<&ResourceType>>> = BTreeMap::new();
     for s in types.values().filter(|s| s.established) {
         for v in s.rt.versions.iter().filter(|v| v.served) {
-            by.entry(s.rt.group.clone()).or_default().entry(v.name.clone()).or_default().push(&s.rt);
+            by.entry(s.rt.group.clone())
+                .or_default()
+                .entry(v.name.clone())
+                .or_default()
+                .push(&s.rt);
         }
     }
     let builtin_order = ["", "apiextensions.k8s.io", "coordination.k8s.io"];
     let mut names: Vec<String> = by.keys().cloned().collect();
-    names.sort_by_key(|g| (builtin_order.iter().position(|b| b == g).unwrap_or(usize::MAX), g.clone()));
+    names.sort_by_key(|g| {
+        (
+            builtin_order
+                .iter()
+                .position(|b| b == g)
+                .unwrap_or(usize::MAX),
+            g.clone(),
+        )
+    });
     names
         .into_iter()
         .map(|g| {
-            let mut vs: Vec<(String, Vec<&ResourceType>)> = by.remove(&g).unwrap_or_default().into_iter().collect();
+            let mut vs: Vec<(String, Vec<&ResourceType>)> =
+                by.remove(&g).unwrap_or_default().into_iter().collect();
             vs.sort_by(|a, b| version_priority(&b.0).cmp(&version_priority(&a.0)));
             (g, vs)
         })
@@ -89,8 +104,18 @@ fn agg_resources(version: &str, rts: &[&ResourceType]) -> Value {
     for rt in rts {
         let mut r = serde_json::Map::new();
         r.insert("resource".into(), json!(rt.plural));
-        r.insert("responseKind".into(), json!({"group": rt.group, "version": version, "kind": rt.kind}));
-        r.insert("scope".into(), json!(if rt.namespaced { "Namespaced" } else { "Cluster" }));
+        r.insert(
+            "responseKind".into(),
+            json!({"group": rt.group, "version": version, "kind": rt.kind}),
+        );
+        r.insert(
+            "scope".into(),
+            json!(if rt.namespaced {
+                "Namespaced"
+            } else {
+                "Cluster"
+            }),
+        );
         r.insert("singularResource".into(), json!(rt.singular));
         r.insert("verbs".into(), json!(rt.verbs()));
         if !rt.short_names.is_empty() {
@@ -126,11 +151,16 @@ pub(crate) fn handle(inner: &Inner, r: &Req, route: &Route) -> Reply {
     let st = inner.lock();
     let gs = groups(&st.types);
     let agg = aggregated(&r.accept);
-    let agg_ct = |v: &str| format!("application/json;g=apidiscovery.k8s.io;v={v};as=APIGroupDiscoveryList");
+    let agg_ct =
+        |v: &str| format!("application/json;g=apidiscovery.k8s.io;v={v};as=APIGroupDiscoveryList");
     match route {
         Route::Api => {
             if let Some(v) = agg {
-                let items: Vec<Value> = gs.iter().filter(|(g, _)| g.is_empty()).map(|(g, vs)| agg_item(g, vs)).collect();
+                let items: Vec<Value> = gs
+                    .iter()
+                    .filter(|(g, _)| g.is_empty())
+                    .map(|(g, vs)| agg_item(g, vs))
+                    .collect();
                 let body = json!({"kind":"APIGroupDiscoveryList","apiVersion":format!("apidiscovery.k8s.io/{v}"),"metadata":{},"items":items});
                 return json_reply(inner, 200, &body, &agg_ct(v), &[]);
             }
@@ -139,12 +169,26 @@ pub(crate) fn handle(inner: &Inner, r: &Req, route: &Route) -> Reply {
         }
         Route::Apis => {
             if let Some(v) = agg {
-                let items: Vec<Value> = gs.iter().filter(|(g, _)| !g.is_empty()).map(|(g, vs)| agg_item(g, vs)).collect();
+                let items: Vec<Value> = gs
+                    .iter()
+                    .filter(|(g, _)| !g.is_empty())
+                    .map(|(g, vs)| agg_item(g, vs))
+                    .collect();
                 let body = json!({"kind":"APIGroupDiscoveryList","apiVersion":format!("apidiscovery.k8s.io/{v}"),"metadata":{},"items":items});
                 return json_reply(inner, 200, &body, &agg_ct(v), &[]);
             }
-            let groups: Vec<Value> = gs.iter().filter(|(g, _)| !g.is_empty()).map(|(g, vs)| api_group(g, vs)).collect();
-            json_reply(inner, 200, &json!({"kind":"APIGroupList","apiVersion":"v1","groups":groups}), "application/json", &[])
+            let groups: Vec<Value> = gs
+                .iter()
+                .filter(|(g, _)| !g.is_empty())
+                .map(|(g, vs)| api_group(g, vs))
+                .collect();
+            json_reply(
+                inner,
+                200,
+                &json!({"kind":"APIGroupList","apiVersion":"v1","groups":groups}),
+                "application/json",
+                &[],
+            )
         }
         Route::Group(g) => match gs.iter().find(|(n, _)| n == g) {
             Some((n, vs)) if !n.is_empty() => {
@@ -162,11 +206,31 @@ pub(crate) fn handle(inner: &Inner, r: &Req, route: &Route) -> Reply {
             _ => error_reply(inner, &status::path_not_found()),
         },
         Route::ApiV1 => {
-            let rts: Vec<&ResourceType> = gs.iter().filter(|(g, _)| g.is_empty()).flat_map(|(_, vs)| vs.iter().flat_map(|(_, r)| r.iter().copied())).collect();
-            json_reply(inner, 200, &resource_list("v1", "v1", &rts), "application/json", &[])
+            let rts: Vec<&ResourceType> = gs
+                .iter()
+                .filter(|(g, _)| g.is_empty())
+                .flat_map(|(_, vs)| vs.iter().flat_map(|(_, r)| r.iter().copied()))
+                .collect();
+            json_reply(
+                inner,
+                200,
+                &resource_list("v1", "v1", &rts),
+                "application/json",
+                &[],
+            )
         }
-        Route::GroupVersion(g, v) => match gs.iter().find(|(n, _)| n == g).and_then(|(_, vs)| vs.iter().find(|(x, _)| x == v)) {
-            Some((_, rts)) => json_reply(inner, 200, &resource_list(&format!("{g}/{v}"), v, rts), "application/json", &[]),
+        Route::GroupVersion(g, v) => match gs
+            .iter()
+            .find(|(n, _)| n == g)
+            .and_then(|(_, vs)| vs.iter().find(|(x, _)| x == v))
+        {
+            Some((_, rts)) => json_reply(
+                inner,
+                200,
+                &resource_list(&format!("{g}/{v}"), v, rts),
+                "application/json",
+                &[],
+            ),
             None => error_reply(inner, &status::path_not_found()),
         },
         _ => error_reply(inner, &status::path_not_found()),
@@ -174,7 +238,10 @@ pub(crate) fn handle(inner: &Inner, r: &Req, route: &Route) -> Reply {
 }
 
 fn api_group(g: &str, vs: &[(String, Vec<&ResourceType>)]) -> Value {
-    let versions: Vec<Value> = vs.iter().map(|(v, _)| json!({"groupVersion": format!("{g}/{v}"), "version": v})).collect();
+    let versions: Vec<Value> = vs
+        .iter()
+        .map(|(v, _)| json!({"groupVersion": format!("{g}/{v}"), "version": v}))
+        .collect();
     let pref = versions.first().cloned().unwrap_or(Value::Null);
     json!({"name": g, "versions": versions, "preferredVersion": pref})
 }

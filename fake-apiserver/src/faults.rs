@@ -102,7 +102,11 @@ pub struct ObjectRef {
 
 /// One fault.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "kind", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum Fault {
     /// Answer 500, 503 or 504 with the real Status body.
     Status {
@@ -218,7 +222,9 @@ pub struct Faults {
 
 impl std::fmt::Debug for Faults {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Faults").field("active", &self.list().len()).finish()
+        f.debug_struct("Faults")
+            .field("active", &self.list().len())
+            .finish()
     }
 }
 
@@ -239,34 +245,45 @@ pub enum FaultError {
 
 impl FaultState {
     pub(crate) fn new(seed: u64) -> Self {
-        FaultState { active: vec![], next_id: 1, writes_seen: 0, rng: ChaCha8Rng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15) }
+        FaultState {
+            active: vec![],
+            next_id: 1,
+            writes_seen: 0,
+            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15),
+        }
     }
 }
 
 fn when_of(f: &Fault) -> Option<&When> {
     match f {
-        Fault::Status { when, .. } | Fault::TooManyRequests { when, .. } | Fault::Latency { when, .. } | Fault::Unreachable { when } => {
-            Some(when)
-        }
+        Fault::Status { when, .. }
+        | Fault::TooManyRequests { when, .. }
+        | Fault::Latency { when, .. }
+        | Fault::Unreachable { when } => Some(when),
         _ => None,
     }
 }
 
 fn when_of_mut(f: &mut Fault) -> Option<&mut When> {
     match f {
-        Fault::Status { when, .. } | Fault::TooManyRequests { when, .. } | Fault::Latency { when, .. } | Fault::Unreachable { when } => {
-            Some(when)
-        }
+        Fault::Status { when, .. }
+        | Fault::TooManyRequests { when, .. }
+        | Fault::Latency { when, .. }
+        | Fault::Unreachable { when } => Some(when),
         _ => None,
     }
 }
 
 fn matches(w: &When, t: &Target<'_>) -> bool {
-    let eq = |want: &Option<String>, have: Option<&str>| want.as_deref().is_none_or(|x| Some(x) == have);
+    let eq =
+        |want: &Option<String>, have: Option<&str>| want.as_deref().is_none_or(|x| Some(x) == have);
     let res_ok = match (&w.resource, t.resource) {
         (None, _) => true,
         (Some(want), Some(have)) => {
-            want == have || t.group.is_some_and(|g| *want == format!("{have}.{g}") || (g.is_empty() && want == have))
+            want == have
+                || t.group.is_some_and(|g| {
+                    *want == format!("{have}.{g}") || (g.is_empty() && want == have)
+                })
         }
         (Some(_), None) => false,
     };
@@ -288,9 +305,14 @@ impl Faults {
             return Err(FaultError::Probability(p));
         }
         match &fault {
-            Fault::Status { code, .. } if !matches!(code, 500 | 503 | 504) => return Err(FaultError::Code(*code)),
+            Fault::Status { code, .. } if !matches!(code, 500 | 503 | 504) => {
+                return Err(FaultError::Code(*code));
+            }
             Fault::FailNthWrite { n: 0, .. } => return Err(FaultError::Nth),
-            Fault::ConcurrentWriter { on_nth_write: Some(0), .. } => return Err(FaultError::Nth),
+            Fault::ConcurrentWriter {
+                on_nth_write: Some(0),
+                ..
+            } => return Err(FaultError::Nth),
             Fault::Compact => {
                 let s = self.server.upgrade().ok_or(FaultError::Gone)?;
                 s.compact_now();
@@ -301,10 +323,18 @@ impl Faults {
                 s.drop_watches();
                 return Ok(None);
             }
-            Fault::ConcurrentWriter { target, field_manager, patch, patch_type, on_nth_write: None } => {
+            Fault::ConcurrentWriter {
+                target,
+                field_manager,
+                patch,
+                patch_type,
+                on_nth_write: None,
+            } => {
                 let s = self.server.upgrade().ok_or(FaultError::Gone)?;
                 s.concurrent_write(target, field_manager, patch, *patch_type)
-                    .map_err(|e| FaultError::Writer(format!("{}/{}", target.resource, target.name), e))?;
+                    .map_err(|e| {
+                        FaultError::Writer(format!("{}/{}", target.resource, target.name), e)
+                    })?;
                 return Ok(None);
             }
             _ => {}
@@ -317,19 +347,30 @@ impl Faults {
         let seen = st.writes_seen;
         match &mut fault {
             Fault::FailNthWrite { n, .. } => *n += seen,
-            Fault::ConcurrentWriter { on_nth_write: Some(n), .. } => *n += seen,
+            Fault::ConcurrentWriter {
+                on_nth_write: Some(n),
+                ..
+            } => *n += seen,
             _ => {}
         }
-        st.active.push(ActiveFault { id, fault, fired: 0 });
+        st.active.push(ActiveFault {
+            id,
+            fault,
+            fired: 0,
+        });
         Ok(Some(id))
     }
 
     /// Shorthand: refuse all traffic until `clear()`/`remove()`.
     pub fn set_unreachable(&self, on: bool) {
         if on {
-            let _ = self.add(Fault::Unreachable { when: When::always() });
+            let _ = self.add(Fault::Unreachable {
+                when: When::always(),
+            });
         } else {
-            self.lock().active.retain(|a| !matches!(a.fault, Fault::Unreachable { .. }));
+            self.lock()
+                .active
+                .retain(|a| !matches!(a.fault, Fault::Unreachable { .. }));
         }
     }
 
@@ -413,16 +454,32 @@ impl Faults {
     pub(crate) fn on_request(&self, t: &Target<'_>) -> (Vec<Fired>, Vec<Fault>) {
         let mut st = self.lock();
         let mut fired = vec![];
-        if let Some(Fault::Latency { millis, .. }) = Self::fire(&mut st, t, |f| matches!(f, Fault::Latency { .. })) {
+        if let Some(Fault::Latency { millis, .. }) =
+            Self::fire(&mut st, t, |f| matches!(f, Fault::Latency { .. }))
+        {
             fired.push(Fired::Latency(Duration::from_millis(millis)));
         }
-        match Self::fire(&mut st, t, |f| matches!(f, Fault::Status { .. } | Fault::TooManyRequests { .. })) {
-            Some(Fault::Status { code, retry_after_seconds, .. }) => fired.push(Fired::Status(code, retry_after_seconds)),
-            Some(Fault::TooManyRequests { retry_after_seconds, form, .. }) => fired.push(Fired::TooMany(retry_after_seconds, form)),
+        match Self::fire(&mut st, t, |f| {
+            matches!(f, Fault::Status { .. } | Fault::TooManyRequests { .. })
+        }) {
+            Some(Fault::Status {
+                code,
+                retry_after_seconds,
+                ..
+            }) => fired.push(Fired::Status(code, retry_after_seconds)),
+            Some(Fault::TooManyRequests {
+                retry_after_seconds,
+                form,
+                ..
+            }) => fired.push(Fired::TooMany(retry_after_seconds, form)),
             _ => {}
         }
         let mut writers = vec![];
-        if t.write && !fired.iter().any(|f| matches!(f, Fired::Status(..) | Fired::TooMany(..))) {
+        if t.write
+            && !fired
+                .iter()
+                .any(|f| matches!(f, Fired::Status(..) | Fired::TooMany(..)))
+        {
             st.writes_seen += 1;
             let n = st.writes_seen;
             let mut i = 0;
@@ -432,7 +489,10 @@ impl Faults {
                         fired.push(Fired::FailWrite(code.unwrap_or(500)));
                         st.active.remove(i);
                     }
-                    Fault::ConcurrentWriter { on_nth_write: Some(at), .. } if *at == n => {
+                    Fault::ConcurrentWriter {
+                        on_nth_write: Some(at),
+                        ..
+                    } if *at == n => {
                         writers.push(st.active.remove(i).fault);
                     }
                     _ => i += 1,

@@ -5,8 +5,8 @@
 //!
 //! It knows nothing about any particular CRD's domain (no Hedgehog rules live here).
 
-pub mod admission;
 mod admin;
+pub mod admission;
 mod crud;
 mod discovery;
 pub mod faults;
@@ -25,7 +25,9 @@ pub mod validation;
 mod watch;
 
 pub use admission::{Admission, AdmissionError, AdmissionRequest, ClusterView, Operation};
-pub use faults::{ActiveFault, Fault, FaultError, Faults, ObjectRef, RejectForm, When, WriterPatch};
+pub use faults::{
+    ActiveFault, Fault, FaultError, Faults, ObjectRef, RejectForm, When, WriterPatch,
+};
 pub use log::{LogEntry, RequestLog};
 pub use tls::TlsMaterial;
 
@@ -46,7 +48,11 @@ pub enum Error {
     #[error("reading CRD directory {path}: {message}")]
     CrdDir { path: String, message: String },
     #[error("parsing {path}: document {index}: {message}")]
-    CrdParse { path: String, index: usize, message: String },
+    CrdParse {
+        path: String,
+        index: usize,
+        message: String,
+    },
     #[error("object {name:?} is not a CustomResourceDefinition (kind {found:?})")]
     NotACrd { name: String, found: String },
     #[error("CustomResourceDefinition {name:?} is invalid: {message}")]
@@ -62,7 +68,9 @@ pub fn simulated_clock(start: tokio::time::Instant) -> Clock {
     let epoch = jiff::Timestamp::from_second(1_767_225_600).expect("valid epoch");
     Arc::new(move || {
         let d = start.elapsed();
-        epoch.checked_add(jiff::SignedDuration::try_from(d).unwrap_or_default()).unwrap_or(epoch)
+        epoch
+            .checked_add(jiff::SignedDuration::try_from(d).unwrap_or_default())
+            .unwrap_or(epoch)
     })
 }
 
@@ -92,8 +100,14 @@ impl std::fmt::Debug for Builder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Builder")
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
-            .field("read_only_token", &self.read_only_token.as_ref().map(|_| "<redacted>"))
-            .field("admin_token", &self.admin_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "read_only_token",
+                &self.read_only_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "<redacted>"),
+            )
             .field("seed", &self.seed)
             .field("crds", &self.crds.len())
             .field("admission", &self.admission.len())
@@ -191,7 +205,9 @@ impl Builder {
     }
     /// Builds the server. Fails if a CRD given to the builder is invalid.
     pub fn try_build(self) -> Result<FakeApiServer, Error> {
-        let clock = self.clock.unwrap_or_else(|| simulated_clock(tokio::time::Instant::now()));
+        let clock = self
+            .clock
+            .unwrap_or_else(|| simulated_clock(tokio::time::Instant::now()));
         let cfg = Config {
             token: self.token,
             read_only_token: self.read_only_token,
@@ -204,7 +220,9 @@ impl Builder {
             crd_established_delay: self.crd_established_delay,
             server_address: self.server_address,
         };
-        Ok(FakeApiServer { inner: Inner::new_cyclic(cfg, self.admission, self.history_limit, self.crds)? })
+        Ok(FakeApiServer {
+            inner: Inner::new_cyclic(cfg, self.admission, self.history_limit, self.crds)?,
+        })
     }
     /// Builds the server; panics if a builder CRD is invalid (use `try_build` to handle that).
     pub fn build(self) -> FakeApiServer {
@@ -217,7 +235,10 @@ impl Builder {
 
 /// Reads every CRD in the YAML files directly in `dir`.
 pub fn load_crds(dir: &Path) -> Result<Vec<serde_json::Value>, Error> {
-    let rd = std::fs::read_dir(dir).map_err(|e| Error::CrdDir { path: dir.display().to_string(), message: e.to_string() })?;
+    let rd = std::fs::read_dir(dir).map_err(|e| Error::CrdDir {
+        path: dir.display().to_string(),
+        message: e.to_string(),
+    })?;
     let mut files: Vec<std::path::PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
@@ -225,9 +246,16 @@ pub fn load_crds(dir: &Path) -> Result<Vec<serde_json::Value>, Error> {
     files.sort();
     let mut out = vec![];
     for f in files {
-        let text = std::fs::read_to_string(&f).map_err(|e| Error::CrdDir { path: f.display().to_string(), message: e.to_string() })?;
-        let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text)
-            .map_err(|e| Error::CrdParse { path: f.display().to_string(), index: 0, message: e.to_string() })?;
+        let text = std::fs::read_to_string(&f).map_err(|e| Error::CrdDir {
+            path: f.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let docs: Vec<serde_json::Value> =
+            serde_saphyr::from_multiple(&text).map_err(|e| Error::CrdParse {
+                path: f.display().to_string(),
+                index: 0,
+                message: e.to_string(),
+            })?;
         for d in docs {
             if d.get("kind").and_then(|k| k.as_str()) == Some("CustomResourceDefinition") {
                 out.push(d);
@@ -245,7 +273,9 @@ pub struct FakeApiServer {
 
 impl std::fmt::Debug for FakeApiServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeApiServer").field("resource_version", &self.resource_version()).finish()
+        f.debug_struct("FakeApiServer")
+            .field("resource_version", &self.resource_version())
+            .finish()
     }
 }
 
@@ -265,7 +295,9 @@ impl FakeApiServer {
 
     /// The router plus transport faults, for `kube::Client::new(server.client_service(), "default")`.
     pub fn client_service(&self) -> ClientService {
-        ClientService { router: self.router() }
+        ClientService {
+            router: self.router(),
+        }
     }
 
     /// Programmatic fault control.
@@ -281,7 +313,10 @@ impl FakeApiServer {
     /// Stored objects of a resource (storage version), sorted by namespace/name.
     pub fn objects(&self, group: &str, resource: &str) -> Vec<serde_json::Value> {
         let st = self.inner.lock();
-        st.store.list(&server::res_key(group, resource), None, None, None).map(|(_, v)| (**v).clone()).collect()
+        st.store
+            .list(&server::res_key(group, resource), None, None, None)
+            .map(|(_, v)| (**v).clone())
+            .collect()
     }
 
     /// The current global resourceVersion.
@@ -300,9 +335,15 @@ impl FakeApiServer {
     }
 
     /// Serves HTTP (or HTTPS with `tls`) on a listener until the task is dropped.
-    pub async fn serve(&self, listener: tokio::net::TcpListener, tls: Option<TlsMaterial>) -> std::io::Result<()> {
+    pub async fn serve(
+        &self,
+        listener: tokio::net::TcpListener,
+        tls: Option<TlsMaterial>,
+    ) -> std::io::Result<()> {
         let acceptor = match &tls {
-            Some(m) => Some(tokio_rustls::TlsAcceptor::from(tls::server_config(m).map_err(std::io::Error::other)?)),
+            Some(m) => Some(tokio_rustls::TlsAcceptor::from(
+                tls::server_config(m).map_err(std::io::Error::other)?,
+            )),
             None => None,
         };
         loop {
@@ -310,26 +351,36 @@ impl FakeApiServer {
             let inner = self.inner.clone();
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                    let inner = inner.clone();
-                    async move {
-                        let req = req.map(axum::body::Body::new);
-                        let resp = server::handle(inner, req).await;
-                        if resp.extensions().get::<RefuseConnection>().is_some() {
-                            return Err(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "fault: unreachable"));
+                let svc =
+                    hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                        let inner = inner.clone();
+                        async move {
+                            let req = req.map(axum::body::Body::new);
+                            let resp = server::handle(inner, req).await;
+                            if resp.extensions().get::<RefuseConnection>().is_some() {
+                                return Err(std::io::Error::new(
+                                    std::io::ErrorKind::ConnectionRefused,
+                                    "fault: unreachable",
+                                ));
+                            }
+                            Ok::<_, std::io::Error>(resp)
                         }
-                        Ok::<_, std::io::Error>(resp)
-                    }
-                });
-                let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+                    });
+                let builder = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                );
                 match acceptor {
                     Some(a) => {
                         if let Ok(tls_stream) = a.accept(stream).await {
-                            let _ = builder.serve_connection(hyper_util::rt::TokioIo::new(tls_stream), svc).await;
+                            let _ = builder
+                                .serve_connection(hyper_util::rt::TokioIo::new(tls_stream), svc)
+                                .await;
                         }
                     }
                     None => {
-                        let _ = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), svc).await;
+                        let _ = builder
+                            .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                            .await;
                     }
                 }
             });
@@ -373,7 +424,10 @@ where
                 Err(never) => match never {},
             };
             if resp.extensions().get::<RefuseConnection>().is_some() {
-                return Err(Box::new(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused")) as BoxError);
+                return Err(Box::new(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionRefused,
+                    "connection refused",
+                )) as BoxError);
             }
             Ok(resp)
         })

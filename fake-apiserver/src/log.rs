@@ -42,7 +42,9 @@ pub struct RequestLog {
 
 impl std::fmt::Debug for RequestLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RequestLog").field("entries", &self.len()).finish()
+        f.debug_struct("RequestLog")
+            .field("entries", &self.len())
+            .finish()
     }
 }
 
@@ -111,9 +113,16 @@ fn redact_value(v: &mut serde_json::Value) {
         serde_json::Value::Object(m) => {
             for (k, c) in m.iter_mut() {
                 let lk = k.to_ascii_lowercase();
-                if ["token", "password", "secret", "client-key-data", "key_pem", "authorization"]
-                    .iter()
-                    .any(|s| lk.contains(s))
+                if [
+                    "token",
+                    "password",
+                    "secret",
+                    "client-key-data",
+                    "key_pem",
+                    "authorization",
+                ]
+                .iter()
+                .any(|s| lk.contains(s))
                     && c.is_string()
                 {
                     *c = serde_json::Value::String("<redacted>".into());

@@ -8,7 +8,10 @@ use fake_apiserver::{FakeApiServer, system_clock, tls};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "fake-apiserver", about = "A fake kube-apiserver for CRD work (kubectl 1.32, kube-rs, Python client)")]
+#[command(
+    name = "fake-apiserver",
+    about = "A fake kube-apiserver for CRD work (kubectl 1.32, kube-rs, Python client)"
+)]
 struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:6443")]
@@ -55,7 +58,9 @@ async fn main() {
 
 async fn run() -> Result<(), String> {
     let args = Args::parse();
-    let listener = tokio::net::TcpListener::bind(&args.listen).await.map_err(|e| format!("binding {}: {e}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| format!("binding {}: {e}", args.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let mut b = FakeApiServer::builder()
         .token(args.token.clone())
@@ -82,8 +87,14 @@ async fn run() -> Result<(), String> {
     let scheme = if args.tls { "https" } else { "http" };
     let url = format!("{scheme}://{addr}");
     if let Some(path) = &args.write_kubeconfig {
-        let kc = tls::kubeconfig(&url, material.as_ref().map(|m| m.ca_pem.as_str()), &args.token, &args.namespace);
-        std::fs::write(path, kc).map_err(|e| format!("writing kubeconfig {}: {e}", path.display()))?;
+        let kc = tls::kubeconfig(
+            &url,
+            material.as_ref().map(|m| m.ca_pem.as_str()),
+            &args.token,
+            &args.namespace,
+        );
+        std::fs::write(path, kc)
+            .map_err(|e| format!("writing kubeconfig {}: {e}", path.display()))?;
     }
     println!("fake-apiserver listening on {url}");
     let log = server.log();
@@ -92,7 +103,8 @@ async fn run() -> Result<(), String> {
         _ = tokio::signal::ctrl_c() => {}
     }
     if let Some(p) = &args.request_log {
-        std::fs::write(p, log.to_jsonl()).map_err(|e| format!("writing request log {}: {e}", p.display()))?;
+        std::fs::write(p, log.to_jsonl())
+            .map_err(|e| format!("writing request log {}: {e}", p.display()))?;
     }
     Ok(())
 }

@@ -25,7 +25,11 @@ fn reversed_group(g: &str) -> String {
 }
 
 fn schema_name(rt: &ResourceType, v: &str, list: bool) -> String {
-    format!("{}.{v}.{}", reversed_group(&rt.group), if list { &rt.list_kind } else { &rt.kind })
+    format!(
+        "{}.{v}.{}",
+        reversed_group(&rt.group),
+        if list { &rt.list_kind } else { &rt.kind }
+    )
 }
 
 fn camel(s: &str) -> String {
@@ -56,9 +60,21 @@ fn gvk(rt: &ResourceType, v: &str) -> Value {
     json!({"group": rt.group, "version": v, "kind": rt.kind})
 }
 
-fn op(rt: &ResourceType, v: &str, action: &str, id: &str, desc: &str, params: Vec<Value>, body: Option<Value>, responses: Value) -> Value {
+fn op(
+    rt: &ResourceType,
+    v: &str,
+    action: &str,
+    id: &str,
+    desc: &str,
+    params: Vec<Value>,
+    body: Option<Value>,
+    responses: Value,
+) -> Value {
     let mut o = Map::new();
-    o.insert("tags".into(), json!([format!("{}{}", camel(&rt.group), camel(v))]));
+    o.insert(
+        "tags".into(),
+        json!([format!("{}{}", camel(&rt.group), camel(v))]),
+    );
     o.insert("description".into(), json!(desc));
     o.insert("operationId".into(), json!(id));
     if !params.is_empty() {
@@ -74,33 +90,93 @@ fn op(rt: &ResourceType, v: &str, action: &str, id: &str, desc: &str, params: Ve
 }
 
 fn dry_run() -> Value {
-    param("dryRun", "When present, indicates that modifications should not be persisted. An invalid or unrecognized dryRun directive will result in an error response and no further processing of the request. Valid values are: - All: all dry run stages will be processed", "string")
+    param(
+        "dryRun",
+        "When present, indicates that modifications should not be persisted. An invalid or unrecognized dryRun directive will result in an error response and no further processing of the request. Valid values are: - All: all dry run stages will be processed",
+        "string",
+    )
 }
 fn field_manager() -> Value {
-    param("fieldManager", "fieldManager is a name associated with the actor or entity that is making these changes. The value must be less than or 128 characters long, and only contain printable characters, as defined by https://golang.org/pkg/unicode/#IsPrint.", "string")
+    param(
+        "fieldManager",
+        "fieldManager is a name associated with the actor or entity that is making these changes. The value must be less than or 128 characters long, and only contain printable characters, as defined by https://golang.org/pkg/unicode/#IsPrint.",
+        "string",
+    )
 }
 fn field_validation() -> Value {
-    param("fieldValidation", "fieldValidation instructs the server on how to handle objects in the request (POST/PUT/PATCH) containing unknown or duplicate fields. Valid values are: - Ignore: This will ignore any unknown fields that are silently dropped from the object, and will ignore all but the last duplicate field that the decoder encounters. - Warn: This will send a warning via the standard warning response header for each unknown field that is dropped from the object, and for each duplicate field that is encountered. - Strict: This will fail the request with a BadRequest error if any unknown fields would be dropped from the object, or if any duplicate fields are present.", "string")
+    param(
+        "fieldValidation",
+        "fieldValidation instructs the server on how to handle objects in the request (POST/PUT/PATCH) containing unknown or duplicate fields. Valid values are: - Ignore: This will ignore any unknown fields that are silently dropped from the object, and will ignore all but the last duplicate field that the decoder encounters. - Warn: This will send a warning via the standard warning response header for each unknown field that is dropped from the object, and for each duplicate field that is encountered. - Strict: This will fail the request with a BadRequest error if any unknown fields would be dropped from the object, or if any duplicate fields are present.",
+        "string",
+    )
 }
 
 fn list_params() -> Vec<Value> {
     vec![
-        param("allowWatchBookmarks", "allowWatchBookmarks requests watch events with type \"BOOKMARK\".", "boolean"),
-        param("continue", "The continue option should be set when retrieving more results from the server.", "string"),
-        param("fieldSelector", "A selector to restrict the list of returned objects by their fields. Defaults to everything.", "string"),
-        param("labelSelector", "A selector to restrict the list of returned objects by their labels. Defaults to everything.", "string"),
-        param("limit", "limit is a maximum number of responses to return for a list call.", "integer"),
-        param("resourceVersion", "resourceVersion sets a constraint on what resource versions a request may be served from.", "string"),
-        param("resourceVersionMatch", "resourceVersionMatch determines how resourceVersion is applied to list calls.", "string"),
-        param("sendInitialEvents", "`sendInitialEvents=true` may be set together with `watch=true`.", "boolean"),
-        param("timeoutSeconds", "Timeout for the list/watch call.", "integer"),
-        param("watch", "Watch for changes to the described resources and return them as a stream of add, update, and remove notifications.", "boolean"),
+        param(
+            "allowWatchBookmarks",
+            "allowWatchBookmarks requests watch events with type \"BOOKMARK\".",
+            "boolean",
+        ),
+        param(
+            "continue",
+            "The continue option should be set when retrieving more results from the server.",
+            "string",
+        ),
+        param(
+            "fieldSelector",
+            "A selector to restrict the list of returned objects by their fields. Defaults to everything.",
+            "string",
+        ),
+        param(
+            "labelSelector",
+            "A selector to restrict the list of returned objects by their labels. Defaults to everything.",
+            "string",
+        ),
+        param(
+            "limit",
+            "limit is a maximum number of responses to return for a list call.",
+            "integer",
+        ),
+        param(
+            "resourceVersion",
+            "resourceVersion sets a constraint on what resource versions a request may be served from.",
+            "string",
+        ),
+        param(
+            "resourceVersionMatch",
+            "resourceVersionMatch determines how resourceVersion is applied to list calls.",
+            "string",
+        ),
+        param(
+            "sendInitialEvents",
+            "`sendInitialEvents=true` may be set together with `watch=true`.",
+            "boolean",
+        ),
+        param(
+            "timeoutSeconds",
+            "Timeout for the list/watch call.",
+            "integer",
+        ),
+        param(
+            "watch",
+            "Watch for changes to the described resources and return them as a stream of add, update, and remove notifications.",
+            "boolean",
+        ),
     ]
 }
 
 fn paths_for(rt: &ResourceType, v: &str) -> Vec<(String, Value)> {
-    let base = if rt.group.is_empty() { format!("/api/{v}") } else { format!("/apis/{}/{v}", rt.group) };
-    let scoped = if rt.namespaced { format!("{base}/namespaces/{{namespace}}/{}", rt.plural) } else { format!("{base}/{}", rt.plural) };
+    let base = if rt.group.is_empty() {
+        format!("/api/{v}")
+    } else {
+        format!("/apis/{}/{v}", rt.group)
+    };
+    let scoped = if rt.namespaced {
+        format!("{base}/namespaces/{{namespace}}/{}", rt.plural)
+    } else {
+        format!("{base}/{}", rt.plural)
+    };
     let obj = schema_name(rt, v, false);
     let list = schema_name(rt, v, true);
     let kind = &rt.kind;
@@ -113,10 +189,15 @@ fn paths_for(rt: &ResourceType, v: &str) -> Vec<(String, Value)> {
         if rt.namespaced {
             p.push(json!({"name":"namespace","in":"path","description":"object name and auth scope, such as for teams and projects","required":true,"schema":{"type":"string","uniqueItems":true}}));
         }
-        p.push(param("pretty", "If 'true', then the output is pretty printed.", "string"));
+        p.push(param(
+            "pretty",
+            "If 'true', then the output is pretty printed.",
+            "string",
+        ));
         Value::Array(p)
     };
-    let body = |schema: &str| json!({"content": {"*/*": {"schema": r#ref(schema)}}, "required": true});
+    let body =
+        |schema: &str| json!({"content": {"*/*": {"schema": r#ref(schema)}}, "required": true});
     let patch_body = json!({"content": {
         "application/apply-patch+yaml": {"schema": r#ref(&format!("{META}.Patch"))},
         "application/json-patch+json": {"schema": r#ref(&format!("{META}.Patch"))},
@@ -124,7 +205,8 @@ fn paths_for(rt: &ResourceType, v: &str) -> Vec<(String, Value)> {
     }, "required": true});
     let mut patch_body = patch_body;
     if rt.strategy != Strategy::Custom && rt.strategy != Strategy::Crd {
-        patch_body["content"]["application/strategic-merge-patch+json"] = json!({"schema": r#ref(&format!("{META}.Patch"))});
+        patch_body["content"]["application/strategic-merge-patch+json"] =
+            json!({"schema": r#ref(&format!("{META}.Patch"))});
     }
     let resp = |codes: &[&str], schema: &str| {
         let mut m = Map::new();
@@ -137,36 +219,201 @@ fn paths_for(rt: &ResourceType, v: &str) -> Vec<(String, Value)> {
     let gv_tag = format!("{}{}", camel(&rt.group), camel(v));
     let mut out = vec![];
     let mut coll = Map::new();
-    coll.insert("get".into(), op(rt, v, "list", &format!("list{gv_tag}{ns_word}{kind}"), &format!("list or watch objects of kind {kind}"), list_params(), None, resp(&["200"], &list)));
-    coll.insert("post".into(), op(rt, v, "post", &format!("create{gv_tag}{ns_word}{kind}"), &format!("create a {kind}"), vec![dry_run(), field_manager(), field_validation()], Some(body(&obj)), resp(&["200", "201", "202"], &obj)));
-    coll.insert("delete".into(), op(rt, v, "deletecollection", &format!("deletecollection{gv_tag}{ns_word}{kind}"), &format!("delete collection of {kind}"), list_params(), Some(body(&format!("{META}.DeleteOptions"))), resp(&["200"], &format!("{META}.Status"))));
+    coll.insert(
+        "get".into(),
+        op(
+            rt,
+            v,
+            "list",
+            &format!("list{gv_tag}{ns_word}{kind}"),
+            &format!("list or watch objects of kind {kind}"),
+            list_params(),
+            None,
+            resp(&["200"], &list),
+        ),
+    );
+    coll.insert(
+        "post".into(),
+        op(
+            rt,
+            v,
+            "post",
+            &format!("create{gv_tag}{ns_word}{kind}"),
+            &format!("create a {kind}"),
+            vec![dry_run(), field_manager(), field_validation()],
+            Some(body(&obj)),
+            resp(&["200", "201", "202"], &obj),
+        ),
+    );
+    coll.insert(
+        "delete".into(),
+        op(
+            rt,
+            v,
+            "deletecollection",
+            &format!("deletecollection{gv_tag}{ns_word}{kind}"),
+            &format!("delete collection of {kind}"),
+            list_params(),
+            Some(body(&format!("{META}.DeleteOptions"))),
+            resp(&["200"], &format!("{META}.Status")),
+        ),
+    );
     coll.insert("parameters".into(), path_params(false));
     out.push((scoped.clone(), Value::Object(coll)));
     let mut item = Map::new();
-    item.insert("get".into(), op(rt, v, "get", &format!("read{gv_tag}{ns_word}{kind}"), &format!("read the specified {kind}"), vec![], None, resp(&["200"], &obj)));
-    item.insert("put".into(), op(rt, v, "put", &format!("replace{gv_tag}{ns_word}{kind}"), &format!("replace the specified {kind}"), vec![dry_run(), field_manager(), field_validation()], Some(body(&obj)), resp(&["200", "201"], &obj)));
-    item.insert("delete".into(), op(rt, v, "delete", &format!("delete{gv_tag}{ns_word}{kind}"), &format!("delete a {kind}"), vec![dry_run(), param("gracePeriodSeconds", "The duration in seconds before the object should be deleted.", "integer"), param("propagationPolicy", "Whether and how garbage collection will be performed.", "string")], Some(json!({"content":{"*/*":{"schema": r#ref(&format!("{META}.DeleteOptions"))}}})), resp(&["200", "202"], &format!("{META}.Status"))));
-    item.insert("patch".into(), op(rt, v, "patch", &format!("patch{gv_tag}{ns_word}{kind}"), &format!("partially update the specified {kind}"), vec![dry_run(), field_manager(), field_validation(), param("force", "Force is going to \"force\" Apply requests.", "boolean")], Some(patch_body.clone()), resp(&["200", "201"], &obj)));
+    item.insert(
+        "get".into(),
+        op(
+            rt,
+            v,
+            "get",
+            &format!("read{gv_tag}{ns_word}{kind}"),
+            &format!("read the specified {kind}"),
+            vec![],
+            None,
+            resp(&["200"], &obj),
+        ),
+    );
+    item.insert(
+        "put".into(),
+        op(
+            rt,
+            v,
+            "put",
+            &format!("replace{gv_tag}{ns_word}{kind}"),
+            &format!("replace the specified {kind}"),
+            vec![dry_run(), field_manager(), field_validation()],
+            Some(body(&obj)),
+            resp(&["200", "201"], &obj),
+        ),
+    );
+    item.insert(
+        "delete".into(),
+        op(
+            rt,
+            v,
+            "delete",
+            &format!("delete{gv_tag}{ns_word}{kind}"),
+            &format!("delete a {kind}"),
+            vec![
+                dry_run(),
+                param(
+                    "gracePeriodSeconds",
+                    "The duration in seconds before the object should be deleted.",
+                    "integer",
+                ),
+                param(
+                    "propagationPolicy",
+                    "Whether and how garbage collection will be performed.",
+                    "string",
+                ),
+            ],
+            Some(json!({"content":{"*/*":{"schema": r#ref(&format!("{META}.DeleteOptions"))}}})),
+            resp(&["200", "202"], &format!("{META}.Status")),
+        ),
+    );
+    item.insert(
+        "patch".into(),
+        op(
+            rt,
+            v,
+            "patch",
+            &format!("patch{gv_tag}{ns_word}{kind}"),
+            &format!("partially update the specified {kind}"),
+            vec![
+                dry_run(),
+                field_manager(),
+                field_validation(),
+                param(
+                    "force",
+                    "Force is going to \"force\" Apply requests.",
+                    "boolean",
+                ),
+            ],
+            Some(patch_body.clone()),
+            resp(&["200", "201"], &obj),
+        ),
+    );
     item.insert("parameters".into(), path_params(true));
     out.push((format!("{scoped}/{{name}}"), Value::Object(item)));
     if rt.version(v).is_some_and(|x| x.status) {
         let mut st = Map::new();
-        st.insert("get".into(), op(rt, v, "get", &format!("read{gv_tag}{ns_word}{kind}Status"), &format!("read status of the specified {kind}"), vec![], None, resp(&["200"], &obj)));
-        st.insert("put".into(), op(rt, v, "put", &format!("replace{gv_tag}{ns_word}{kind}Status"), &format!("replace status of the specified {kind}"), vec![dry_run(), field_manager(), field_validation()], Some(body(&obj)), resp(&["200", "201"], &obj)));
-        st.insert("patch".into(), op(rt, v, "patch", &format!("patch{gv_tag}{ns_word}{kind}Status"), &format!("partially update status of the specified {kind}"), vec![dry_run(), field_manager(), field_validation(), param("force", "Force is going to \"force\" Apply requests.", "boolean")], Some(patch_body), resp(&["200", "201"], &obj)));
+        st.insert(
+            "get".into(),
+            op(
+                rt,
+                v,
+                "get",
+                &format!("read{gv_tag}{ns_word}{kind}Status"),
+                &format!("read status of the specified {kind}"),
+                vec![],
+                None,
+                resp(&["200"], &obj),
+            ),
+        );
+        st.insert(
+            "put".into(),
+            op(
+                rt,
+                v,
+                "put",
+                &format!("replace{gv_tag}{ns_word}{kind}Status"),
+                &format!("replace status of the specified {kind}"),
+                vec![dry_run(), field_manager(), field_validation()],
+                Some(body(&obj)),
+                resp(&["200", "201"], &obj),
+            ),
+        );
+        st.insert(
+            "patch".into(),
+            op(
+                rt,
+                v,
+                "patch",
+                &format!("patch{gv_tag}{ns_word}{kind}Status"),
+                &format!("partially update status of the specified {kind}"),
+                vec![
+                    dry_run(),
+                    field_manager(),
+                    field_validation(),
+                    param(
+                        "force",
+                        "Force is going to \"force\" Apply requests.",
+                        "boolean",
+                    ),
+                ],
+                Some(patch_body),
+                resp(&["200", "201"], &obj),
+            ),
+        );
         st.insert("parameters".into(), path_params(true));
         out.push((format!("{scoped}/{{name}}/status"), Value::Object(st)));
     }
     if rt.namespaced {
         let mut all = Map::new();
-        all.insert("get".into(), op(rt, v, "list", &format!("list{gv_tag}{kind}ForAllNamespaces"), &format!("list or watch objects of kind {kind}"), list_params(), None, resp(&["200"], &list)));
+        all.insert(
+            "get".into(),
+            op(
+                rt,
+                v,
+                "list",
+                &format!("list{gv_tag}{kind}ForAllNamespaces"),
+                &format!("list or watch objects of kind {kind}"),
+                list_params(),
+                None,
+                resp(&["200"], &list),
+            ),
+        );
         out.push((format!("{base}/{}", rt.plural), Value::Object(all)));
     }
     out
 }
 
 fn object_schema(rt: &ResourceType, v: &str) -> Value {
-    let raw = rt.version(v).map(|x| x.raw_schema.clone()).unwrap_or(json!({"type":"object"}));
+    let raw = rt
+        .version(v)
+        .map(|x| x.raw_schema.clone())
+        .unwrap_or(json!({"type":"object"}));
     let mut s = match raw {
         Value::Object(m) => m,
         _ => Map::new(),
@@ -180,7 +427,10 @@ fn object_schema(rt: &ResourceType, v: &str) -> Value {
     props.insert("metadata".into(), json!({"description":"Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata","allOf":[r#ref(&format!("{META}.ObjectMeta"))],"default":{}}));
     s.insert("type".into(), json!("object"));
     s.insert("properties".into(), Value::Object(props));
-    s.insert("x-kubernetes-group-version-kind".into(), json!([gvk(rt, v)]));
+    s.insert(
+        "x-kubernetes-group-version-kind".into(),
+        json!([gvk(rt, v)]),
+    );
     Value::Object(s)
 }
 
@@ -226,11 +476,18 @@ fn meta_schemas() -> Map<String, Value> {
 /// The group-version documents currently served: path key (`apis/g/v`, `api/v1`) → document.
 fn documents(inner: &Inner) -> Vec<(String, Value)> {
     let st = inner.lock();
-    let mut by: std::collections::BTreeMap<String, Vec<(std::sync::Arc<ResourceType>, String)>> = Default::default();
+    let mut by: std::collections::BTreeMap<String, Vec<(std::sync::Arc<ResourceType>, String)>> =
+        Default::default();
     for s in st.types.values().filter(|s| s.established) {
         for v in s.rt.versions.iter().filter(|v| v.served) {
-            let key = if s.rt.group.is_empty() { format!("api/{}", v.name) } else { format!("apis/{}/{}", s.rt.group, v.name) };
-            by.entry(key).or_default().push((s.rt.clone(), v.name.clone()));
+            let key = if s.rt.group.is_empty() {
+                format!("api/{}", v.name)
+            } else {
+                format!("apis/{}/{}", s.rt.group, v.name)
+            };
+            by.entry(key)
+                .or_default()
+                .push((s.rt.clone(), v.name.clone()));
         }
     }
     drop(st);
@@ -265,12 +522,27 @@ pub(crate) fn handle(inner: &Inner, _r: &Req, route: &Route) -> Reply {
         Route::OpenApiV3 => {
             let mut paths = Map::new();
             for (k, d) in &docs {
-                paths.insert(k.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{k}?hash={}", hash(d))}));
+                paths.insert(
+                    k.clone(),
+                    json!({"serverRelativeURL": format!("/openapi/v3/{k}?hash={}", hash(d))}),
+                );
             }
-            json_reply(inner, 200, &json!({"paths": paths}), "application/json", &[])
+            json_reply(
+                inner,
+                200,
+                &json!({"paths": paths}),
+                "application/json",
+                &[],
+            )
         }
         Route::OpenApiV3Doc(p) => match docs.iter().find(|(k, _)| k == p) {
-            Some((_, d)) => json_reply(inner, 200, d, "application/json", &[("Cache-Control".into(), "public, immutable".into())]),
+            Some((_, d)) => json_reply(
+                inner,
+                200,
+                d,
+                "application/json",
+                &[("Cache-Control".into(), "public, immutable".into())],
+            ),
             None => error_reply(inner, &status::path_not_found()),
         },
         _ => error_reply(inner, &status::path_not_found()),

@@ -67,20 +67,28 @@ impl Schema {
     }
 
     fn compile_at(v: &Value, path: &str) -> Result<Schema, SchemaError> {
-        let o = v.as_object().ok_or_else(|| SchemaError(format!("{path}: must be an object")))?;
+        let o = v
+            .as_object()
+            .ok_or_else(|| SchemaError(format!("{path}: must be an object")))?;
         let mut s = Schema {
             ty: o.get("type").and_then(Value::as_str).map(str::to_string),
             ..Default::default()
         };
         if let Some(Value::Object(props)) = o.get("properties") {
             for (k, pv) in props {
-                s.properties.insert(k.clone(), Arc::new(Self::compile_at(pv, &format!("{path}.properties[{k}]"))?));
+                s.properties.insert(
+                    k.clone(),
+                    Arc::new(Self::compile_at(pv, &format!("{path}.properties[{k}]"))?),
+                );
             }
         }
         match o.get("additionalProperties") {
             Some(Value::Bool(b)) => s.additional_allowed = *b,
             Some(a @ Value::Object(_)) => {
-                s.additional = Some(Arc::new(Self::compile_at(a, &format!("{path}.additionalProperties"))?));
+                s.additional = Some(Arc::new(Self::compile_at(
+                    a,
+                    &format!("{path}.additionalProperties"),
+                )?));
                 s.additional_allowed = true;
             }
             _ => {}
@@ -89,7 +97,11 @@ impl Schema {
             s.items = Some(Arc::new(Self::compile_at(it, &format!("{path}.items"))?));
         }
         if let Some(Value::Array(r)) = o.get("required") {
-            s.required = r.iter().filter_map(Value::as_str).map(str::to_string).collect();
+            s.required = r
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect();
         }
         if let Some(Value::Array(e)) = o.get("enum") {
             s.enum_values = Some(e.clone());
@@ -107,7 +119,12 @@ impl Schema {
             Some("map") => ListType::Map(
                 o.get("x-kubernetes-list-map-keys")
                     .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    })
                     .unwrap_or_default(),
             ),
             _ => ListType::Atomic,
@@ -122,7 +139,8 @@ impl Schema {
         s.map_atomic = o.get("x-kubernetes-map-type").and_then(Value::as_str) == Some("atomic");
         s.format = o.get("format").and_then(Value::as_str).map(str::to_string);
         if let Some(p) = o.get("pattern").and_then(Value::as_str) {
-            let re = Regex::new(p).map_err(|e| SchemaError(format!("{path}.pattern: Invalid value: {p:?}: {e}")))?;
+            let re = Regex::new(p)
+                .map_err(|e| SchemaError(format!("{path}.pattern: Invalid value: {p:?}: {e}")))?;
             s.pattern = Some((p.to_string(), re));
         }
         let num = |k: &str| o.get(k).and_then(Value::as_f64);
@@ -137,10 +155,17 @@ impl Schema {
         s.min_properties = uint("minProperties");
         s.max_properties = uint("maxProperties");
         s.default = o.get("default").cloned();
-        for (k, dst) in [("allOf", &mut s.all_of), ("anyOf", &mut s.any_of), ("oneOf", &mut s.one_of)] {
+        for (k, dst) in [
+            ("allOf", &mut s.all_of),
+            ("anyOf", &mut s.any_of),
+            ("oneOf", &mut s.one_of),
+        ] {
             if let Some(Value::Array(list)) = o.get(k) {
                 for (i, sub) in list.iter().enumerate() {
-                    dst.push(Arc::new(Self::compile_at(sub, &format!("{path}.{k}[{i}]"))?));
+                    dst.push(Arc::new(Self::compile_at(
+                        sub,
+                        &format!("{path}.{k}[{i}]"),
+                    )?));
                 }
             }
         }
@@ -344,7 +369,11 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 fn fmt_num(f: f64) -> String {
-    if f.fract() == 0.0 && f.abs() < 1e15 { format!("{}", f as i64) } else { format!("{f}") }
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{}", f as i64)
+    } else {
+        format!("{f}")
+    }
 }
 
 /// Validates the whole object body (everything but `metadata`, `apiVersion`, `kind`).
@@ -375,7 +404,11 @@ pub fn validate(v: &Value, s: &Schema, path: &str, errs: &mut Vec<FieldError>) {
             return;
         }
         if s.ty.is_some() || s.int_or_string {
-            let want = if s.int_or_string { "integer,string".to_string() } else { s.ty.clone().unwrap_or_default() };
+            let want = if s.int_or_string {
+                "integer,string".to_string()
+            } else {
+                s.ty.clone().unwrap_or_default()
+            };
             errs.push(FieldError::type_invalid(
                 path,
                 &Value::String("null".into()),
@@ -397,7 +430,11 @@ pub fn validate(v: &Value, s: &Schema, path: &str, errs: &mut Vec<FieldError>) {
     } else if let Some(t) = &s.ty {
         let ok = match t.as_str() {
             "number" => matches!(v, Value::Number(_)),
-            "integer" => actual == "integer" || v.as_f64().is_some_and(|f| f.fract() == 0.0 && actual == "number"),
+            "integer" => {
+                actual == "integer"
+                    || v.as_f64()
+                        .is_some_and(|f| f.fract() == 0.0 && actual == "number")
+            }
             other => other == actual,
         };
         if !ok {
@@ -432,40 +469,66 @@ pub fn validate(v: &Value, s: &Schema, path: &str, errs: &mut Vec<FieldError>) {
             if let Some(min) = s.min_length
                 && len < min
             {
-                errs.push(FieldError::invalid(path, v, &format!("{path} in body should be at least {min} chars long")));
+                errs.push(FieldError::invalid(
+                    path,
+                    v,
+                    &format!("{path} in body should be at least {min} chars long"),
+                ));
             }
             if let Some((p, re)) = &s.pattern
                 && !re.is_match(st)
             {
-                errs.push(FieldError::invalid(path, v, &format!("{path} in body should match '{p}'")));
+                errs.push(FieldError::invalid(
+                    path,
+                    v,
+                    &format!("{path} in body should match '{p}'"),
+                ));
             }
             if let Some(f) = &s.format
                 && !format_ok(f, st)
             {
-                errs.push(FieldError::invalid(path, v, &format!("{path} in body must be of type {f}: {st:?}")));
+                errs.push(FieldError::invalid(
+                    path,
+                    v,
+                    &format!("{path} in body must be of type {f}: {st:?}"),
+                ));
             }
         }
         Value::Number(n) => {
             let f = n.as_f64().unwrap_or(0.0);
             if let Some(min) = s.minimum {
                 if s.exclusive_min && f <= min {
-                    errs.push(FieldError::invalid(path, v, &format!("{path} in body should be greater than {}", fmt_num(min))));
+                    errs.push(FieldError::invalid(
+                        path,
+                        v,
+                        &format!("{path} in body should be greater than {}", fmt_num(min)),
+                    ));
                 } else if f < min {
                     errs.push(FieldError::invalid(
                         path,
                         v,
-                        &format!("{path} in body should be greater than or equal to {}", fmt_num(min)),
+                        &format!(
+                            "{path} in body should be greater than or equal to {}",
+                            fmt_num(min)
+                        ),
                     ));
                 }
             }
             if let Some(max) = s.maximum {
                 if s.exclusive_max && f >= max {
-                    errs.push(FieldError::invalid(path, v, &format!("{path} in body should be less than {}", fmt_num(max))));
+                    errs.push(FieldError::invalid(
+                        path,
+                        v,
+                        &format!("{path} in body should be less than {}", fmt_num(max)),
+                    ));
                 } else if f > max {
                     errs.push(FieldError::invalid(
                         path,
                         v,
-                        &format!("{path} in body should be less than or equal to {}", fmt_num(max)),
+                        &format!(
+                            "{path} in body should be less than or equal to {}",
+                            fmt_num(max)
+                        ),
                     ));
                 }
             }
@@ -473,12 +536,21 @@ pub fn validate(v: &Value, s: &Schema, path: &str, errs: &mut Vec<FieldError>) {
                 && m != 0.0
                 && (f / m).fract().abs() > 1e-9
             {
-                errs.push(FieldError::invalid(path, v, &format!("{path} in body should be a multiple of {}", fmt_num(m))));
+                errs.push(FieldError::invalid(
+                    path,
+                    v,
+                    &format!("{path} in body should be a multiple of {}", fmt_num(m)),
+                ));
             }
             if s.format.as_deref() == Some("int32")
-                && n.as_i64().is_some_and(|i| i < i32::MIN as i64 || i > i32::MAX as i64)
+                && n.as_i64()
+                    .is_some_and(|i| i < i32::MIN as i64 || i > i32::MAX as i64)
             {
-                errs.push(FieldError::invalid(path, v, &format!("{path} in body must be of type int32: \"{n}\"")));
+                errs.push(FieldError::invalid(
+                    path,
+                    v,
+                    &format!("{path} in body must be of type int32: \"{n}\""),
+                ));
             }
         }
         Value::Array(items) => {
@@ -490,7 +562,11 @@ pub fn validate(v: &Value, s: &Schema, path: &str, errs: &mut Vec<FieldError>) {
             if let Some(min) = s.min_items
                 && (items.len() as u64) < min
             {
-                errs.push(FieldError::invalid(path, v, &format!("{path} in body should have at least {min} items")));
+                errs.push(FieldError::invalid(
+                    path,
+                    v,
+                    &format!("{path} in body should have at least {min} items"),
+                ));
             }
             if let Some(is) = &s.items {
                 for (i, it) in items.iter().enumerate() {
@@ -508,13 +584,19 @@ pub fn validate(v: &Value, s: &Schema, path: &str, errs: &mut Vec<FieldError>) {
                 ListType::Map(keys) => {
                     let mut seen: Vec<Vec<Value>> = vec![];
                     for (i, it) in items.iter().enumerate() {
-                        let k: Vec<Value> = keys.iter().map(|k| it.get(k).cloned().unwrap_or(Value::Null)).collect();
+                        let k: Vec<Value> = keys
+                            .iter()
+                            .map(|k| it.get(k).cloned().unwrap_or(Value::Null))
+                            .collect();
                         if seen.contains(&k) {
                             let mut km = Map::new();
                             for (kn, kv) in keys.iter().zip(k.iter()) {
                                 km.insert(kn.clone(), kv.clone());
                             }
-                            errs.push(FieldError::duplicate(format!("{path}[{i}]"), &Value::Object(km)));
+                            errs.push(FieldError::duplicate(
+                                format!("{path}[{i}]"),
+                                &Value::Object(km),
+                            ));
                         }
                         seen.push(k);
                     }
@@ -523,7 +605,11 @@ pub fn validate(v: &Value, s: &Schema, path: &str, errs: &mut Vec<FieldError>) {
                     if s.unique_items {
                         for (i, it) in items.iter().enumerate() {
                             if items[..i].contains(it) {
-                                errs.push(FieldError::invalid(path, v, &format!("{path} in body shouldn't contain duplicates")));
+                                errs.push(FieldError::invalid(
+                                    path,
+                                    v,
+                                    &format!("{path} in body shouldn't contain duplicates"),
+                                ));
                                 break;
                             }
                         }
@@ -540,12 +626,20 @@ pub fn validate(v: &Value, s: &Schema, path: &str, errs: &mut Vec<FieldError>) {
             if let Some(max) = s.max_properties
                 && map.len() as u64 > max
             {
-                errs.push(FieldError::invalid(path, v, &format!("{path} in body should have at most {max} properties")));
+                errs.push(FieldError::invalid(
+                    path,
+                    v,
+                    &format!("{path} in body should have at most {max} properties"),
+                ));
             }
             if let Some(min) = s.min_properties
                 && (map.len() as u64) < min
             {
-                errs.push(FieldError::invalid(path, v, &format!("{path} in body should have at least {min} properties")));
+                errs.push(FieldError::invalid(
+                    path,
+                    v,
+                    &format!("{path} in body should have at least {min} properties"),
+                ));
             }
             for (k, child) in map {
                 if s.embedded && (k == "apiVersion" || k == "kind" || k == "metadata") {
@@ -568,7 +662,11 @@ pub fn validate(v: &Value, s: &Schema, path: &str, errs: &mut Vec<FieldError>) {
             e.is_empty()
         });
         if !ok {
-            errs.push(FieldError::invalid(path, v, &format!("{path} in body must validate at least one schema (anyOf)")));
+            errs.push(FieldError::invalid(
+                path,
+                v,
+                &format!("{path} in body must validate at least one schema (anyOf)"),
+            ));
         }
     }
     if !s.one_of.is_empty() {
@@ -582,14 +680,22 @@ pub fn validate(v: &Value, s: &Schema, path: &str, errs: &mut Vec<FieldError>) {
             })
             .count();
         if n != 1 {
-            errs.push(FieldError::invalid(path, v, &format!("{path} in body must validate one and only one schema (oneOf)")));
+            errs.push(FieldError::invalid(
+                path,
+                v,
+                &format!("{path} in body must validate one and only one schema (oneOf)"),
+            ));
         }
     }
     if let Some(n) = &s.not {
         let mut e = vec![];
         validate(v, n, path, &mut e);
         if e.is_empty() {
-            errs.push(FieldError::invalid(path, v, &format!("{path} in body must not validate the schema (not)")));
+            errs.push(FieldError::invalid(
+                path,
+                v,
+                &format!("{path} in body must not validate the schema (not)"),
+            ));
         }
     }
 }
@@ -624,10 +730,16 @@ mod tests {
             "properties":{"prop2":{"type":"array","items":{"type":"boolean"}},"prop4":{"x-kubernetes-int-or-string":true}}}}}))
         .unwrap();
         let e = validate_root(&json!({"spec":{"prop2":true}}), &s);
-        assert_eq!(e[0].line(), "spec.prop2: Invalid value: \"boolean\": spec.prop2 in body must be of type array: \"boolean\"");
+        assert_eq!(
+            e[0].line(),
+            "spec.prop2: Invalid value: \"boolean\": spec.prop2 in body must be of type array: \"boolean\""
+        );
         let e = validate_root(&json!({"spec":{}}), &s);
         assert_eq!(e[0].line(), "spec.prop2: Required value");
         let e = validate_root(&json!({"spec":{"prop2":[],"prop4":true}}), &s);
-        assert_eq!(e[0].line(), "spec.prop4: Invalid value: \"boolean\": spec.prop4 in body must be of type integer,string: \"boolean\"");
+        assert_eq!(
+            e[0].line(),
+            "spec.prop4: Invalid value: \"boolean\": spec.prop4 in body must be of type integer,string: \"boolean\""
+        );
     }
 }

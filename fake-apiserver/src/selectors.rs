@@ -151,7 +151,12 @@ impl LabelSelector {
             };
             let key = match toks.get(i) {
                 Some(Tok::Ident(k)) => k.clone(),
-                Some(t) => return Err(format!("found '{}', expected: !, identifier, or 'end of string'", tok_name(t))),
+                Some(t) => {
+                    return Err(format!(
+                        "found '{}', expected: !, identifier, or 'end of string'",
+                        tok_name(t)
+                    ));
+                }
                 None => return Err("found '', expected: identifier after '!'".into()),
             };
             validate_key(&key)?;
@@ -170,10 +175,19 @@ impl LabelSelector {
                                 v.clone()
                             }
                             None | Some(Tok::Comma) => String::new(),
-                            Some(t) => return Err(format!("found '{}', expected: identifier", tok_name(t))),
+                            Some(t) => {
+                                return Err(format!(
+                                    "found '{}', expected: identifier",
+                                    tok_name(t)
+                                ));
+                            }
                         };
                         validate_value(&key, &val, 0)?;
-                        reqs.push(if op == Tok::NotEq { LabelReq::NotEq(key, val) } else { LabelReq::Eq(key, val) });
+                        reqs.push(if op == Tok::NotEq {
+                            LabelReq::NotEq(key, val)
+                        } else {
+                            LabelReq::Eq(key, val)
+                        });
                     }
                     Some(op @ (Tok::Gt | Tok::Lt)) => {
                         let op = op.clone();
@@ -188,7 +202,11 @@ impl LabelSelector {
                         let n: i64 = val.parse().map_err(|_| {
                             format!("unable to parse requirement: values[0]: Invalid value: {val:?}: for 'Gt', 'Lt' operators, the value must be an integer")
                         })?;
-                        reqs.push(if op == Tok::Gt { LabelReq::Gt(key, n) } else { LabelReq::Lt(key, n) });
+                        reqs.push(if op == Tok::Gt {
+                            LabelReq::Gt(key, n)
+                        } else {
+                            LabelReq::Lt(key, n)
+                        });
                     }
                     Some(op @ (Tok::In | Tok::NotIn)) => {
                         let op = op.clone();
@@ -208,7 +226,12 @@ impl LabelSelector {
                                     i += 1;
                                 }
                                 Some(Tok::Comma) | Some(Tok::Close) => vals.push(String::new()),
-                                Some(t) => return Err(format!("found '{}', expected: ',', ')' or identifier", tok_name(t))),
+                                Some(t) => {
+                                    return Err(format!(
+                                        "found '{}', expected: ',', ')' or identifier",
+                                        tok_name(t)
+                                    ));
+                                }
                                 None => return Err("found '', expected: ')'".into()),
                             }
                             match toks.get(i) {
@@ -217,7 +240,12 @@ impl LabelSelector {
                                     i += 1;
                                     break;
                                 }
-                                Some(t) => return Err(format!("found '{}', expected: ',' or ')'", tok_name(t))),
+                                Some(t) => {
+                                    return Err(format!(
+                                        "found '{}', expected: ',' or ')'",
+                                        tok_name(t)
+                                    ));
+                                }
                                 None => return Err("found '', expected: ')'".into()),
                             }
                         }
@@ -231,7 +259,11 @@ impl LabelSelector {
                         }
                         vals.sort();
                         vals.dedup();
-                        reqs.push(if op == Tok::In { LabelReq::In(key, vals) } else { LabelReq::NotIn(key, vals) });
+                        reqs.push(if op == Tok::In {
+                            LabelReq::In(key, vals)
+                        } else {
+                            LabelReq::NotIn(key, vals)
+                        });
                     }
                     Some(t) => {
                         return Err(format!(
@@ -249,7 +281,12 @@ impl LabelSelector {
                         return Err("found '', expected: identifier after ','".into());
                     }
                 }
-                Some(t) => return Err(format!("found '{}', expected: ',' or 'end of string'", tok_name(t))),
+                Some(t) => {
+                    return Err(format!(
+                        "found '{}', expected: ',' or 'end of string'",
+                        tok_name(t)
+                    ));
+                }
             }
         }
         Ok(LabelSelector { reqs })
@@ -257,7 +294,12 @@ impl LabelSelector {
 
     /// Builds a selector from `matchLabels`-style pairs.
     pub fn from_pairs(pairs: &BTreeMap<String, String>) -> Self {
-        LabelSelector { reqs: pairs.iter().map(|(k, v)| LabelReq::Eq(k.clone(), v.clone())).collect() }
+        LabelSelector {
+            reqs: pairs
+                .iter()
+                .map(|(k, v)| LabelReq::Eq(k.clone(), v.clone()))
+                .collect(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -278,8 +320,12 @@ impl LabelSelector {
             LabelReq::NotIn(k, vs) => get(k).is_none_or(|x| !vs.iter().any(|v| v == x)),
             LabelReq::Exists(k) => get(k).is_some(),
             LabelReq::NotExists(k) => get(k).is_none(),
-            LabelReq::Gt(k, n) => get(k).and_then(|x| x.parse::<i64>().ok()).is_some_and(|x| x > *n),
-            LabelReq::Lt(k, n) => get(k).and_then(|x| x.parse::<i64>().ok()).is_some_and(|x| x < *n),
+            LabelReq::Gt(k, n) => get(k)
+                .and_then(|x| x.parse::<i64>().ok())
+                .is_some_and(|x| x > *n),
+            LabelReq::Lt(k, n) => get(k)
+                .and_then(|x| x.parse::<i64>().ok())
+                .is_some_and(|x| x < *n),
         })
     }
 }
@@ -318,13 +364,19 @@ impl FieldSelector {
             } else if let Some(i) = part.find('=') {
                 (&part[..i], true, &part[i + 1..])
             } else {
-                return Err(format!("invalid selector: '{s}'; can't understand '{part}'"));
+                return Err(format!(
+                    "invalid selector: '{s}'; can't understand '{part}'"
+                ));
             };
             let key = key.trim();
             if !allowed.contains_key(key) {
                 return Err(format!("field label not supported: {key}"));
             }
-            reqs.push(FieldReq { key: key.to_string(), equal, value: unescape(value.trim()) });
+            reqs.push(FieldReq {
+                key: key.to_string(),
+                equal,
+                value: unescape(value.trim()),
+            });
         }
         Ok(FieldSelector { reqs })
     }
@@ -344,7 +396,10 @@ impl FieldSelector {
 
     /// The value required by an equality on `metadata.name`, if any (fast path).
     pub fn exact_name(&self) -> Option<&str> {
-        self.reqs.iter().find(|r| r.equal && r.key == "metadata.name").map(|r| r.value.as_str())
+        self.reqs
+            .iter()
+            .find(|r| r.equal && r.key == "metadata.name")
+            .map(|r| r.value.as_str())
     }
 }
 
@@ -401,11 +456,32 @@ mod tests {
     #[test]
     fn every_operator() {
         let o = json!({"metadata":{"labels":{"a":"1","b":"x","n":"5"}}});
-        let ok = ["a=1", "a==1", "a!=2", "a in (1,2)", "a notin (2,3)", "a", "!c", "n>4", "n<6", "a=1,b=x", "c!=1"];
+        let ok = [
+            "a=1",
+            "a==1",
+            "a!=2",
+            "a in (1,2)",
+            "a notin (2,3)",
+            "a",
+            "!c",
+            "n>4",
+            "n<6",
+            "a=1,b=x",
+            "c!=1",
+        ];
         for s in ok {
             assert!(LabelSelector::parse(s).unwrap().matches(&o), "{s}");
         }
-        let no = ["a=2", "a!=1", "a in (2)", "a notin (1)", "c", "!a", "n>5", "a=1,b=y"];
+        let no = [
+            "a=2",
+            "a!=1",
+            "a in (2)",
+            "a notin (1)",
+            "c",
+            "!a",
+            "n>5",
+            "a=1,b=y",
+        ];
         for s in no {
             assert!(!LabelSelector::parse(s).unwrap().matches(&o), "{s}");
         }

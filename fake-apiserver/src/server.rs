@@ -102,7 +102,12 @@ impl Inner {
         for rt in types::builtins() {
             types_map.insert(
                 res_key(&rt.group, &rt.plural),
-                Served { rt: Arc::new(rt), established: true, terminating: false, crd_name: None },
+                Served {
+                    rt: Arc::new(rt),
+                    established: true,
+                    terminating: false,
+                    crd_name: None,
+                },
             );
         }
         let state = State {
@@ -121,7 +126,10 @@ impl Inner {
             rv_tx,
             drop_tx,
             log: RequestLog::default(),
-            faults: Faults { state: Arc::new(Mutex::new(FaultState::new(seed))), server: weak.clone() },
+            faults: Faults {
+                state: Arc::new(Mutex::new(FaultState::new(seed))),
+                server: weak.clone(),
+            },
             admission,
             audit_counter: AtomicU64::new(0),
         });
@@ -129,7 +137,11 @@ impl Inner {
             let mut st = inner.lock();
             let now = inner.now_string();
             let ns = crate::crud::new_namespace_object("default", &inner.new_uid(&mut st), &now);
-            st.store.put(&res_key(NS_RES.0, NS_RES.1), (String::new(), "default".into()), ns);
+            st.store.put(
+                &res_key(NS_RES.0, NS_RES.1),
+                (String::new(), "default".into()),
+                ns,
+            );
             for crd in crds {
                 crate::crud::install_crd_direct(&inner, &mut st, crd)?;
             }
@@ -155,7 +167,9 @@ impl Inner {
     /// RFC 3339 with second precision.
     pub(crate) fn now_string(&self) -> String {
         let t = self.now();
-        jiff::Timestamp::from_second(t.as_second()).unwrap_or(t).to_string()
+        jiff::Timestamp::from_second(t.as_second())
+            .unwrap_or(t)
+            .to_string()
     }
 
     pub(crate) fn new_uid(&self, st: &mut State) -> String {
@@ -209,7 +223,11 @@ impl Inner {
         let now = Instant::now();
         let names_at = self.cfg.crd_names_delay;
         let est_at = self.cfg.crd_names_delay + self.cfg.crd_established_delay;
-        let due: Vec<(String, CrdTimer)> = st.crd_timers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let due: Vec<(String, CrdTimer)> = st
+            .crd_timers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         for (name, t) in due {
             let elapsed = now.saturating_duration_since(t.created);
             if t.stage == 0 && elapsed >= names_at {
@@ -264,7 +282,10 @@ pub(crate) struct Req {
 
 impl Req {
     pub fn q(&self, k: &str) -> Option<&str> {
-        self.query.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(a, _)| a == k)
+            .map(|(_, v)| v.as_str())
     }
     pub fn q_bool(&self, k: &str) -> bool {
         matches!(self.q(k), Some("true" | "1" | "True"))
@@ -273,7 +294,13 @@ impl Req {
     pub fn media_type(&self) -> Option<String> {
         self.content_type
             .as_deref()
-            .map(|c| c.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .map(|c| {
+                c.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
             .filter(|c| !c.is_empty())
     }
 }
@@ -320,7 +347,10 @@ fn parse_res(group: &str, version: &str, rest: &[&str]) -> Route {
     if rest.is_empty() {
         return Route::NotFound;
     }
-    if rest[0] == "namespaces" && rest.len() >= 3 && !(group.is_empty() && rest.len() == 3 && matches!(rest[2], "status" | "finalize")) {
+    if rest[0] == "namespaces"
+        && rest.len() >= 3
+        && !(group.is_empty() && rest.len() == 3 && matches!(rest[2], "status" | "finalize"))
+    {
         if rest.len() > 5 {
             return Route::NotFound;
         }
@@ -363,7 +393,9 @@ pub(crate) fn verb_of(r: &Req, route: &Route) -> Option<&'static str> {
         Method::GET => "list",
         Method::POST => "create",
         Method::PUT => "update",
-        Method::PATCH if r.media_type().as_deref() == Some("application/apply-patch+yaml") => "apply",
+        Method::PATCH if r.media_type().as_deref() == Some("application/apply-patch+yaml") => {
+            "apply"
+        }
         Method::PATCH => "patch",
         Method::DELETE if rp.name.is_some() => "delete",
         Method::DELETE => "deletecollection",
@@ -372,7 +404,10 @@ pub(crate) fn verb_of(r: &Req, route: &Route) -> Option<&'static str> {
 }
 
 fn is_write(verb: &str) -> bool {
-    matches!(verb, "create" | "update" | "patch" | "apply" | "delete" | "deletecollection")
+    matches!(
+        verb,
+        "create" | "update" | "patch" | "apply" | "delete" | "deletecollection"
+    )
 }
 
 /// Who is calling.
@@ -386,9 +421,16 @@ pub(crate) enum Who {
 
 fn authenticate(cfg: &Config, r: &Req) -> Who {
     let Some(h) = r.authorization.as_deref() else {
-        return if cfg.token.is_none() { Who::Admin } else { Who::Anonymous };
+        return if cfg.token.is_none() {
+            Who::Admin
+        } else {
+            Who::Anonymous
+        };
     };
-    let Some(tok) = h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")) else {
+    let Some(tok) = h
+        .strip_prefix("Bearer ")
+        .or_else(|| h.strip_prefix("bearer "))
+    else {
         return Who::Invalid;
     };
     let tok = tok.trim();
@@ -411,23 +453,48 @@ pub(crate) struct Reply {
 }
 
 pub(crate) fn common_headers(inner: &Inner, h: &mut http::HeaderMap) {
-    h.insert("cache-control", HeaderValue::from_static("no-cache, private"));
+    h.insert(
+        "cache-control",
+        HeaderValue::from_static("no-cache, private"),
+    );
     if let Ok(v) = HeaderValue::from_str(&inner.audit_id()) {
         h.insert("audit-id", v);
     }
-    h.insert("x-kubernetes-pf-flowschema-uid", HeaderValue::from_static("4a5c3a56-5c0f-4c3a-9a6c-fake00000001"));
-    h.insert("x-kubernetes-pf-prioritylevel-uid", HeaderValue::from_static("4a5c3a56-5c0f-4c3a-9a6c-fake00000002"));
+    h.insert(
+        "x-kubernetes-pf-flowschema-uid",
+        HeaderValue::from_static("4a5c3a56-5c0f-4c3a-9a6c-fake00000001"),
+    );
+    h.insert(
+        "x-kubernetes-pf-prioritylevel-uid",
+        HeaderValue::from_static("4a5c3a56-5c0f-4c3a-9a6c-fake00000002"),
+    );
 }
 
 /// A JSON response.
-pub(crate) fn json_reply(inner: &Inner, code: u16, body: &Value, content_type: &str, headers: &[(String, String)]) -> Reply {
+pub(crate) fn json_reply(
+    inner: &Inner,
+    code: u16,
+    body: &Value,
+    content_type: &str,
+    headers: &[(String, String)],
+) -> Reply {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     raw_reply(inner, code, Bytes::from(bytes), content_type, headers)
 }
 
-pub(crate) fn raw_reply(inner: &Inner, code: u16, bytes: Bytes, content_type: &str, headers: &[(String, String)]) -> Reply {
+pub(crate) fn raw_reply(
+    inner: &Inner,
+    code: u16,
+    bytes: Bytes,
+    content_type: &str,
+    headers: &[(String, String)],
+) -> Reply {
     let n = bytes.len() as u64;
-    let text = if inner.cfg.log_bodies { Some(String::from_utf8_lossy(&bytes).into_owned()) } else { None };
+    let text = if inner.cfg.log_bodies {
+        Some(String::from_utf8_lossy(&bytes).into_owned())
+    } else {
+        None
+    };
     let mut resp = Response::new(Body::from(bytes));
     *resp.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = resp.headers_mut();
@@ -436,16 +503,29 @@ pub(crate) fn raw_reply(inner: &Inner, code: u16, bytes: Bytes, content_type: &s
     }
     common_headers(inner, h);
     for (k, v) in headers {
-        if let (Ok(k), Ok(v)) = (http::HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+        if let (Ok(k), Ok(v)) = (
+            http::HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
             h.append(k, v);
         }
     }
-    Reply { resp, bytes: n, body_text: text }
+    Reply {
+        resp,
+        bytes: n,
+        body_text: text,
+    }
 }
 
 pub(crate) fn error_reply(inner: &Inner, e: &ApiError) -> Reply {
     match &e.plain_text {
-        Some(t) => raw_reply(inner, e.code, Bytes::from(t.clone()), "text/plain; charset=utf-8", &e.headers),
+        Some(t) => raw_reply(
+            inner,
+            e.code,
+            Bytes::from(t.clone()),
+            "text/plain; charset=utf-8",
+            &e.headers,
+        ),
         None => json_reply(inner, e.code, &e.body, "application/json", &e.headers),
     }
 }
@@ -466,10 +546,18 @@ pub(crate) async fn handle(inner: Arc<Inner>, req: http::Request<Body>) -> Respo
         Ok(b) => b,
         Err(_) => Bytes::new(),
     };
-    let hdr = |k: &str| parts.headers.get(k).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let hdr = |k: &str| {
+        parts
+            .headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
     let raw_query = parts.uri.query().unwrap_or("").to_string();
-    let query: Vec<(String, String)> =
-        form_urlencoded::parse(raw_query.as_bytes()).filter(|(k, _)| !k.is_empty()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let query: Vec<(String, String)> = form_urlencoded::parse(raw_query.as_bytes())
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
     let r = Req {
         method: parts.method.clone(),
         path: parts.uri.path().to_string(),
@@ -487,7 +575,11 @@ pub(crate) async fn handle(inner: Arc<Inner>, req: http::Request<Body>) -> Respo
         Route::Res(rp) => (
             Some(rp.group.clone()),
             Some(rp.plural.clone()),
-            rp.namespace.clone().or_else(|| (rp.plural == "namespaces").then(|| rp.name.clone()).flatten()),
+            rp.namespace.clone().or_else(|| {
+                (rp.plural == "namespaces")
+                    .then(|| rp.name.clone())
+                    .flatten()
+            }),
             rp.name.clone(),
         ),
         _ => (None, None, None, None),
@@ -497,7 +589,11 @@ pub(crate) async fn handle(inner: Arc<Inner>, req: http::Request<Body>) -> Respo
             && !r.body.is_empty()
             && serde_json::from_slice::<Value>(&r.body)
                 .ok()
-                .and_then(|v| v.get("dryRun").and_then(Value::as_array).map(|a| a.iter().any(|x| x == "All")))
+                .and_then(|v| {
+                    v.get("dryRun")
+                        .and_then(Value::as_array)
+                        .map(|a| a.iter().any(|x| x == "All"))
+                })
                 .unwrap_or(false));
     let write = verb.is_some_and(is_write) && !dry_run;
     let who = authenticate(&inner.cfg, &r);
@@ -530,7 +626,10 @@ pub(crate) async fn handle(inner: Arc<Inner>, req: http::Request<Body>) -> Respo
                     Fired::Status(code, ra) => {
                         let e = match code {
                             503 => status::service_unavailable("service unavailable", *ra),
-                            504 => status::timeout("request did not complete within the allotted timeout", ra.unwrap_or(1)),
+                            504 => status::timeout(
+                                "request did not complete within the allotted timeout",
+                                ra.unwrap_or(1),
+                            ),
                             _ => {
                                 let mut e = status::internal("injected fault");
                                 if let Some(s) = ra {
@@ -554,7 +653,10 @@ pub(crate) async fn handle(inner: Arc<Inner>, req: http::Request<Body>) -> Respo
                             503 => status::service_unavailable("injected write failure", None),
                             504 => status::timeout("injected write failure", 1),
                             409 => status::conflict_modified(
-                                status::Gr { group: group.as_deref().unwrap_or(""), resource: plural.as_deref().unwrap_or("") },
+                                status::Gr {
+                                    group: group.as_deref().unwrap_or(""),
+                                    resource: plural.as_deref().unwrap_or(""),
+                                },
                                 name.as_deref().unwrap_or(""),
                             ),
                             _ => status::internal("injected write failure"),
@@ -566,7 +668,14 @@ pub(crate) async fn handle(inner: Arc<Inner>, req: http::Request<Body>) -> Respo
             }
             if reply.is_none() {
                 for w in writers {
-                    if let Fault::ConcurrentWriter { target, field_manager, patch, patch_type, .. } = w {
+                    if let Fault::ConcurrentWriter {
+                        target,
+                        field_manager,
+                        patch,
+                        patch_type,
+                        ..
+                    } = w
+                    {
                         let _ = inner.concurrent_write(&target, &field_manager, &patch, patch_type);
                         fault_label = Some(format!("concurrentWriter:{field_manager}"));
                     }
@@ -575,7 +684,11 @@ pub(crate) async fn handle(inner: Arc<Inner>, req: http::Request<Body>) -> Respo
         }
     }
     let request_bytes = r.body.len() as u64;
-    let request_text = if inner.cfg.log_bodies && !r.body.is_empty() { Some(redact_body(&r.body)) } else { None };
+    let request_text = if inner.cfg.log_bodies && !r.body.is_empty() {
+        Some(redact_body(&r.body))
+    } else {
+        None
+    };
     let mut reply = if refuse {
         let mut x = raw_reply(&inner, 503, Bytes::new(), "text/plain", &[]);
         x.resp.extensions_mut().insert(RefuseConnection);
@@ -615,13 +728,24 @@ pub(crate) async fn handle(inner: Arc<Inner>, req: http::Request<Body>) -> Respo
         response_body: reply.body_text.take(),
     };
     let idx = inner.log.push(entry);
-    if let Some(counter) = reply.resp.extensions().get::<crate::watch::StreamCounter>().cloned() {
+    if let Some(counter) = reply
+        .resp
+        .extensions()
+        .get::<crate::watch::StreamCounter>()
+        .cloned()
+    {
         counter.attach(inner.log.clone(), idx as u64 + 1);
     }
     reply.resp
 }
 
-async fn dispatch(inner: &Arc<Inner>, r: &Req, rt: &Route, verb: Option<&'static str>, who: Who) -> Reply {
+async fn dispatch(
+    inner: &Arc<Inner>,
+    r: &Req,
+    rt: &Route,
+    verb: Option<&'static str>,
+    who: Who,
+) -> Reply {
     // Authentication.
     let public = matches!(rt, Route::Version | Route::Health);
     if let Route::Admin(p) = rt {
@@ -640,7 +764,10 @@ async fn dispatch(inner: &Arc<Inner>, r: &Req, rt: &Route, verb: Option<&'static
         let e = status::forbidden_rbac(
             "read-only",
             rbac_verb,
-            status::Gr { group: &rp.group, resource: &rp.plural },
+            status::Gr {
+                group: &rp.group,
+                resource: &rp.plural,
+            },
             rp.name.as_deref().unwrap_or(""),
             rp.namespace.as_deref(),
         );
@@ -655,7 +782,13 @@ async fn dispatch(inner: &Arc<Inner>, r: &Req, rt: &Route, verb: Option<&'static
             "application/json",
             &[],
         ),
-        Route::Health => raw_reply(inner, 200, Bytes::from_static(b"ok"), "text/plain; charset=utf-8", &[]),
+        Route::Health => raw_reply(
+            inner,
+            200,
+            Bytes::from_static(b"ok"),
+            "text/plain; charset=utf-8",
+            &[],
+        ),
         Route::Api | Route::ApiV1 | Route::Apis | Route::Group(_) | Route::GroupVersion(..) => {
             crate::discovery::handle(inner, r, rt)
         }
@@ -673,12 +806,35 @@ mod tests {
     #[test]
     fn routes() {
         assert_eq!(route("/version/"), Route::Version);
-        let Route::Res(rp) = route("/apis/g.io/v1/namespaces/default/things/a/status") else { panic!() };
-        assert_eq!((rp.namespace.as_deref(), rp.plural.as_str(), rp.name.as_deref(), rp.sub.as_deref()), (Some("default"), "things", Some("a"), Some("status")));
-        let Route::Res(rp) = route("/api/v1/namespaces/x") else { panic!() };
-        assert_eq!((rp.plural.as_str(), rp.name.as_deref()), ("namespaces", Some("x")));
-        let Route::Res(rp) = route("/api/v1/namespaces/x/status") else { panic!() };
-        assert_eq!((rp.plural.as_str(), rp.name.as_deref(), rp.sub.as_deref()), ("namespaces", Some("x"), Some("status")));
-        assert_eq!(route("/openapi/v3/apis/g/v1"), Route::OpenApiV3Doc("apis/g/v1".into()));
+        let Route::Res(rp) = route("/apis/g.io/v1/namespaces/default/things/a/status") else {
+            panic!()
+        };
+        assert_eq!(
+            (
+                rp.namespace.as_deref(),
+                rp.plural.as_str(),
+                rp.name.as_deref(),
+                rp.sub.as_deref()
+            ),
+            (Some("default"), "things", Some("a"), Some("status"))
+        );
+        let Route::Res(rp) = route("/api/v1/namespaces/x") else {
+            panic!()
+        };
+        assert_eq!(
+            (rp.plural.as_str(), rp.name.as_deref()),
+            ("namespaces", Some("x"))
+        );
+        let Route::Res(rp) = route("/api/v1/namespaces/x/status") else {
+            panic!()
+        };
+        assert_eq!(
+            (rp.plural.as_str(), rp.name.as_deref(), rp.sub.as_deref()),
+            ("namespaces", Some("x"), Some("status"))
+        );
+        assert_eq!(
+            route("/openapi/v3/apis/g/v1"),
+            Route::OpenApiV3Doc("apis/g/v1".into())
+        );
     }
 }

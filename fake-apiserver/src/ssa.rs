@@ -48,7 +48,10 @@ impl FieldSet {
 
     /// Set difference (members of self not in o).
     pub fn difference(&self, o: &FieldSet) -> FieldSet {
-        let mut out = FieldSet { member: self.member && !o.member, children: BTreeMap::new() };
+        let mut out = FieldSet {
+            member: self.member && !o.member,
+            children: BTreeMap::new(),
+        };
         for (k, c) in &self.children {
             let d = match o.children.get(k) {
                 Some(oc) => c.difference(oc),
@@ -63,7 +66,10 @@ impl FieldSet {
 
     /// Set intersection.
     pub fn intersection(&self, o: &FieldSet) -> FieldSet {
-        let mut out = FieldSet { member: self.member && o.member, children: BTreeMap::new() };
+        let mut out = FieldSet {
+            member: self.member && o.member,
+            children: BTreeMap::new(),
+        };
         for (k, c) in &self.children {
             if let Some(oc) = o.children.get(k) {
                 let i = c.intersection(oc);
@@ -77,7 +83,10 @@ impl FieldSet {
 
     /// Removes every path that has a prefix in `o` that is a member (SMD `RecursiveDifference`).
     pub fn recursive_difference(&self, o: &FieldSet) -> FieldSet {
-        let mut out = FieldSet { member: self.member && !o.member, children: BTreeMap::new() };
+        let mut out = FieldSet {
+            member: self.member && !o.member,
+            children: BTreeMap::new(),
+        };
         for (k, c) in &self.children {
             let d = match o.children.get(k) {
                 Some(oc) if oc.member => continue,
@@ -93,7 +102,10 @@ impl FieldSet {
 
     /// Makes every named field that has members below it a member itself.
     pub fn ensure_named_fields_are_members(&self) -> FieldSet {
-        let mut out = FieldSet { member: self.member, children: BTreeMap::new() };
+        let mut out = FieldSet {
+            member: self.member,
+            children: BTreeMap::new(),
+        };
         for (k, c) in &self.children {
             let mut e = c.ensure_named_fields_are_members();
             if k.starts_with("f:") && !e.is_empty() {
@@ -194,11 +206,20 @@ fn canonical(v: &Value) -> String {
             keys.sort();
             let inner: Vec<String> = keys
                 .iter()
-                .map(|k| format!("{}:{}", serde_json::to_string(k).unwrap_or_default(), canonical(&m[*k])))
+                .map(|k| {
+                    format!(
+                        "{}:{}",
+                        serde_json::to_string(k).unwrap_or_default(),
+                        canonical(&m[*k])
+                    )
+                })
                 .collect();
             format!("{{{}}}", inner.join(","))
         }
-        Value::Array(a) => format!("[{}]", a.iter().map(canonical).collect::<Vec<_>>().join(",")),
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(canonical).collect::<Vec<_>>().join(",")
+        ),
         other => other.to_string(),
     }
 }
@@ -237,7 +258,9 @@ fn topo<'a>(v: &Value, s: Option<&'a Schema>) -> Topo<'a> {
         },
         Value::Array(_) => match s.map(|sc| &sc.list_type) {
             Some(ListType::Set) => Topo::ListSet,
-            Some(ListType::Map(keys)) => Topo::ListMap(keys.as_slice(), s.and_then(|sc| sc.items.as_deref())),
+            Some(ListType::Map(keys)) => {
+                Topo::ListMap(keys.as_slice(), s.and_then(|sc| sc.items.as_deref()))
+            }
             _ => Topo::Atomic,
         },
         _ => Topo::Atomic,
@@ -399,18 +422,39 @@ fn cmp_child(
 ) {
     let same_shape = matches!(
         (topo(ov, s), topo(nv, s)),
-        (Topo::GranularMap(_), Topo::GranularMap(_)) | (Topo::ListSet, Topo::ListSet) | (Topo::ListMap(..), Topo::ListMap(..))
+        (Topo::GranularMap(_), Topo::GranularMap(_))
+            | (Topo::ListSet, Topo::ListSet)
+            | (Topo::ListMap(..), Topo::ListMap(..))
     ) && std::mem::discriminant(ov) == std::mem::discriminant(nv);
     let empty_like = |x: &Value| match x {
         Value::Object(_) => Value::Object(Map::new()),
         Value::Array(_) => Value::Array(vec![]),
         _ => Value::Null,
     };
-    if ov.is_null() && matches!(topo(nv, s), Topo::GranularMap(_) | Topo::ListMap(..) | Topo::ListSet) {
+    if ov.is_null()
+        && matches!(
+            topo(nv, s),
+            Topo::GranularMap(_) | Topo::ListMap(..) | Topo::ListSet
+        )
+    {
         let e = empty_like(nv);
-        cmp_node(&e, nv, s, added.child(pe), modified.child(pe), removed.child(pe));
+        cmp_node(
+            &e,
+            nv,
+            s,
+            added.child(pe),
+            modified.child(pe),
+            removed.child(pe),
+        );
     } else if same_shape {
-        cmp_node(ov, nv, s, added.child(pe), modified.child(pe), removed.child(pe));
+        cmp_node(
+            ov,
+            nv,
+            s,
+            added.child(pe),
+            modified.child(pe),
+            removed.child(pe),
+        );
     } else if ov != nv {
         modified.child(pe).member = true;
         let mut r = FieldSet::default();
@@ -429,7 +473,9 @@ fn cmp_child(
 /// Merges an applied configuration into the live object (SMD merge semantics).
 pub fn merge(live: &Value, config: &Value, s: Option<&Schema>) -> Value {
     match (topo(live, s), live, config) {
-        (Topo::GranularMap(sc), Value::Object(l), Value::Object(c)) if !matches!(topo(config, s), Topo::Atomic) => {
+        (Topo::GranularMap(sc), Value::Object(l), Value::Object(c))
+            if !matches!(topo(config, s), Topo::Atomic) =>
+        {
             let mut out = l.clone();
             for (k, cv) in c {
                 let merged = match l.get(k) {
@@ -441,17 +487,16 @@ pub fn merge(live: &Value, config: &Value, s: Option<&Schema>) -> Value {
             Value::Object(out)
         }
         (Topo::ListSet, Value::Array(l), Value::Array(c)) => {
-            Value::Array(merge_list(l, c, &|v| value_pe(v), &|lv, cv| lv.unwrap_or(cv).clone()))
+            Value::Array(merge_list(l, c, &|v| value_pe(v), &|lv, cv| {
+                lv.unwrap_or(cv).clone()
+            }))
         }
-        (Topo::ListMap(keys, is), Value::Array(l), Value::Array(c)) => Value::Array(merge_list(
-            l,
-            c,
-            &|v| key_pe(v, keys),
-            &|lv, cv| match lv {
+        (Topo::ListMap(keys, is), Value::Array(l), Value::Array(c)) => {
+            Value::Array(merge_list(l, c, &|v| key_pe(v, keys), &|lv, cv| match lv {
                 Some(lv) => merge(lv, cv, is),
                 None => cv.clone(),
-            },
-        )),
+            }))
+        }
         _ => config.clone(),
     }
 }
@@ -459,7 +504,12 @@ pub fn merge(live: &Value, config: &Value, s: Option<&Schema>) -> Value {
 type PeFn<'a> = dyn Fn(&Value) -> String + 'a;
 type ItemMerge<'a> = dyn Fn(Option<&Value>, &Value) -> Value + 'a;
 
-fn merge_list(lhs: &[Value], rhs: &[Value], pe: &PeFn<'_>, merge_item: &ItemMerge<'_>) -> Vec<Value> {
+fn merge_list(
+    lhs: &[Value],
+    rhs: &[Value],
+    pe: &PeFn<'_>,
+    merge_item: &ItemMerge<'_>,
+) -> Vec<Value> {
     let lpes: Vec<String> = lhs.iter().map(pe).collect();
     let rpes: Vec<String> = rhs.iter().map(pe).collect();
     let mut lidx: HashMap<&str, usize> = HashMap::new();
@@ -467,7 +517,11 @@ fn merge_list(lhs: &[Value], rhs: &[Value], pe: &PeFn<'_>, merge_item: &ItemMerg
         lidx.entry(p.as_str()).or_insert(i);
     }
     let rset: HashSet<&str> = rpes.iter().map(String::as_str).collect();
-    let shared: Vec<&str> = rpes.iter().map(String::as_str).filter(|p| lidx.contains_key(p)).collect();
+    let shared: Vec<&str> = rpes
+        .iter()
+        .map(String::as_str)
+        .filter(|p| lidx.contains_key(p))
+        .collect();
     let mut shared_i = 0usize;
     let mut merged_rhs: HashSet<&str> = HashSet::new();
     let mut out = Vec::with_capacity(lhs.len().max(rhs.len()));
@@ -660,12 +714,16 @@ pub fn decode_managed(obj: &Value) -> Result<Vec<ManagedEntry>, ManagedFieldsErr
         if list.is_null() {
             return Ok(vec![]);
         }
-        return Err(ManagedFieldsError("metadata.managedFields must be a list".into()));
+        return Err(ManagedFieldsError(
+            "metadata.managedFields must be a list".into(),
+        ));
     };
     let mut out = vec![];
     for (i, it) in items.iter().enumerate() {
         let Value::Object(m) = it else {
-            return Err(ManagedFieldsError(format!("metadata.managedFields[{i}] must be an object")));
+            return Err(ManagedFieldsError(format!(
+                "metadata.managedFields[{i}] must be an object"
+            )));
         };
         if m.is_empty() {
             continue;
@@ -690,7 +748,10 @@ pub fn decode_managed(obj: &Value) -> Result<Vec<ManagedEntry>, ManagedFieldsErr
 }
 
 fn time_secs(t: &Option<String>) -> i64 {
-    t.as_deref().and_then(|s| s.parse::<jiff::Timestamp>().ok()).map(|t| t.as_second()).unwrap_or(0)
+    t.as_deref()
+        .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+        .map(|t| t.as_second())
+        .unwrap_or(0)
 }
 
 /// Encodes entries in the real server's order (operation, time, manager, subresource, apiVersion).
@@ -744,11 +805,20 @@ pub fn conflict_message(conflicts: &[Conflict]) -> (String, Vec<Value>) {
         .collect();
     if conflicts.len() == 1 {
         let c = &conflicts[0];
-        return (format!("Apply failed with 1 conflict: conflict with {}: {}", c.printed_manager, c.path), causes);
+        return (
+            format!(
+                "Apply failed with 1 conflict: conflict with {}: {}",
+                c.printed_manager, c.path
+            ),
+            causes,
+        );
     }
     let mut by: BTreeMap<&str, (&str, Vec<&str>)> = BTreeMap::new();
     for c in conflicts {
-        by.entry(c.identity.as_str()).or_insert((c.printed_manager.as_str(), vec![])).1.push(c.path.as_str());
+        by.entry(c.identity.as_str())
+            .or_insert((c.printed_manager.as_str(), vec![]))
+            .1
+            .push(c.path.as_str());
     }
     let mut lines = vec![];
     for (_, (printed, paths)) in by {
@@ -757,7 +827,14 @@ pub fn conflict_message(conflicts: &[Conflict]) -> (String, Vec<Value>) {
             lines.push(format!("- {p}"));
         }
     }
-    (format!("Apply failed with {} conflicts: {}", conflicts.len(), lines.join("\n")), causes)
+    (
+        format!(
+            "Apply failed with {} conflicts: {}",
+            conflicts.len(),
+            lines.join("\n")
+        ),
+        causes,
+    )
 }
 
 /// Inputs shared by apply and update.
@@ -807,7 +884,11 @@ fn update_managers(
         let c = m.set.intersection(&changed);
         if !c.is_empty() {
             for p in c.paths() {
-                conflicts.push(Conflict { printed_manager: m.printed(), identity: m.identity(), path: path_string(&p) });
+                conflicts.push(Conflict {
+                    printed_manager: m.printed(),
+                    identity: m.identity(),
+                    path: path_string(&p),
+                });
             }
             conflict_sets.push((i, c));
         }
@@ -837,7 +918,9 @@ pub fn record_update(old: &Value, new: &Value, managers: &mut Vec<ManagedEntry>,
     };
     let own = cmp.modified.union(&cmp.added).difference(&cmp.removed);
     if !own.is_empty() {
-        let idx = managers.iter().position(|e| e.same_identity(ctx.manager, "Update", ctx.subresource));
+        let idx = managers
+            .iter()
+            .position(|e| e.same_identity(ctx.manager, "Update", ctx.subresource));
         match idx {
             Some(i) => {
                 managers[i].set = own.union(&managers[i].set.difference(&cmp.removed));
@@ -873,7 +956,9 @@ pub fn apply(
 ) -> Result<Value, Vec<Conflict>> {
     let merged = merge(live, config, ctx.schema);
     let new_set = tracked_set(config, ctx);
-    let idx = managers.iter().position(|e| e.same_identity(ctx.manager, "Apply", ctx.subresource));
+    let idx = managers
+        .iter()
+        .position(|e| e.same_identity(ctx.manager, "Apply", ctx.subresource));
     let last_set = idx.map(|i| managers[i].set.clone()).unwrap_or_default();
     let self_idx = match idx {
         Some(i) => {
@@ -907,7 +992,9 @@ pub fn apply(
         let keep = pruned0_set.union(&managed.ensure_named_fields_are_members());
         let pruned1 = remove_items(&merged, &merged_set.difference(&keep), s);
         let pruned1_set = to_field_set(&pruned1, s).ensure_named_fields_are_members();
-        let dangling = merged_set.difference(&pruned1_set).intersection(&last_set.ensure_named_fields_are_members());
+        let dangling = merged_set
+            .difference(&pruned1_set)
+            .intersection(&last_set.ensure_named_fields_are_members());
         remove_items(&merged, &dangling, s)
     };
     let cmp = update_managers(live, &result, managers, Some(self_idx), force, ctx)?;
@@ -953,13 +1040,23 @@ mod tests {
     }
 
     fn ctx<'a>(s: &'a Schema, m: &'a str) -> Ctx<'a> {
-        Ctx { schema: Some(s), manager: m, api_version: "g/v1", subresource: "", reset: Reset::None, now: "2026-01-01T00:00:00Z" }
+        Ctx {
+            schema: Some(s),
+            manager: m,
+            api_version: "g/v1",
+            subresource: "",
+            reset: Reset::None,
+            now: "2026-01-01T00:00:00Z",
+        }
     }
 
     #[test]
     fn fields_v1_roundtrip_and_order() {
         let s = schema();
-        let set = to_field_set(&json!({"spec":{"a":"x","ports":[{"name":"p1","speed":1}],"tags":["t"]}}), Some(&s));
+        let set = to_field_set(
+            &json!({"spec":{"a":"x","ports":[{"name":"p1","speed":1}],"tags":["t"]}}),
+            Some(&s),
+        );
         let enc = set.to_fields_v1();
         assert_eq!(
             enc.to_string(),
@@ -970,7 +1067,10 @@ mod tests {
 
     #[test]
     fn yaml_bodies_parse() {
-        let v: Value = serde_saphyr::from_str("apiVersion: g/v1\nkind: Switch\nmetadata:\n  name: yml-1\nspec:\n  role: spine\n").unwrap();
+        let v: Value = serde_saphyr::from_str(
+            "apiVersion: g/v1\nkind: Switch\nmetadata:\n  name: yml-1\nspec:\n  role: spine\n",
+        )
+        .unwrap();
         assert_eq!(v["metadata"]["name"], "yml-1");
     }
 
@@ -979,15 +1079,43 @@ mod tests {
         let s = schema();
         let mut managers = vec![];
         let live = json!({"spec":{}});
-        let a = apply(&live, &json!({"spec":{"a":"1","b":"2"}}), &mut managers, false, &ctx(&s, "one")).unwrap();
-        let err = apply(&a, &json!({"spec":{"a":"9"}}), &mut managers.clone(), false, &ctx(&s, "two")).unwrap_err();
+        let a = apply(
+            &live,
+            &json!({"spec":{"a":"1","b":"2"}}),
+            &mut managers,
+            false,
+            &ctx(&s, "one"),
+        )
+        .unwrap();
+        let err = apply(
+            &a,
+            &json!({"spec":{"a":"9"}}),
+            &mut managers.clone(),
+            false,
+            &ctx(&s, "two"),
+        )
+        .unwrap_err();
         assert_eq!(err.len(), 1);
         assert_eq!(err[0].path, ".spec.a");
         // same value: shared ownership, no conflict
-        let b = apply(&a, &json!({"spec":{"a":"1"}}), &mut managers, false, &ctx(&s, "two")).unwrap();
+        let b = apply(
+            &a,
+            &json!({"spec":{"a":"1"}}),
+            &mut managers,
+            false,
+            &ctx(&s, "two"),
+        )
+        .unwrap();
         assert_eq!(b, a);
         // one drops b (only owner) -> removed; drops a (co-owned) -> kept
-        let c = apply(&b, &json!({"spec":{}}), &mut managers, false, &ctx(&s, "one")).unwrap();
+        let c = apply(
+            &b,
+            &json!({"spec":{}}),
+            &mut managers,
+            false,
+            &ctx(&s, "one"),
+        )
+        .unwrap();
         assert_eq!(c, json!({"spec":{"a":"1"}}));
     }
 
@@ -996,8 +1124,14 @@ mod tests {
         let s = schema();
         let mut managers = vec![];
         let live = json!({"spec":{"ports":[{"name":"p1","speed":1}]}});
-        let out = apply(&live, &json!({"spec":{"ports":[{"name":"p2","speed":2}]}}), &mut managers, false, &ctx(&s, "m"))
-            .unwrap();
+        let out = apply(
+            &live,
+            &json!({"spec":{"ports":[{"name":"p2","speed":2}]}}),
+            &mut managers,
+            false,
+            &ctx(&s, "m"),
+        )
+        .unwrap();
         assert_eq!(out["spec"]["ports"].as_array().unwrap().len(), 2);
     }
 }

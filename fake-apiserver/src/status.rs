@@ -21,11 +21,17 @@ pub struct ApiError {
 impl ApiError {
     /// The `message` of the Status body.
     pub fn message(&self) -> &str {
-        self.body.get("message").and_then(Value::as_str).unwrap_or("")
+        self.body
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
     /// The `reason` of the Status body.
     pub fn reason(&self) -> &str {
-        self.body.get("reason").and_then(Value::as_str).unwrap_or("")
+        self.body
+            .get("reason")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 }
 
@@ -61,7 +67,12 @@ fn failure(code: u16, reason: &str, message: String, details: Option<Value>) -> 
         m.insert("details".into(), d);
     }
     m.insert("code".into(), json!(code));
-    ApiError { code, body: Value::Object(m), plain_text: None, headers: vec![] }
+    ApiError {
+        code,
+        body: Value::Object(m),
+        plain_text: None,
+        headers: vec![],
+    }
 }
 
 fn details(name: &str, gr: Gr<'_>) -> Value {
@@ -78,22 +89,41 @@ fn details(name: &str, gr: Gr<'_>) -> Value {
 
 /// 404 `<res>.<group> "x" not found`.
 pub fn not_found(gr: Gr<'_>, name: &str) -> ApiError {
-    failure(404, "NotFound", format!("{} {name:?} not found", gr.qualified()), Some(details(name, gr)))
+    failure(
+        404,
+        "NotFound",
+        format!("{} {name:?} not found", gr.qualified()),
+        Some(details(name, gr)),
+    )
 }
 
 /// 404 for an unknown path.
 pub fn path_not_found() -> ApiError {
-    failure(404, "NotFound", "the server could not find the requested resource".into(), Some(json!({})))
+    failure(
+        404,
+        "NotFound",
+        "the server could not find the requested resource".into(),
+        Some(json!({})),
+    )
 }
 
 /// 409 AlreadyExists.
 pub fn already_exists(gr: Gr<'_>, name: &str) -> ApiError {
-    failure(409, "AlreadyExists", format!("{} {name:?} already exists", gr.qualified()), Some(details(name, gr)))
+    failure(
+        409,
+        "AlreadyExists",
+        format!("{} {name:?} already exists", gr.qualified()),
+        Some(details(name, gr)),
+    )
 }
 
 /// 409 Conflict (optimistic concurrency).
 pub fn conflict_modified(gr: Gr<'_>, name: &str) -> ApiError {
-    conflict(gr, name, "the object has been modified; please apply your changes to the latest version and try again")
+    conflict(
+        gr,
+        name,
+        "the object has been modified; please apply your changes to the latest version and try again",
+    )
 }
 
 /// 409 Conflict with a custom tail: `Operation cannot be fulfilled on <gr> "x": <msg>`.
@@ -101,7 +131,10 @@ pub fn conflict(gr: Gr<'_>, name: &str, msg: &str) -> ApiError {
     failure(
         409,
         "Conflict",
-        format!("Operation cannot be fulfilled on {} {name:?}: {msg}", gr.qualified()),
+        format!(
+            "Operation cannot be fulfilled on {} {name:?}: {msg}",
+            gr.qualified()
+        ),
         Some(details(name, gr)),
     )
 }
@@ -122,7 +155,13 @@ pub fn unauthorized() -> ApiError {
 }
 
 /// 403 Forbidden, RBAC style.
-pub fn forbidden_rbac(user: &str, verb: &str, gr: Gr<'_>, name: &str, namespace: Option<&str>) -> ApiError {
+pub fn forbidden_rbac(
+    user: &str,
+    verb: &str,
+    gr: Gr<'_>,
+    name: &str,
+    namespace: Option<&str>,
+) -> ApiError {
     let scope = match namespace {
         Some(ns) if !ns.is_empty() => format!("in the namespace {ns:?}"),
         _ => "at the cluster scope".to_string(),
@@ -149,7 +188,10 @@ pub fn method_not_supported(gr: Gr<'_>, verb: &str) -> ApiError {
     failure(
         405,
         "MethodNotAllowed",
-        format!("{verb} is not supported on resources of kind {:?}", gr.qualified()),
+        format!(
+            "{verb} is not supported on resources of kind {:?}",
+            gr.qualified()
+        ),
         Some(details("", gr)),
     )
 }
@@ -190,24 +232,52 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn required(field: impl Into<String>, detail: &str) -> Self {
-        let message = if detail.is_empty() { "Required value".to_string() } else { format!("Required value: {detail}") };
-        FieldError { reason: "FieldValueRequired", field: field.into(), message }
+        let message = if detail.is_empty() {
+            "Required value".to_string()
+        } else {
+            format!("Required value: {detail}")
+        };
+        FieldError {
+            reason: "FieldValueRequired",
+            field: field.into(),
+            message,
+        }
     }
     pub fn invalid(field: impl Into<String>, value: &Value, detail: &str) -> Self {
         let message = format!("Invalid value: {}: {detail}", render_value(value));
-        FieldError { reason: "FieldValueInvalid", field: field.into(), message }
+        FieldError {
+            reason: "FieldValueInvalid",
+            field: field.into(),
+            message,
+        }
     }
     pub fn type_invalid(field: impl Into<String>, value: &Value, detail: &str) -> Self {
         let message = format!("Invalid value: {}: {detail}", render_value(value));
-        FieldError { reason: "FieldValueTypeInvalid", field: field.into(), message }
+        FieldError {
+            reason: "FieldValueTypeInvalid",
+            field: field.into(),
+            message,
+        }
     }
     pub fn not_supported(field: impl Into<String>, value: &Value, valid: &[Value]) -> Self {
         let list: Vec<String> = valid.iter().map(render_value).collect();
-        let message = format!("Unsupported value: {}: supported values: {}", render_value(value), list.join(", "));
-        FieldError { reason: "FieldValueNotSupported", field: field.into(), message }
+        let message = format!(
+            "Unsupported value: {}: supported values: {}",
+            render_value(value),
+            list.join(", ")
+        );
+        FieldError {
+            reason: "FieldValueNotSupported",
+            field: field.into(),
+            message,
+        }
     }
     pub fn forbidden(field: impl Into<String>, detail: &str) -> Self {
-        FieldError { reason: "FieldValueForbidden", field: field.into(), message: format!("Forbidden: {detail}") }
+        FieldError {
+            reason: "FieldValueForbidden",
+            field: field.into(),
+            message: format!("Forbidden: {detail}"),
+        }
     }
     pub fn too_long(field: impl Into<String>, max: u64) -> Self {
         FieldError {
@@ -232,7 +302,11 @@ impl FieldError {
     }
     /// `field: message`, as in the Status message.
     pub fn line(&self) -> String {
-        if self.field.is_empty() { self.message.clone() } else { format!("{}: {}", self.field, self.message) }
+        if self.field.is_empty() {
+            self.message.clone()
+        } else {
+            format!("{}: {}", self.field, self.message)
+        }
     }
 }
 
@@ -252,11 +326,22 @@ pub fn render_value(v: &Value) -> String {
 
 /// 422 Invalid: `<Kind>.<group> "x" is invalid: <errors>` with causes; `details.kind` is the Kind.
 pub fn invalid(kind: &str, group: &str, name: &str, errors: &[FieldError]) -> ApiError {
-    let qualified = if group.is_empty() { kind.to_string() } else { format!("{kind}.{group}") };
+    let qualified = if group.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}.{group}")
+    };
     let joined = if errors.len() == 1 {
         errors[0].line()
     } else {
-        format!("[{}]", errors.iter().map(FieldError::line).collect::<Vec<_>>().join(", "))
+        format!(
+            "[{}]",
+            errors
+                .iter()
+                .map(FieldError::line)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     };
     let causes: Vec<Value> = errors
         .iter()
@@ -269,7 +354,12 @@ pub fn invalid(kind: &str, group: &str, name: &str, errors: &[FieldError]) -> Ap
     }
     d.insert("kind".into(), json!(kind));
     d.insert("causes".into(), Value::Array(causes));
-    failure(422, "Invalid", format!("{qualified} {name:?} is invalid: {joined}"), Some(Value::Object(d)))
+    failure(
+        422,
+        "Invalid",
+        format!("{qualified} {name:?} is invalid: {joined}"),
+        Some(Value::Object(d)),
+    )
 }
 
 /// 422 Invalid where the server names the plural resource (PUT without resourceVersion).
@@ -278,7 +368,14 @@ pub fn invalid_plural(gr: Gr<'_>, name: &str, errors: &[FieldError]) -> ApiError
     let joined = if errors.len() == 1 {
         errors[0].line()
     } else {
-        format!("[{}]", errors.iter().map(FieldError::line).collect::<Vec<_>>().join(", "))
+        format!(
+            "[{}]",
+            errors
+                .iter()
+                .map(FieldError::line)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     };
     e.body["message"] = json!(format!("{} {name:?} is invalid: {joined}", gr.qualified()));
     e
@@ -343,14 +440,23 @@ pub fn service_unavailable(message: &str, retry_after: Option<u32>) -> ApiError 
 
 /// 504 Timeout: `Timeout: <message>`.
 pub fn timeout(message: &str, retry_after: u32) -> ApiError {
-    let mut e = failure(504, "Timeout", format!("Timeout: {message}"), Some(json!({"retryAfterSeconds": retry_after})));
-    e.headers.push(("Retry-After".into(), retry_after.to_string()));
+    let mut e = failure(
+        504,
+        "Timeout",
+        format!("Timeout: {message}"),
+        Some(json!({"retryAfterSeconds": retry_after})),
+    );
+    e.headers
+        .push(("Retry-After".into(), retry_after.to_string()));
     e
 }
 
 /// 504 for a list resourceVersion newer than the store.
 pub fn too_large_rv(requested: u64, current: u64) -> ApiError {
-    let mut e = timeout(&format!("Too large resource version: {requested}, current: {current}"), 1);
+    let mut e = timeout(
+        &format!("Too large resource version: {requested}, current: {current}"),
+        1,
+    );
     e.body["details"] = json!({
         "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
         "retryAfterSeconds": 1
@@ -376,13 +482,19 @@ pub fn too_many_requests_status(retry_after: u32) -> ApiError {
         "Too many requests, please try again later.".into(),
         Some(json!({"retryAfterSeconds": retry_after})),
     );
-    e.headers.push(("Retry-After".into(), retry_after.to_string()));
+    e.headers
+        .push(("Retry-After".into(), retry_after.to_string()));
     e
 }
 
 /// 413 RequestEntityTooLarge.
 pub fn too_large_body(limit: usize) -> ApiError {
-    failure(413, "RequestEntityTooLarge", format!("Request entity too large: limit is {limit}"), None)
+    failure(
+        413,
+        "RequestEntityTooLarge",
+        format!("Request entity too large: limit is {limit}"),
+        None,
+    )
 }
 
 /// An admission webhook denial (`admission webhook "x" denied the request: msg`).

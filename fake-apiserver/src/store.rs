@@ -88,12 +88,21 @@ impl Store {
     }
 
     fn res_arc(&mut self, res: &ResKey) -> Arc<ResKey> {
-        self.res_keys.entry(res.clone()).or_insert_with(|| Arc::new(res.clone())).clone()
+        self.res_keys
+            .entry(res.clone())
+            .or_insert_with(|| Arc::new(res.clone()))
+            .clone()
     }
 
     /// The current state of an object.
     pub fn get(&self, res: &ResKey, key: &ObjKey) -> Option<&Arc<Value>> {
-        self.resources.get(res)?.objects.get(key)?.last()?.1.as_ref()
+        self.resources
+            .get(res)?
+            .objects
+            .get(key)?
+            .last()?
+            .1
+            .as_ref()
     }
 
     fn at(chain: &[(u64, Option<Arc<Value>>)], rv: u64) -> Option<&Arc<Value>> {
@@ -147,11 +156,28 @@ impl Store {
         set_rv(&mut obj, rv);
         let obj = Arc::new(obj);
         let res_arc = self.res_arc(res);
-        let chain = self.resources.entry(res.clone()).or_default().objects.entry(key.clone()).or_default();
+        let chain = self
+            .resources
+            .entry(res.clone())
+            .or_default()
+            .objects
+            .entry(key.clone())
+            .or_default();
         let prev = chain.last().and_then(|(_, o)| o.clone());
         chain.push((rv, Some(obj.clone())));
-        let ty = if prev.is_some() { EventType::Modified } else { EventType::Added };
-        self.events.push_back(Event { rv, res: res_arc, key, ty, obj: obj.clone(), prev });
+        let ty = if prev.is_some() {
+            EventType::Modified
+        } else {
+            EventType::Added
+        };
+        self.events.push_back(Event {
+            rv,
+            res: res_arc,
+            key,
+            ty,
+            obj: obj.clone(),
+            prev,
+        });
         self.maybe_compact();
         obj
     }
@@ -165,7 +191,11 @@ impl Store {
         set_rv(&mut last, rv);
         let last = Arc::new(last);
         let res_arc = self.res_arc(res);
-        if let Some(chain) = self.resources.get_mut(res).and_then(|r| r.objects.get_mut(key)) {
+        if let Some(chain) = self
+            .resources
+            .get_mut(res)
+            .and_then(|r| r.objects.get_mut(key))
+        {
             chain.push((rv, None));
         }
         self.events.push_back(Event {
@@ -212,8 +242,12 @@ impl Store {
             touched.push((e.res, e.key));
         }
         for (res, key) in touched {
-            let Some(rs) = self.resources.get_mut(res.as_ref()) else { continue };
-            let Some(chain) = rs.objects.get_mut(&key) else { continue };
+            let Some(rs) = self.resources.get_mut(res.as_ref()) else {
+                continue;
+            };
+            let Some(chain) = rs.objects.get_mut(&key) else {
+                continue;
+            };
             let idx = chain.partition_point(|(r, _)| *r <= upto);
             if idx > 1 {
                 chain.drain(..idx - 1);

@@ -65,7 +65,11 @@ pub fn human_duration(secs: i64) -> String {
     let minutes = secs / 60;
     if minutes < 10 {
         let s = secs % 60;
-        return if s == 0 { format!("{minutes}m") } else { format!("{minutes}m{s}s") };
+        return if s == 0 {
+            format!("{minutes}m")
+        } else {
+            format!("{minutes}m{s}s")
+        };
     }
     if minutes < 180 {
         return format!("{minutes}m");
@@ -73,21 +77,33 @@ pub fn human_duration(secs: i64) -> String {
     let hours = secs / 3600;
     if hours < 8 {
         let m = minutes % 60;
-        return if m == 0 { format!("{hours}h") } else { format!("{hours}h{m}m") };
+        return if m == 0 {
+            format!("{hours}h")
+        } else {
+            format!("{hours}h{m}m")
+        };
     }
     if hours < 48 {
         return format!("{hours}h");
     }
     if hours < 24 * 8 {
         let h = hours % 24;
-        return if h == 0 { format!("{}d", hours / 24) } else { format!("{}d{h}h", hours / 24) };
+        return if h == 0 {
+            format!("{}d", hours / 24)
+        } else {
+            format!("{}d{h}h", hours / 24)
+        };
     }
     if hours < 24 * 365 * 2 {
         return format!("{}d", hours / 24);
     }
     if hours < 24 * 365 * 8 {
         let dy = (hours / 24) % 365;
-        return if dy == 0 { format!("{}y", hours / 24 / 365) } else { format!("{}y{dy}d", hours / 24 / 365) };
+        return if dy == 0 {
+            format!("{}y", hours / 24 / 365)
+        } else {
+            format!("{}y{dy}d", hours / 24 / 365)
+        };
     }
     format!("{}y", hours / 24 / 365)
 }
@@ -167,7 +183,9 @@ fn apply_index(cur: &[Value], inner: &str) -> Vec<Value> {
 
 fn cell(obj: &Value, col: &Column, now_secs: i64) -> Value {
     let vals = json_path(obj, &col.json_path);
-    let Some(v) = vals.first() else { return Value::Null };
+    let Some(v) = vals.first() else {
+        return Value::Null;
+    };
     match col.ty.as_str() {
         "date" => match v.as_str().and_then(|s| s.parse::<jiff::Timestamp>().ok()) {
             Some(t) => Value::String(human_duration(now_secs - t.as_second())),
@@ -178,11 +196,17 @@ fn cell(obj: &Value, col: &Column, now_secs: i64) -> Value {
         "boolean" => v.as_bool().map(Value::from).unwrap_or(Value::Null),
         _ => match v {
             Value::String(s) => Value::String(s.clone()),
-            Value::Array(a) if vals.len() == 1 => {
-                Value::String(a.iter().map(|x| x.as_str().map(str::to_string).unwrap_or(x.to_string())).collect::<Vec<_>>().join(","))
-            }
+            Value::Array(a) if vals.len() == 1 => Value::String(
+                a.iter()
+                    .map(|x| x.as_str().map(str::to_string).unwrap_or(x.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
             _ => Value::String(
-                vals.iter().map(|x| x.as_str().map(str::to_string).unwrap_or(x.to_string())).collect::<Vec<_>>().join(","),
+                vals.iter()
+                    .map(|x| x.as_str().map(str::to_string).unwrap_or(x.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(","),
             ),
         },
     }
@@ -190,7 +214,9 @@ fn cell(obj: &Value, col: &Column, now_secs: i64) -> Value {
 
 /// The column definitions (Name first).
 pub fn column_definitions(cols: &[Column]) -> Value {
-    let mut defs = vec![json!({"name":"Name","type":"string","format":"name","description":NAME_DESC,"priority":0})];
+    let mut defs = vec![
+        json!({"name":"Name","type":"string","format":"name","description":NAME_DESC,"priority":0}),
+    ];
     for c in cols {
         defs.push(json!({"name":c.name,"type":c.ty,"format":c.format,"description":c.description,"priority":c.priority}));
     }
@@ -207,7 +233,11 @@ pub enum IncludeObject {
 
 /// One Table row for an object.
 pub fn row(obj: &Value, cols: &[Column], now_secs: i64, include: IncludeObject) -> Value {
-    let mut cells = vec![obj.pointer("/metadata/name").cloned().unwrap_or(Value::Null)];
+    let mut cells = vec![
+        obj.pointer("/metadata/name")
+            .cloned()
+            .unwrap_or(Value::Null),
+    ];
     for c in cols {
         cells.push(cell(obj, c, now_secs));
     }
@@ -226,13 +256,34 @@ pub fn row(obj: &Value, cols: &[Column], now_secs: i64, include: IncludeObject) 
 }
 
 /// A Table for objects; `headers` false omits columnDefinitions (watch events after the first).
-pub fn table(objs: &[&Value], cols: &[Column], now_secs: i64, include: IncludeObject, list_meta: Value, headers: bool) -> Value {
+pub fn table(
+    objs: &[&Value],
+    cols: &[Column],
+    now_secs: i64,
+    include: IncludeObject,
+    list_meta: Value,
+    headers: bool,
+) -> Value {
     let mut t = Map::new();
     t.insert("kind".into(), json!("Table"));
     t.insert("apiVersion".into(), json!("meta.k8s.io/v1"));
     t.insert("metadata".into(), list_meta);
-    t.insert("columnDefinitions".into(), if headers { column_definitions(cols) } else { Value::Null });
-    t.insert("rows".into(), Value::Array(objs.iter().map(|o| row(o, cols, now_secs, include)).collect()));
+    t.insert(
+        "columnDefinitions".into(),
+        if headers {
+            column_definitions(cols)
+        } else {
+            Value::Null
+        },
+    );
+    t.insert(
+        "rows".into(),
+        Value::Array(
+            objs.iter()
+                .map(|o| row(o, cols, now_secs, include))
+                .collect(),
+        ),
+    );
     Value::Object(t)
 }
 
@@ -258,7 +309,13 @@ mod tests {
         assert_eq!(human_duration(3 * 3600 + 60), "3h1m");
         assert_eq!(human_duration(3 * 86400), "3d");
         let o = json!({"status":{"conditions":[{"type":"A","status":"x"},{"type":"Ready","status":"True"}]}});
-        assert_eq!(json_path(&o, r#".status.conditions[?(@.type=="Ready")].status"#), vec![json!("True")]);
-        assert_eq!(json_path(&o, ".status.conditions[0].type"), vec![json!("A")]);
+        assert_eq!(
+            json_path(&o, r#".status.conditions[?(@.type=="Ready")].status"#),
+            vec![json!("True")]
+        );
+        assert_eq!(
+            json_path(&o, ".status.conditions[0].type"),
+            vec![json!("A")]
+        );
     }
 }

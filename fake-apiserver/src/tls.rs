@@ -3,7 +3,10 @@
 //!
 //! It never writes the CA key anywhere and never logs key material.
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SanType};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose, SanType,
+};
 use std::sync::Arc;
 
 /// A CA certificate and a server (leaf) certificate + key, PEM encoded.
@@ -16,7 +19,10 @@ pub struct TlsMaterial {
 
 impl std::fmt::Debug for TlsMaterial {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TlsMaterial").field("ca_pem", &"<certificate>").field("key_pem", &"<redacted>").finish()
+        f.debug_struct("TlsMaterial")
+            .field("ca_pem", &"<certificate>")
+            .field("key_pem", &"<redacted>")
+            .finish()
     }
 }
 
@@ -35,25 +41,41 @@ pub fn generate(hosts: &[&str]) -> Result<TlsMaterial, TlsError> {
     let ca_key = KeyPair::generate().map_err(g)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(g)?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "fake-apiserver-ca");
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "fake-apiserver-ca");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let ca_cert = ca_params.self_signed(&ca_key).map_err(g)?;
     let issuer = rcgen::Issuer::new(ca_params, ca_key);
 
     let leaf_key = KeyPair::generate().map_err(g)?;
     let mut leaf = CertificateParams::new(Vec::<String>::new()).map_err(g)?;
-    leaf.distinguished_name.push(DnType::CommonName, "fake-apiserver");
+    leaf.distinguished_name
+        .push(DnType::CommonName, "fake-apiserver");
     leaf.is_ca = IsCa::ExplicitNoCa;
-    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    leaf.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     for h in hosts {
         match h.parse::<std::net::IpAddr>() {
             Ok(ip) => leaf.subject_alt_names.push(SanType::IpAddress(ip)),
-            Err(_) => leaf.subject_alt_names.push(SanType::DnsName((*h).try_into().map_err(g)?)),
+            Err(_) => leaf
+                .subject_alt_names
+                .push(SanType::DnsName((*h).try_into().map_err(g)?)),
         }
     }
     let leaf_cert = leaf.signed_by(&leaf_key, &issuer).map_err(g)?;
-    Ok(TlsMaterial { ca_pem: ca_cert.pem(), cert_pem: leaf_cert.pem(), key_pem: leaf_key.serialize_pem() })
+    Ok(TlsMaterial {
+        ca_pem: ca_cert.pem(),
+        cert_pem: leaf_cert.pem(),
+        key_pem: leaf_key.serialize_pem(),
+    })
 }
 
 /// A rustls server config (h2 and http/1.1) for the material.
@@ -64,7 +86,8 @@ pub fn server_config(m: &TlsMaterial) -> Result<Arc<rustls::ServerConfig>, TlsEr
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(m.cert_pem.as_bytes())
         .collect::<Result<_, _>>()
         .map_err(|e| c(format!("certificate: {e}")))?;
-    let key = PrivateKeyDer::from_pem_slice(m.key_pem.as_bytes()).map_err(|_| c("private key could not be parsed".into()))?;
+    let key = PrivateKeyDer::from_pem_slice(m.key_pem.as_bytes())
+        .map_err(|_| c("private key could not be parsed".into()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -80,7 +103,12 @@ pub fn server_config(m: &TlsMaterial) -> Result<Arc<rustls::ServerConfig>, TlsEr
 pub fn kubeconfig(server_url: &str, ca_pem: Option<&str>, token: &str, namespace: &str) -> String {
     use base64::Engine;
     let ca = ca_pem
-        .map(|p| format!("    certificate-authority-data: {}\n", base64::engine::general_purpose::STANDARD.encode(p)))
+        .map(|p| {
+            format!(
+                "    certificate-authority-data: {}\n",
+                base64::engine::general_purpose::STANDARD.encode(p)
+            )
+        })
         .unwrap_or_default();
     format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {server_url}\n{ca}users:\n- name: fake\n  user:\n    token: {token}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n    namespace: {namespace}\ncurrent-context: fake\npreferences: {{}}\n"

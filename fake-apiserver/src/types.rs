@@ -60,17 +60,33 @@ impl ResourceType {
         self.versions.iter().find(|x| x.name == v && x.served)
     }
     pub fn storage_version(&self) -> &TypeVersion {
-        self.versions.iter().find(|x| x.storage).unwrap_or(&self.versions[0])
+        self.versions
+            .iter()
+            .find(|x| x.storage)
+            .unwrap_or(&self.versions[0])
     }
     pub fn api_version(&self, v: &str) -> String {
-        if self.group.is_empty() { v.to_string() } else { format!("{}/{v}", self.group) }
+        if self.group.is_empty() {
+            v.to_string()
+        } else {
+            format!("{}/{v}", self.group)
+        }
     }
     /// Whether PATCH accepts strategic merge patch (built-in types only).
     pub fn accepts_smp(&self) -> bool {
         self.strategy != Strategy::Custom && self.strategy != Strategy::Crd
     }
     pub fn verbs(&self) -> Vec<&'static str> {
-        vec!["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"]
+        vec![
+            "delete",
+            "deletecollection",
+            "get",
+            "list",
+            "patch",
+            "create",
+            "update",
+            "watch",
+        ]
     }
     /// Does the type have a generation (custom resources and CRDs do; namespaces and leases don't).
     pub fn has_generation(&self) -> bool {
@@ -110,8 +126,12 @@ fn base_field_keys(namespaced: bool) -> BTreeMap<String, String> {
     m
 }
 
-fn open_schema() -> Value {
-    json!({"type":"object","x-kubernetes-preserve-unknown-fields":true})
+fn crd_schema() -> Value {
+    json!({"type":"object","x-kubernetes-preserve-unknown-fields":true,"properties":{
+        "spec":{"type":"object","x-kubernetes-preserve-unknown-fields":true},
+        "status":{"type":"object","x-kubernetes-preserve-unknown-fields":true,"properties":{
+            "conditions":{"type":"array","nullable":true,"x-kubernetes-list-type":"map","x-kubernetes-list-map-keys":["type"],
+                "items":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}}}})
 }
 
 /// The built-in types.
@@ -131,11 +151,17 @@ pub fn builtins() -> Vec<ResourceType> {
         "preferredHolder":{"type":"string"}}}}});
     let mut ns_keys = base_field_keys(false);
     ns_keys.insert("status.phase".into(), "/status/phase".into());
-    let ver = |name: &str, raw: Value, status: bool, cols: Vec<Column>, keys: BTreeMap<String, String>| TypeVersion {
+    let ver = |name: &str,
+               raw: Value,
+               status: bool,
+               cols: Vec<Column>,
+               keys: BTreeMap<String, String>| TypeVersion {
         name: name.into(),
         served: true,
         storage: true,
-        schema: Some(Arc::new(Schema::compile(&raw).expect("built-in schema compiles"))),
+        schema: Some(Arc::new(
+            Schema::compile(&raw).expect("built-in schema compiles"),
+        )),
         raw_schema: raw,
         status,
         columns: cols,
@@ -177,7 +203,13 @@ pub fn builtins() -> Vec<ResourceType> {
             short_names: vec!["ns".into()],
             categories: vec![],
             namespaced: false,
-            versions: vec![ver("v1", ns_schema, true, vec![status_col, table::age_column()], ns_keys)],
+            versions: vec![ver(
+                "v1",
+                ns_schema,
+                true,
+                vec![status_col, table::age_column()],
+                ns_keys,
+            )],
             strategy: Strategy::Namespace,
         },
         ResourceType {
@@ -189,7 +221,13 @@ pub fn builtins() -> Vec<ResourceType> {
             short_names: vec![],
             categories: vec![],
             namespaced: true,
-            versions: vec![ver("v1", lease_schema, false, vec![holder_col, table::age_column()], base_field_keys(true))],
+            versions: vec![ver(
+                "v1",
+                lease_schema,
+                false,
+                vec![holder_col, table::age_column()],
+                base_field_keys(true),
+            )],
             strategy: Strategy::Lease,
         },
         ResourceType {
@@ -201,7 +239,13 @@ pub fn builtins() -> Vec<ResourceType> {
             short_names: vec!["crd".into(), "crds".into()],
             categories: vec!["api-extensions".into()],
             namespaced: false,
-            versions: vec![ver("v1", open_schema(), true, vec![crd_col], base_field_keys(false))],
+            versions: vec![ver(
+                "v1",
+                crd_schema(),
+                true,
+                vec![crd_col],
+                base_field_keys(false),
+            )],
             strategy: Strategy::Crd,
         },
     ]
@@ -210,7 +254,11 @@ pub fn builtins() -> Vec<ResourceType> {
 /// Defaults a CRD object the way the apiserver does (listKind, singular, conversion, status).
 pub fn default_crd(crd: &mut Value) {
     if let Some(Value::Object(names)) = crd.pointer_mut("/spec/names") {
-        let kind = names.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+        let kind = names
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if !names.contains_key("listKind") && !kind.is_empty() {
             names.insert("listKind".into(), json!(format!("{kind}List")));
         }
@@ -229,9 +277,29 @@ pub fn default_crd(crd: &mut Value) {
 /// Puts a CRD's keys in the order the real (typed) server writes them.
 pub fn order_crd(crd: &mut Value) {
     if let Some(spec) = crd.get_mut("spec") {
-        reorder(spec, &["group", "names", "scope", "versions", "conversion", "preserveUnknownFields"]);
+        reorder(
+            spec,
+            &[
+                "group",
+                "names",
+                "scope",
+                "versions",
+                "conversion",
+                "preserveUnknownFields",
+            ],
+        );
         if let Some(n) = spec.get_mut("names") {
-            reorder(n, &["plural", "singular", "shortNames", "kind", "listKind", "categories"]);
+            reorder(
+                n,
+                &[
+                    "plural",
+                    "singular",
+                    "shortNames",
+                    "kind",
+                    "listKind",
+                    "categories",
+                ],
+            );
         }
         if let Some(Value::Array(vs)) = spec.get_mut("versions") {
             for v in vs {
@@ -338,7 +406,12 @@ pub fn reorder(v: &mut Value, order: &[&str]) {
 /// Validates a CRD and compiles it into a resource type.
 pub fn compile_crd(crd: &Value) -> Result<ResourceType, Vec<FieldError>> {
     let mut errs = vec![];
-    let s = |p: &str| crd.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
+    let s = |p: &str| {
+        crd.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     let group = s("/spec/group");
     let plural = s("/spec/names/plural");
     let kind = s("/spec/names/kind");
@@ -346,7 +419,11 @@ pub fn compile_crd(crd: &Value) -> Result<ResourceType, Vec<FieldError>> {
     if group.is_empty() {
         errs.push(FieldError::required("spec.group", ""));
     } else if !group.contains('.') {
-        errs.push(FieldError::invalid("spec.group", &json!(group), "should be a domain with at least one dot"));
+        errs.push(FieldError::invalid(
+            "spec.group",
+            &json!(group),
+            "should be a domain with at least one dot",
+        ));
     }
     if plural.is_empty() {
         errs.push(FieldError::required("spec.names.plural", ""));
@@ -357,35 +434,74 @@ pub fn compile_crd(crd: &Value) -> Result<ResourceType, Vec<FieldError>> {
         errs.push(FieldError::required("spec.names.kind", ""));
     }
     if !plural.is_empty() && !group.is_empty() && name != format!("{plural}.{group}") {
-        errs.push(FieldError::invalid("metadata.name", &json!(name), "must be spec.names.plural+\".\"+spec.group"));
+        errs.push(FieldError::invalid(
+            "metadata.name",
+            &json!(name),
+            "must be spec.names.plural+\".\"+spec.group",
+        ));
     }
     let scope = s("/spec/scope");
     if scope != "Namespaced" && scope != "Cluster" {
-        errs.push(FieldError::not_supported("spec.scope", &json!(scope), &[json!("Cluster"), json!("Namespaced")]));
+        errs.push(FieldError::not_supported(
+            "spec.scope",
+            &json!(scope),
+            &[json!("Cluster"), json!("Namespaced")],
+        ));
     }
     let mut versions = vec![];
-    let vlist = crd.pointer("/spec/versions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let vlist = crd
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if vlist.is_empty() {
-        errs.push(FieldError::invalid("spec.versions", &json!([]), "must have exactly one version marked as storage version"));
+        errs.push(FieldError::invalid(
+            "spec.versions",
+            &json!([]),
+            "must have exactly one version marked as storage version",
+        ));
     }
-    let storage_count = vlist.iter().filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true)).count();
+    let storage_count = vlist
+        .iter()
+        .filter(|v| v.get("storage").and_then(Value::as_bool) == Some(true))
+        .count();
     if !vlist.is_empty() && storage_count != 1 {
-        errs.push(FieldError::invalid("spec.versions", &json!(vlist.iter().map(|v| v.get("name").cloned().unwrap_or(Value::Null)).collect::<Vec<_>>()), "must have exactly one version marked as storage version"));
+        errs.push(FieldError::invalid(
+            "spec.versions",
+            &json!(
+                vlist
+                    .iter()
+                    .map(|v| v.get("name").cloned().unwrap_or(Value::Null))
+                    .collect::<Vec<_>>()
+            ),
+            "must have exactly one version marked as storage version",
+        ));
     }
     let namespaced = scope == "Namespaced";
     for (i, v) in vlist.iter().enumerate() {
-        let vname = v.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+        let vname = v
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let raw = v.pointer("/schema/openAPIV3Schema").cloned();
         let schema = match &raw {
             Some(r) => match Schema::compile(r) {
                 Ok(sc) => Some(Arc::new(sc)),
                 Err(e) => {
-                    errs.push(FieldError::invalid(format!("spec.versions[{i}].schema.openAPIV3Schema"), &Value::Null, &e.0));
+                    errs.push(FieldError::invalid(
+                        format!("spec.versions[{i}].schema.openAPIV3Schema"),
+                        &Value::Null,
+                        &e.0,
+                    ));
                     None
                 }
             },
             None => {
-                errs.push(FieldError::required(format!("spec.versions[{i}].schema.openAPIV3Schema"), "schemas are required"));
+                errs.push(FieldError::required(
+                    format!("spec.versions[{i}].schema.openAPIV3Schema"),
+                    "schemas are required",
+                ));
                 None
             }
         };
@@ -407,8 +523,14 @@ pub fn compile_crd(crd: &Value) -> Result<ResourceType, Vec<FieldError>> {
             status: v.pointer("/subresources/status").is_some(),
             columns: table::columns_from_crd(v.get("additionalPrinterColumns")),
             field_keys: keys,
-            deprecated: v.get("deprecated").and_then(Value::as_bool).unwrap_or(false),
-            deprecation_warning: v.get("deprecationWarning").and_then(Value::as_str).map(str::to_string),
+            deprecated: v
+                .get("deprecated")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            deprecation_warning: v
+                .get("deprecationWarning")
+                .and_then(Value::as_str)
+                .map(str::to_string),
         });
     }
     if !errs.is_empty() {
@@ -417,7 +539,12 @@ pub fn compile_crd(crd: &Value) -> Result<ResourceType, Vec<FieldError>> {
     let list = |p: &str| {
         crd.pointer(p)
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     Ok(ResourceType {
@@ -427,7 +554,11 @@ pub fn compile_crd(crd: &Value) -> Result<ResourceType, Vec<FieldError>> {
         },
         list_kind: {
             let x = s("/spec/names/listKind");
-            if x.is_empty() { format!("{kind}List") } else { x }
+            if x.is_empty() {
+                format!("{kind}List")
+            } else {
+                x
+            }
         },
         short_names: list("/spec/names/shortNames"),
         categories: list("/spec/names/categories"),

@@ -7,9 +7,11 @@ use regex::Regex;
 use serde_json::Value;
 use std::sync::LazyLock;
 
-static DNS1123_SUBDOMAIN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$").unwrap());
-static DNS1123_LABEL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").unwrap());
+static DNS1123_SUBDOMAIN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$").unwrap()
+});
+static DNS1123_LABEL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").unwrap());
 static QUALIFIED_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$").unwrap());
 static LABEL_VALUE: LazyLock<Regex> =
@@ -90,16 +92,26 @@ pub enum NameRule {
 pub fn validate_metadata(obj: &Value, rule: NameRule) -> Vec<FieldError> {
     let mut errs = vec![];
     let meta = obj.get("metadata");
-    let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or("");
+    let name = meta
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if name.is_empty() {
-        errs.push(FieldError::required("metadata.name", "name or generateName is required"));
+        errs.push(FieldError::required(
+            "metadata.name",
+            "name or generateName is required",
+        ));
     } else {
         let r = match rule {
             NameRule::Subdomain => dns1123_subdomain(name),
             NameRule::Label => dns1123_label(name),
         };
         if let Err(m) = r {
-            errs.push(FieldError::invalid("metadata.name", &Value::String(name.into()), &m));
+            errs.push(FieldError::invalid(
+                "metadata.name",
+                &Value::String(name.into()),
+                &m,
+            ));
         }
     }
     if let Some(labels) = meta.and_then(|m| m.get("labels")) {
@@ -107,7 +119,11 @@ pub fn validate_metadata(obj: &Value, rule: NameRule) -> Vec<FieldError> {
             Value::Object(map) => {
                 for (k, v) in map {
                     if let Err(m) = qualified_name(k) {
-                        errs.push(FieldError::invalid("metadata.labels", &Value::String(k.clone()), &m));
+                        errs.push(FieldError::invalid(
+                            "metadata.labels",
+                            &Value::String(k.clone()),
+                            &m,
+                        ));
                     }
                     match v {
                         Value::String(s) => {
@@ -124,14 +140,22 @@ pub fn validate_metadata(obj: &Value, rule: NameRule) -> Vec<FieldError> {
                 }
             }
             Value::Null => {}
-            other => errs.push(FieldError::type_invalid("metadata.labels", other, "must be an object")),
+            other => errs.push(FieldError::type_invalid(
+                "metadata.labels",
+                other,
+                "must be an object",
+            )),
         }
     }
     if let Some(Value::Object(ann)) = meta.and_then(|m| m.get("annotations")) {
         let mut total = 0usize;
         for (k, v) in ann {
             if let Err(m) = qualified_name(&k.to_lowercase()) {
-                errs.push(FieldError::invalid("metadata.annotations", &Value::String(k.clone()), &m));
+                errs.push(FieldError::invalid(
+                    "metadata.annotations",
+                    &Value::String(k.clone()),
+                    &m,
+                ));
             }
             total += k.len() + v.as_str().map(str::len).unwrap_or(0);
         }
@@ -143,8 +167,14 @@ pub fn validate_metadata(obj: &Value, rule: NameRule) -> Vec<FieldError> {
         for (i, f) in fins.iter().enumerate() {
             let s = f.as_str().unwrap_or("");
             if let Err(m) = qualified_name(s) {
-                errs.push(FieldError::invalid(format!("metadata.finalizers[{i}]"), f, &m));
-            } else if !s.contains('/') && !matches!(s, "kubernetes" | "orphan" | "foregroundDeletion") {
+                errs.push(FieldError::invalid(
+                    format!("metadata.finalizers[{i}]"),
+                    f,
+                    &m,
+                ));
+            } else if !s.contains('/')
+                && !matches!(s, "kubernetes" | "orphan" | "foregroundDeletion")
+            {
                 errs.push(FieldError::invalid(
                     format!("metadata.finalizers[{i}]"),
                     f,
@@ -170,7 +200,10 @@ mod tests {
         assert!(qualified_name("bad key").is_err());
         assert!(label_value("").is_ok());
         assert!(label_value("-x").is_err());
-        let errs = validate_metadata(&json!({"metadata":{"name":"Bad_Name","labels":{"a":"b c"}}}), NameRule::Subdomain);
+        let errs = validate_metadata(
+            &json!({"metadata":{"name":"Bad_Name","labels":{"a":"b c"}}}),
+            NameRule::Subdomain,
+        );
         assert_eq!(errs.len(), 2);
         assert_eq!(errs[0].field, "metadata.name");
     }

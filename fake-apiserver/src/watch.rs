@@ -43,7 +43,13 @@ impl StreamCounter {
         self.flush();
     }
     fn flush(&self) {
-        if let Some((log, seq)) = self.inner.target.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some((log, seq)) = self
+            .inner
+            .target
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
             log.set_response_bytes(*seq, self.inner.bytes.load(Ordering::Relaxed));
         }
     }
@@ -87,7 +93,10 @@ pub(crate) fn start(inner: &Arc<Inner>, r: &Req, rp: &ResPath) -> Result<Reply, 
                 "ListOptions",
                 "meta.k8s.io",
                 "",
-                &[status::FieldError::forbidden("allowWatchBookmarks", "allowWatchBookmarks must be set to true when sendInitialEvents is set")],
+                &[status::FieldError::forbidden(
+                    "allowWatchBookmarks",
+                    "allowWatchBookmarks must be set to true when sendInitialEvents is set",
+                )],
             ));
         }
     }
@@ -113,7 +122,9 @@ pub(crate) fn start(inner: &Arc<Inner>, r: &Req, rp: &ResPath) -> Result<Reply, 
         }
         current
     } else {
-        let n: u64 = rv_param.parse().map_err(|_| status::bad_request(format!("invalid resource version: {rv_param}")))?;
+        let n: u64 = rv_param
+            .parse()
+            .map_err(|_| status::bad_request(format!("invalid resource version: {rv_param}")))?;
         if n < st.store.compacted() {
             expired = Some(status::watch_too_old(n, st.store.compacted() + 1));
         }
@@ -253,6 +264,9 @@ pub(crate) fn start(inner: &Arc<Inner>, r: &Req, rp: &ResPath) -> Result<Reply, 
     h.insert("content-type", HeaderValue::from_static("application/json"));
     common_headers(inner, h);
     resp.extensions_mut().insert(counter);
-    Ok(Reply { resp, bytes: 0, body_text: None })
+    Ok(Reply {
+        resp,
+        bytes: 0,
+        body_text: None,
+    })
 }
-

@@ -82,13 +82,26 @@ pub fn dyn_obj(v: Value) -> DynamicObject {
 }
 
 /// One raw HTTP exchange through the router.
-pub async fn req(s: &FakeApiServer, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, http::HeaderMap, Value) {
+pub async fn req(
+    s: &FakeApiServer,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, http::HeaderMap, Value) {
     let (code, h, bytes) = req_raw(s, method, path, headers, body).await;
-    let v = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    let v = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
     (code, h, v)
 }
 
-pub async fn req_raw(s: &FakeApiServer, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, http::HeaderMap, Vec<u8>) {
+pub async fn req_raw(
+    s: &FakeApiServer,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, http::HeaderMap, Vec<u8>) {
     let mut b = http::Request::builder().method(method).uri(path);
     for (k, v) in headers {
         b = b.header(*k, *v);
@@ -97,7 +110,13 @@ pub async fn req_raw(s: &FakeApiServer, method: &str, path: &str, headers: &[(&s
     let resp = s.router().oneshot(r).await.unwrap();
     let code = resp.status().as_u16();
     let h = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
     (code, h, bytes)
 }
 
