@@ -24,29 +24,53 @@ fn shared() -> Option<PathBuf> {
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("{} is missing under CI=true", dir.display());
     }
-    println!("skipped: {} not found, upstream validation not run", dir.display());
+    println!(
+        "skipped: {} not found, upstream validation not run",
+        dir.display()
+    );
     None
 }
 
 fn api(client: &kube::Client, kind: Kind) -> Api<DynamicObject> {
     let gvk = GroupVersionKind::gvk(kind.group(), kind.version(), kind.kind());
-    Api::namespaced_with(client.clone(), "default", &ApiResource::from_gvk_with_plural(&gvk, kind.plural()))
+    Api::namespaced_with(
+        client.clone(),
+        "default",
+        &ApiResource::from_gvk_with_plural(&gvk, kind.plural()),
+    )
 }
 
 async fn cluster(dir: &std::path::Path) -> (FakeApiServer, kube::Client) {
-    let server = FakeApiServer::builder().crds_from_dir(dir).unwrap().admission(Arc::new(HedgehogAdmission)).build();
+    let server = FakeApiServer::builder()
+        .crds_from_dir(dir)
+        .unwrap()
+        .admission(Arc::new(HedgehogAdmission))
+        .build();
     let client = kube::Client::new(server.client_service(), "default");
     // SwitchProfiles are shipped by Hedgehog: the simulated cluster has the ones the samples use.
     for p in ["vs", "celestica-ds3000", "celestica-ds4000"] {
         let obj: DynamicObject = serde_json::from_value(json!({"apiVersion": "wiring.githedgehog.com/v1beta1", "kind": "SwitchProfile", "metadata": {"name": p}, "spec": {}})).unwrap();
-        api(&client, Kind::SwitchProfile).patch(p, &PatchParams::apply("hedgehog").force(), &Patch::Apply(&obj)).await.unwrap();
+        api(&client, Kind::SwitchProfile)
+            .patch(
+                p,
+                &PatchParams::apply("hedgehog").force(),
+                &Patch::Apply(&obj),
+            )
+            .await
+            .unwrap();
     }
     (server, client)
 }
 
 async fn apply(client: &kube::Client, o: &DesiredObject) -> Result<DynamicObject, kube::Error> {
     let obj: DynamicObject = serde_json::from_value(o.manifest()).unwrap();
-    api(client, o.kind).patch(&o.name, &PatchParams::apply("fabsync").force(), &Patch::Apply(&obj)).await
+    api(client, o.kind)
+        .patch(
+            &o.name,
+            &PatchParams::apply("fabsync").force(),
+            &Patch::Apply(&obj),
+        )
+        .await
 }
 
 fn planned(dir: &std::path::Path, file: &str) -> Vec<DesiredObject> {
@@ -60,17 +84,29 @@ fn planned(dir: &std::path::Path, file: &str) -> Vec<DesiredObject> {
 #[tokio::test]
 async fn every_planned_object_of_both_samples_passes_upstream_validation_and_admission() {
     let Some(dir) = shared() else { return };
-    for file in ["docs-spine-leaf-2spine-4leaf.yaml", "vlab-mclag-eslag-7sw-10srv.yaml"] {
+    for file in [
+        "docs-spine-leaf-2spine-4leaf.yaml",
+        "vlab-mclag-eslag-7sw-10srv.yaml",
+    ] {
         let (_server, client) = cluster(&dir).await;
         let objects = planned(&dir, file);
         assert!(objects.len() > 10);
         for o in &objects {
-            let got = apply(&client, o).await.unwrap_or_else(|e| panic!("{file}: {} {} rejected: {e}", o.kind, o.name));
-            assert_eq!(got.data["spec"], o.spec, "{file}: {} {} stored spec differs", o.kind, o.name);
+            let got = apply(&client, o)
+                .await
+                .unwrap_or_else(|e| panic!("{file}: {} {} rejected: {e}", o.kind, o.name));
+            assert_eq!(
+                got.data["spec"], o.spec,
+                "{file}: {} {} stored spec differs",
+                o.kind, o.name
+            );
         }
         // reverse reference order deletes everything without admission refusals
         for o in objects.iter().rev() {
-            api(&client, o.kind).delete(&o.name, &DeleteParams::default()).await.unwrap_or_else(|e| panic!("{file}: delete {} {}: {e}", o.kind, o.name));
+            api(&client, o.kind)
+                .delete(&o.name, &DeleteParams::default())
+                .await
+                .unwrap_or_else(|e| panic!("{file}: delete {} {}: {e}", o.kind, o.name));
         }
     }
 }
@@ -80,11 +116,17 @@ async fn admission_enforces_hedgehog_rules() {
     let Some(dir) = shared() else { return };
     let (_server, client) = cluster(&dir).await;
     let objects = planned(&dir, "vlab-mclag-eslag-7sw-10srv.yaml");
-    let conn = objects.iter().find(|o| o.kind == Kind::Connection && o.name == "server-03--unbundled--leaf-01").unwrap();
+    let conn = objects
+        .iter()
+        .find(|o| o.kind == Kind::Connection && o.name == "server-03--unbundled--leaf-01")
+        .unwrap();
     // referenced objects must exist: a connection before its switch and server is refused
     let err = apply(&client, conn).await.unwrap_err().to_string();
     assert!(err.contains("not found"), "{err}");
-    for o in objects.iter().filter(|o| o.kind.rank() < Kind::Connection.rank()) {
+    for o in objects
+        .iter()
+        .filter(|o| o.kind.rank() < Kind::Connection.rank())
+    {
         apply(&client, o).await.unwrap();
     }
     apply(&client, conn).await.unwrap();
@@ -99,7 +141,11 @@ async fn admission_enforces_hedgehog_rules() {
     let err = apply(&client, &changed).await.unwrap_err().to_string();
     assert!(err.contains("connection type can't be changed"), "{err}");
     // no delete while referenced
-    let err = api(&client, Kind::Switch).delete("leaf-01", &DeleteParams::default()).await.unwrap_err().to_string();
+    let err = api(&client, Kind::Switch)
+        .delete("leaf-01", &DeleteParams::default())
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("still used by Connection"), "{err}");
     // 11-character names
     let mut vpc = conn.clone();

@@ -34,7 +34,11 @@ fn strs(v: &Value, path: &[&str]) -> Vec<String> {
         }
     }
     cur.as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -42,11 +46,20 @@ fn exists(c: &dyn ClusterView, kind: Kind, ns: &str, name: &str) -> bool {
     c.get(kind.group(), kind.plural(), ns, name).is_some()
 }
 
-fn need(c: &dyn ClusterView, kind: Kind, ns: &str, name: &str, by: &str) -> Result<(), AdmissionError> {
+fn need(
+    c: &dyn ClusterView,
+    kind: Kind,
+    ns: &str,
+    name: &str,
+    by: &str,
+) -> Result<(), AdmissionError> {
     if exists(c, kind, ns, name) {
         Ok(())
     } else {
-        Err(AdmissionError::denied(format!("{by}: {} {name} not found", kind.kind())))
+        Err(AdmissionError::denied(format!(
+            "{by}: {} {name} not found",
+            kind.kind()
+        )))
     }
 }
 
@@ -60,10 +73,18 @@ fn name_of(v: &Value) -> String {
 }
 
 impl HedgehogAdmission {
-    fn validate_write(&self, kind: Kind, req: &AdmissionRequest<'_>, obj: &Value, c: &dyn ClusterView) -> Result<(), AdmissionError> {
+    fn validate_write(
+        &self,
+        kind: Kind,
+        req: &AdmissionRequest<'_>,
+        obj: &Value,
+        c: &dyn ClusterView,
+    ) -> Result<(), AdmissionError> {
         let ns = req.namespace;
         if ns != "default" {
-            return Err(AdmissionError::denied("only default namespace is currently supported"));
+            return Err(AdmissionError::denied(
+                "only default namespace is currently supported",
+            ));
         }
         if let Err(p @ NameProblem::TooLong { .. }) = check_name(kind, req.name)
             && kind.max_name_len() < 253
@@ -88,13 +109,17 @@ impl HedgehogAdmission {
                 let red_group = s(obj, &["spec", "redundancy", "group"]).is_some();
                 let red_type = s(obj, &["spec", "redundancy", "type"]).is_some();
                 if red_group != red_type {
-                    return Err(AdmissionError::denied("redundancy group and type should be set together"));
+                    return Err(AdmissionError::denied(
+                        "redundancy group and type should be set together",
+                    ));
                 }
             }
             Kind::Connection => {
                 let spec = conn_spec(obj)?;
                 let Some(t) = spec.connection_type() else {
-                    return Err(AdmissionError::denied("exactly one connection type must be used"));
+                    return Err(AdmissionError::denied(
+                        "exactly one connection type must be used",
+                    ));
                 };
                 if req.operation == Operation::Update
                     && let Some(old) = req.old_object
@@ -113,17 +138,26 @@ impl HedgehogAdmission {
                 let mut seen = std::collections::BTreeSet::new();
                 for p in &ep.ports {
                     if !seen.insert(p.clone()) {
-                        return Err(AdmissionError::denied(format!("port {p} is used more than once in the connection")));
+                        return Err(AdmissionError::denied(format!(
+                            "port {p} is used more than once in the connection"
+                        )));
                     }
                 }
-                for other in c.list(Kind::Connection.group(), Kind::Connection.plural(), Some(ns)) {
+                for other in c.list(
+                    Kind::Connection.group(),
+                    Kind::Connection.plural(),
+                    Some(ns),
+                ) {
                     if name_of(&other) == req.name {
                         continue;
                     }
                     let Ok(os) = conn_spec(&other) else { continue };
                     for p in os.endpoints().ports {
                         if seen.contains(&p) {
-                            return Err(AdmissionError::denied(format!("port {p} is already used by other connection {}", name_of(&other))));
+                            return Err(AdmissionError::denied(format!(
+                                "port {p} is already used by other connection {}",
+                                name_of(&other)
+                            )));
                         }
                     }
                 }
@@ -137,22 +171,33 @@ impl HedgehogAdmission {
                 }
             }
             Kind::VPCAttachment => {
-                let conn = s(obj, &["spec", "connection"]).ok_or_else(|| AdmissionError::denied("connection is required"))?;
+                let conn = s(obj, &["spec", "connection"])
+                    .ok_or_else(|| AdmissionError::denied("connection is required"))?;
                 need(c, Kind::Connection, ns, conn, "connection")?;
-                let subnet = s(obj, &["spec", "subnet"]).ok_or_else(|| AdmissionError::denied("subnet is required"))?;
+                let subnet = s(obj, &["spec", "subnet"])
+                    .ok_or_else(|| AdmissionError::denied("subnet is required"))?;
                 need(c, Kind::VPC, ns, device_of(subnet), "vpc")?;
             }
             Kind::VPCPeering => {
-                if let Some(permits) = obj.get("spec").and_then(|x| x.get("permit")).and_then(Value::as_array) {
+                if let Some(permits) = obj
+                    .get("spec")
+                    .and_then(|x| x.get("permit"))
+                    .and_then(Value::as_array)
+                {
                     for p in permits {
-                        for vpc in p.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+                        for vpc in p
+                            .as_object()
+                            .map(|m| m.keys().cloned().collect::<Vec<_>>())
+                            .unwrap_or_default()
+                        {
                             need(c, Kind::VPC, ns, &vpc, "vpc")?;
                         }
                     }
                 }
             }
             Kind::External => {
-                let v = s(obj, &["spec", "ipv4Namespace"]).ok_or_else(|| AdmissionError::denied("ipv4Namespace is required"))?;
+                let v = s(obj, &["spec", "ipv4Namespace"])
+                    .ok_or_else(|| AdmissionError::denied("ipv4Namespace is required"))?;
                 need(c, Kind::IPv4Namespace, ns, v, "ipv4 namespace")?;
             }
             Kind::ExternalAttachment => {
@@ -171,34 +216,92 @@ impl HedgehogAdmission {
                     need(c, Kind::External, ns, e, "external")?;
                 }
             }
-            Kind::SwitchProfile | Kind::ServerProfile | Kind::VLANNamespace | Kind::IPv4Namespace | Kind::SwitchGroup | Kind::Server => {}
+            Kind::SwitchProfile
+            | Kind::ServerProfile
+            | Kind::VLANNamespace
+            | Kind::IPv4Namespace
+            | Kind::SwitchGroup
+            | Kind::Server => {}
         }
         Ok(())
     }
 
     /// Names the first object that still references `name` of `kind`, if any.
-    fn referenced_by(&self, kind: Kind, ns: &str, name: &str, c: &dyn ClusterView) -> Option<String> {
+    fn referenced_by(
+        &self,
+        kind: Kind,
+        ns: &str,
+        name: &str,
+        c: &dyn ClusterView,
+    ) -> Option<String> {
         let list = |k: Kind| c.list(k.group(), k.plural(), Some(ns));
-        let hit = |k: Kind, pred: &dyn Fn(&Value) -> bool| list(k).into_iter().find(|o| pred(o)).map(|o| format!("{} {}", k.kind(), name_of(&o)));
+        let hit = |k: Kind, pred: &dyn Fn(&Value) -> bool| {
+            list(k)
+                .into_iter()
+                .find(|o| pred(o))
+                .map(|o| format!("{} {}", k.kind(), name_of(&o)))
+        };
         match kind {
-            Kind::SwitchGroup => hit(Kind::Switch, &|o| strs(o, &["spec", "groups"]).iter().any(|g| g == name) || s(o, &["spec", "redundancy", "group"]) == Some(name)),
-            Kind::VLANNamespace => hit(Kind::Switch, &|o| strs(o, &["spec", "vlanNamespaces"]).iter().any(|g| g == name))
-                .or_else(|| hit(Kind::VPC, &|o| s(o, &["spec", "vlanNamespace"]) == Some(name))),
-            Kind::IPv4Namespace => hit(Kind::VPC, &|o| s(o, &["spec", "ipv4Namespace"]) == Some(name))
-                .or_else(|| hit(Kind::External, &|o| s(o, &["spec", "ipv4Namespace"]) == Some(name))),
+            Kind::SwitchGroup => hit(Kind::Switch, &|o| {
+                strs(o, &["spec", "groups"]).iter().any(|g| g == name)
+                    || s(o, &["spec", "redundancy", "group"]) == Some(name)
+            }),
+            Kind::VLANNamespace => hit(Kind::Switch, &|o| {
+                strs(o, &["spec", "vlanNamespaces"])
+                    .iter()
+                    .any(|g| g == name)
+            })
+            .or_else(|| {
+                hit(Kind::VPC, &|o| {
+                    s(o, &["spec", "vlanNamespace"]) == Some(name)
+                })
+            }),
+            Kind::IPv4Namespace => hit(Kind::VPC, &|o| {
+                s(o, &["spec", "ipv4Namespace"]) == Some(name)
+            })
+            .or_else(|| {
+                hit(Kind::External, &|o| {
+                    s(o, &["spec", "ipv4Namespace"]) == Some(name)
+                })
+            }),
             Kind::Switch | Kind::Server => hit(Kind::Connection, &|o| {
                 conn_spec(o).is_ok_and(|sp| {
                     let e = sp.endpoints();
                     e.switches.iter().chain(&e.servers).any(|d| d == name)
                 })
             }),
-            Kind::Connection => hit(Kind::VPCAttachment, &|o| s(o, &["spec", "connection"]) == Some(name))
-                .or_else(|| hit(Kind::ExternalAttachment, &|o| s(o, &["spec", "connection"]) == Some(name))),
-            Kind::VPC => hit(Kind::VPCAttachment, &|o| s(o, &["spec", "subnet"]).is_some_and(|x| device_of(x) == name))
-                .or_else(|| hit(Kind::VPCPeering, &|o| o.get("spec").and_then(|x| x.get("permit")).and_then(Value::as_array).is_some_and(|a| a.iter().any(|p| p.get(name).is_some()))))
-                .or_else(|| hit(Kind::ExternalPeering, &|o| s(o, &["spec", "permit", "vpc", "name"]) == Some(name))),
-            Kind::External => hit(Kind::ExternalAttachment, &|o| s(o, &["spec", "external"]) == Some(name))
-                .or_else(|| hit(Kind::ExternalPeering, &|o| s(o, &["spec", "permit", "external", "name"]) == Some(name))),
+            Kind::Connection => hit(Kind::VPCAttachment, &|o| {
+                s(o, &["spec", "connection"]) == Some(name)
+            })
+            .or_else(|| {
+                hit(Kind::ExternalAttachment, &|o| {
+                    s(o, &["spec", "connection"]) == Some(name)
+                })
+            }),
+            Kind::VPC => hit(Kind::VPCAttachment, &|o| {
+                s(o, &["spec", "subnet"]).is_some_and(|x| device_of(x) == name)
+            })
+            .or_else(|| {
+                hit(Kind::VPCPeering, &|o| {
+                    o.get("spec")
+                        .and_then(|x| x.get("permit"))
+                        .and_then(Value::as_array)
+                        .is_some_and(|a| a.iter().any(|p| p.get(name).is_some()))
+                })
+            })
+            .or_else(|| {
+                hit(Kind::ExternalPeering, &|o| {
+                    s(o, &["spec", "permit", "vpc", "name"]) == Some(name)
+                })
+            }),
+            Kind::External => hit(Kind::ExternalAttachment, &|o| {
+                s(o, &["spec", "external"]) == Some(name)
+            })
+            .or_else(|| {
+                hit(Kind::ExternalPeering, &|o| {
+                    s(o, &["spec", "permit", "external", "name"]) == Some(name)
+                })
+            }),
             _ => None,
         }
     }
@@ -209,8 +312,14 @@ impl Admission for HedgehogAdmission {
         "hedgehog.githedgehog.com"
     }
 
-    fn validate(&self, req: &AdmissionRequest<'_>, cluster: &dyn ClusterView) -> Result<(), AdmissionError> {
-        let Some(kind) = Kind::from_plural(req.group, req.resource) else { return Ok(()) };
+    fn validate(
+        &self,
+        req: &AdmissionRequest<'_>,
+        cluster: &dyn ClusterView,
+    ) -> Result<(), AdmissionError> {
+        let Some(kind) = Kind::from_plural(req.group, req.resource) else {
+            return Ok(());
+        };
         if !req.subresource.is_empty() {
             return Ok(());
         }
@@ -220,7 +329,11 @@ impl Admission for HedgehogAdmission {
                 None => Ok(()),
             },
             Operation::Delete => match self.referenced_by(kind, req.namespace, req.name, cluster) {
-                Some(by) => Err(AdmissionError::denied(format!("{} {} is still used by {by}", kind.kind(), req.name))),
+                Some(by) => Err(AdmissionError::denied(format!(
+                    "{} {} is still used by {by}",
+                    kind.kind(),
+                    req.name
+                ))),
                 None => Ok(()),
             },
         }

@@ -4,6 +4,9 @@
 //!
 //! Types only: no defaulting (Hedgehog's mutating webhook does that), no validation, no IO.
 
+// kube's derive takes repeated `category`/`printcolumn` keys, which this lint misreads.
+#![allow(clippy::duplicated_attributes)]
+
 use std::collections::BTreeMap;
 
 use kube::CustomResource;

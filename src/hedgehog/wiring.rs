@@ -5,6 +5,9 @@
 //! Types only: no validation beyond what serde enforces, no IO. Hedgehog's admission rules live
 //! in `admission.rs`, the mapping from NetBox in `crate::plan`.
 
+// kube's derive takes repeated `category`/`printcolumn` keys, which this lint misreads.
+#![allow(clippy::duplicated_attributes)]
+
 use std::collections::BTreeMap;
 
 use kube::CustomResource;

@@ -501,7 +501,7 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
                 leaf: ip_port(lf),
             })
             .collect();
-        links.sort_by(|x, y| natural_key(&x.spine.port).cmp(&natural_key(&y.spine.port)));
+        links.sort_by_key(|x| natural_key(&x.spine.port));
         let spec = ConnectionSpec {
             fabric: Some(ConnFabric { links }),
             ..Default::default()
@@ -525,7 +525,7 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
                 leaf2: ip_port(c),
             })
             .collect();
-        links.sort_by(|m, n| natural_key(&m.leaf1.port).cmp(&natural_key(&n.leaf1.port)));
+        links.sort_by_key(|m| natural_key(&m.leaf1.port));
         let spec = ConnectionSpec {
             mesh: Some(ConnMesh { links }),
             ..Default::default()
@@ -551,7 +551,7 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
                     switch2: port(c),
                 })
                 .collect();
-            l.sort_by(|m, n| natural_key(&m.switch1.port).cmp(&natural_key(&n.switch1.port)));
+            l.sort_by_key(|m| natural_key(&m.switch1.port));
             l
         };
         let mut cables = peer.cables.clone();
@@ -597,7 +597,7 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
                 switch2: port(c),
             })
             .collect();
-        links.sort_by(|m, n| natural_key(&m.switch1.port).cmp(&natural_key(&n.switch1.port)));
+        links.sort_by_key(|m| natural_key(&m.switch1.port));
         let spec = ConnectionSpec {
             vpc_loopback: Some(ConnVpcLoopback { links }),
             ..Default::default()
@@ -621,7 +621,7 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
                 gateway: ip_port(g),
             })
             .collect();
-        links.sort_by(|m, n| natural_key(&m.switch.port).cmp(&natural_key(&n.switch.port)));
+        links.sort_by_key(|m| natural_key(&m.switch.port));
         let spec = ConnectionSpec {
             gateway: Some(ConnGateway { links }),
             ..Default::default()
