@@ -42,7 +42,10 @@ print("python client ok")
 
 #[test]
 fn python_kubernetes_client() {
-    let have = Command::new("python3").args(["-c", "import kubernetes"]).output().is_ok_and(|o| o.status.success());
+    let have = Command::new("python3")
+        .args(["-c", "import kubernetes"])
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !have {
         if std::env::var("CI").as_deref() == Ok("true") {
             panic!("python3 with the kubernetes package is required under CI=true");
@@ -53,9 +56,20 @@ fn python_kubernetes_client() {
     let dir = tempfile::tempdir().unwrap();
     let crds = dir.path().join("crds");
     std::fs::create_dir(&crds).unwrap();
-    std::fs::write(crds.join("switches.yaml"), serde_json::to_string(&common::switch_crd()).unwrap()).unwrap();
+    std::fs::write(
+        crds.join("switches.yaml"),
+        serde_json::to_string(&common::switch_crd()).unwrap(),
+    )
+    .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_fake-apiserver"))
-        .args(["--listen", "127.0.0.1:0", "--tls", "--token", "py-token", "--crds"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--tls",
+            "--token",
+            "py-token",
+            "--crds",
+        ])
         .arg(&crds)
         .arg("--write-kubeconfig")
         .arg(dir.path().join("kubeconfig"))
@@ -63,13 +77,24 @@ fn python_kubernetes_client() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     assert!(line.contains("https://127.0.0.1:"), "{line}");
     let script = dir.path().join("t.py");
     std::fs::write(&script, SCRIPT).unwrap();
-    let out = Command::new("python3").arg(&script).arg(dir.path().join("kubeconfig")).output().unwrap();
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(dir.path().join("kubeconfig"))
+        .output()
+        .unwrap();
     let _ = child.kill();
     let _ = child.wait();
-    assert!(out.status.success(), "stdout: {}\nstderr: {}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("python client ok"));
 }
