@@ -114,8 +114,8 @@ impl TokenBucket {
             let mut state = self.state.lock().await;
             let now = Instant::now();
             let (tokens, last) = *state;
-            let refilled =
-                (tokens + now.saturating_duration_since(last).as_secs_f64() * self.qps).min(self.burst);
+            let refilled = (tokens + now.saturating_duration_since(last).as_secs_f64() * self.qps)
+                .min(self.burst);
             let after = refilled - 1.0;
             *state = (after, now);
             if after >= 0.0 {

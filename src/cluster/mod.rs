@@ -38,7 +38,9 @@ pub struct FieldConflict {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ClusterError {
     /// No connection (refused, DNS, reset) or a 5xx-free transport failure.
-    #[error("Kubernetes API server {server} is unreachable: {detail}. Check the cluster address and that the API server is running.")]
+    #[error(
+        "Kubernetes API server {server} is unreachable: {detail}. Check the cluster address and that the API server is running."
+    )]
     Unreachable {
         /// The server (URL or description).
         server: String,
@@ -46,7 +48,9 @@ pub enum ClusterError {
         detail: String,
     },
     /// TLS handshake or certificate verification failed.
-    #[error("TLS with Kubernetes API server {server} failed: {detail}. Check the CA certificate in the cluster settings.")]
+    #[error(
+        "TLS with Kubernetes API server {server} failed: {detail}. Check the CA certificate in the cluster settings."
+    )]
     Tls {
         /// The server.
         server: String,
@@ -54,7 +58,9 @@ pub enum ClusterError {
         detail: String,
     },
     /// 401, or an RBAC 403.
-    #[error("Kubernetes API server {server} refused the credentials (HTTP {code}): {message}. Check the cluster token or kubeconfig user and its RBAC permissions.")]
+    #[error(
+        "Kubernetes API server {server} refused the credentials (HTTP {code}): {message}. Check the cluster token or kubeconfig user and its RBAC permissions."
+    )]
     Unauthorized {
         /// The server.
         server: String,
@@ -130,7 +136,9 @@ pub enum ClusterError {
         name: String,
     },
     /// 429 that retries did not clear.
-    #[error("Kubernetes API server {server} kept throttling requests (HTTP 429) after the retries fabsync allows: {message}")]
+    #[error(
+        "Kubernetes API server {server} kept throttling requests (HTTP 429) after the retries fabsync allows: {message}"
+    )]
     Throttled {
         /// The server.
         server: String,
@@ -337,9 +345,7 @@ impl Cluster {
             })?;
             kube::Config::from_custom_kubeconfig(kc, &options)
                 .await
-                .map_err(|e| {
-                    ClusterError::Config(format!("kubeconfig {}: {e}", path.display()))
-                })?
+                .map_err(|e| ClusterError::Config(format!("kubeconfig {}: {e}", path.display())))?
         } else {
             kube::Config::infer()
                 .await
@@ -348,7 +354,11 @@ impl Cluster {
         config.default_namespace = namespace.to_string();
         config.read_timeout = Some(limits.request_timeout);
         config.connect_timeout = Some(Duration::from_secs(10));
-        let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
+        let server = config
+            .cluster_url
+            .to_string()
+            .trim_end_matches('/')
+            .to_string();
         let counters = Arc::new(Counters::default());
         let client = ClientBuilder::try_from(config)
             .map_err(|e| ClusterError::Config(e.to_string()))?
@@ -449,7 +459,9 @@ impl Cluster {
         loop {
             let page = self
                 .timed("a list", async {
-                    api.list_metadata(&lp).await.map_err(|e| self.classify(e, op))
+                    api.list_metadata(&lp)
+                        .await
+                        .map_err(|e| self.classify(e, op))
                 })
                 .await?;
             out.extend(page.items);
@@ -744,8 +756,14 @@ fn transport_error(server: String, err: &kube::Error) -> ClusterError {
             use std::io::ErrorKind::*;
             if matches!(
                 io.kind(),
-                ConnectionRefused | ConnectionReset | ConnectionAborted | NotConnected | TimedOut
-                    | HostUnreachable | NetworkUnreachable | AddrNotAvailable
+                ConnectionRefused
+                    | ConnectionReset
+                    | ConnectionAborted
+                    | NotConnected
+                    | TimedOut
+                    | HostUnreachable
+                    | NetworkUnreachable
+                    | AddrNotAvailable
             ) {
                 refused = true;
             }

@@ -39,13 +39,18 @@ pub fn content_hash(manifest: &Value) -> String {
     {
         ann.remove(ANNOTATION_HASH);
     }
+    // Absent and empty label/annotation maps are the same content.
+    let map = |p: &str| match m.pointer(p) {
+        Some(Value::Object(o)) if !o.is_empty() => Value::Object(o.clone()),
+        _ => Value::Object(Map::new()),
+    };
     let owned = serde_json::json!({
         "apiVersion": m.get("apiVersion"),
         "kind": m.get("kind"),
         "name": m.pointer("/metadata/name"),
         "namespace": m.pointer("/metadata/namespace"),
-        "labels": m.pointer("/metadata/labels"),
-        "annotations": m.pointer("/metadata/annotations"),
+        "labels": map("/metadata/labels"),
+        "annotations": map("/metadata/annotations"),
         "spec": m.get("spec"),
     });
     let digest = Sha256::digest(canonical(&owned).as_bytes());
@@ -92,6 +97,10 @@ pub fn subset_mismatch(desired: &Value, live: &Value) -> Option<String> {
         match (d, l) {
             (Value::Object(dm), Value::Object(lm)) => {
                 for (k, dv) in dm {
+                    if dv.is_null() {
+                        // No opinion on this key.
+                        continue;
+                    }
                     path.push(k.clone());
                     let ok = match lm.get(k) {
                         Some(lv) => walk(dv, lv, path),

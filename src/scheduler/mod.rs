@@ -404,10 +404,9 @@ impl Scheduler {
                 slot.next_periodic = None;
                 slot.interval_secs = 0;
             } else if slot.interval_secs != interval || slot.next_periodic.is_none() {
-                let anchor = if startup || slot.anchor.is_none() {
-                    now
-                } else {
-                    slot.anchor.unwrap()
+                let anchor = match slot.anchor {
+                    Some(a) if !startup => a,
+                    _ => now,
                 };
                 slot.anchor = Some(anchor);
                 slot.interval_secs = interval;
