@@ -58,10 +58,20 @@ fn bench(c: &mut Criterion) {
         b.iter(|| rt.block_on(get(&nb, "/api/dcim/interfaces/?limit=1000&offset=10000")));
     });
     group.bench_function("one page of 1000 interfaces filtered by site_id", |b| {
-        b.iter(|| rt.block_on(get(&nb, "/api/dcim/interfaces/?site_id=1&limit=1000&offset=5000")));
+        b.iter(|| {
+            rt.block_on(get(
+                &nb,
+                "/api/dcim/interfaces/?site_id=1&limit=1000&offset=5000",
+            ))
+        });
     });
     group.bench_function("one brief page of 1000 interfaces", |b| {
-        b.iter(|| rt.block_on(get(&nb, "/api/dcim/interfaces/?brief=1&limit=1000&offset=2000")));
+        b.iter(|| {
+            rt.block_on(get(
+                &nb,
+                "/api/dcim/interfaces/?brief=1&limit=1000&offset=2000",
+            ))
+        });
     });
     group.finish();
 }

@@ -1030,7 +1030,7 @@ static CUSTOM_FIELD: &[F] = fields![
     HEAD[2],
     HEAD[3],
     f("object_types", K::ContentTypes, O | L | W | R),
-    f("type", choice(&choices::CF_TYPE, "text"), OLW),
+    f("type", choice(&choices::CF_TYPE, "text"), OLW | R),
     f("related_object_type", K::ContentType { null: true }, OLW),
     f("data_type", comp(C::DataType), O),
     f("name", K::Name(50), O | B | L | W | R | U),
