@@ -1654,10 +1654,10 @@ fn handle_locked(
         }
         "list" => {
             let body = list(&ctx, st, r, fmt)?;
-            Ok(json_reply(
+            Ok(crate::server::raw_reply(
                 inner,
                 200,
-                &body,
+                body,
                 "application/json",
                 &warnings_headers(&warnings),
             ))
@@ -1665,6 +1665,9 @@ fn handle_locked(
         "create" => {
             if rp.name.is_some() || rp.sub.is_some() {
                 return Err(status::method_not_supported(ctx.gr(), "create"));
+            }
+            if rt.namespaced && rp.namespace.is_none() {
+                return Err(status::path_not_found());
             }
             let mut obj = if r.body.is_empty() {
                 return Err(status::bad_request(
@@ -2084,7 +2087,7 @@ struct ContinueToken {
     start: String,
 }
 
-fn list(ctx: &Ctx<'_>, st: &State, r: &Req, fmt: Format) -> Result<Value, ApiError> {
+fn list(ctx: &Ctx<'_>, st: &State, r: &Req, fmt: Format) -> Result<bytes::Bytes, ApiError> {
     let (label, field) = selectors(r, &ctx.ver)?;
     let res = ctx.res();
     let ns = if ctx.rt.namespaced && !ctx.ns.is_empty() {
@@ -2182,10 +2185,32 @@ fn list(ctx: &Ctx<'_>, st: &State, r: &Req, fmt: Format) -> Result<Value, ApiErr
             }
         }
     } else {
-        let mut it = st
-            .store
-            .list(&res, ns, at, after.as_ref())
-            .filter(|(_, o)| label.matches(o) && field.matches(o, &ctx.ver.field_keys));
+        let indexed: Option<Vec<(ObjKey, Arc<Value>)>> = match (at, label.index_hint()) {
+            (None, Some((k, vs))) => {
+                let mut keys: std::collections::BTreeSet<&ObjKey> =
+                    std::collections::BTreeSet::new();
+                for v in vs {
+                    if let Some(set) = st.store.by_label(&res, k, v) {
+                        keys.extend(set.iter());
+                    }
+                }
+                Some(
+                    keys.into_iter()
+                        .filter(|k| {
+                            ns.is_none_or(|n| k.0 == n) && after.as_ref().is_none_or(|a| *k > a)
+                        })
+                        .filter_map(|k| st.store.get(&res, k).map(|o| (k.clone(), o.clone())))
+                        .collect(),
+                )
+            }
+            _ => None,
+        };
+        let source: Box<dyn Iterator<Item = (&ObjKey, &Arc<Value>)>> = match &indexed {
+            Some(v) => Box::new(v.iter().map(|(k, o)| (k, o))),
+            None => st.store.list(&res, ns, at, after.as_ref()),
+        };
+        let mut it =
+            source.filter(|(_, o)| label.matches(o) && field.matches(o, &ctx.ver.field_keys));
         for (k, o) in it.by_ref() {
             if limit > 0 && items.len() == limit {
                 next_key = Some(k.clone());
@@ -2225,54 +2250,101 @@ fn list(ctx: &Ctx<'_>, st: &State, r: &Req, fmt: Format) -> Result<Value, ApiErr
     }
     meta.insert("resourceVersion".into(), json!(list_rv.to_string()));
     let items: Vec<Arc<Value>> = items.iter().map(|o| at_version(o, &api_version)).collect();
+    let meta = Value::Object(meta);
     Ok(match fmt {
         Format::Table => {
             let refs: Vec<&Value> = items.iter().map(|a| a.as_ref()).collect();
-            table::table(
-                &refs,
-                &ctx.ver.columns,
-                ctx.inner.now().as_second(),
-                include_object(r),
-                Value::Object(meta),
-                true,
+            bytes::Bytes::from(
+                serde_json::to_vec(&table::table(
+                    &refs,
+                    &ctx.ver.columns,
+                    ctx.inner.now().as_second(),
+                    include_object(r),
+                    meta,
+                    true,
+                ))
+                .unwrap_or_default(),
             )
         }
         Format::Partial | Format::PartialList => {
-            let refs: Vec<&Value> = items.iter().map(|a| a.as_ref()).collect();
-            table::partial_list(&refs, Value::Object(meta))
+            let mut out = Vec::with_capacity(items.len() * 512 + 128);
+            out.extend_from_slice(b"{\"kind\":\"PartialObjectMetadataList\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":");
+            write_json(&mut out, &meta);
+            out.extend_from_slice(b",\"items\":[");
+            for (i, it) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"{\"kind\":\"PartialObjectMetadata\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":");
+                write_json(&mut out, it.get("metadata").unwrap_or(&Value::Null));
+                out.push(b'}');
+            }
+            out.extend_from_slice(b"]}");
+            bytes::Bytes::from(out)
         }
         Format::Json => {
-            let mut out = Map::new();
-            if ctx.rt.strategy == Strategy::Custom {
-                out.insert("apiVersion".into(), json!(api_version));
-                out.insert(
-                    "items".into(),
-                    Value::Array(items.iter().map(|a| (**a).clone()).collect()),
-                );
-                out.insert("kind".into(), json!(ctx.rt.list_kind));
-                out.insert("metadata".into(), Value::Object(meta));
+            let mut out = Vec::with_capacity(items.len() * 1024 + 128);
+            let custom = ctx.rt.strategy == Strategy::Custom;
+            let write_items = |out: &mut Vec<u8>| {
+                out.push(b'[');
+                for (i, it) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    if custom {
+                        write_json(out, it.as_ref());
+                    } else {
+                        write_json(out, &WithoutTypeMeta(it));
+                    }
+                }
+                out.push(b']');
+            };
+            if custom {
+                out.extend_from_slice(b"{\"apiVersion\":");
+                write_json(&mut out, &api_version);
+                out.extend_from_slice(b",\"items\":");
+                write_items(&mut out);
+                out.extend_from_slice(b",\"kind\":");
+                write_json(&mut out, &ctx.rt.list_kind);
+                out.extend_from_slice(b",\"metadata\":");
+                write_json(&mut out, &meta);
             } else {
-                out.insert("kind".into(), json!(ctx.rt.list_kind));
-                out.insert("apiVersion".into(), json!(api_version));
-                out.insert("metadata".into(), Value::Object(meta));
-                out.insert(
-                    "items".into(),
-                    Value::Array(
-                        items
-                            .iter()
-                            .map(|a| {
-                                let mut x = (**a).clone();
-                                if let Value::Object(m) = &mut x {
-                                    m.remove("kind");
-                                    m.remove("apiVersion");
-                                }
-                                x
-                            })
-                            .collect(),
-                    ),
-                );
+                out.extend_from_slice(b"{\"kind\":");
+                write_json(&mut out, &ctx.rt.list_kind);
+                out.extend_from_slice(b",\"apiVersion\":");
+                write_json(&mut out, &api_version);
+                out.extend_from_slice(b",\"metadata\":");
+                write_json(&mut out, &meta);
+                out.extend_from_slice(b",\"items\":");
+                write_items(&mut out);
             }
-            Value::Object(out)
+            out.push(b'}');
+            bytes::Bytes::from(out)
         }
     })
+}
+
+fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+    let _ = serde_json::to_writer(out, v);
+}
+
+/// Serialises an object without `kind`/`apiVersion` (items of built-in lists), borrowing it.
+struct WithoutTypeMeta<'a>(&'a Value);
+
+impl serde::Serialize for WithoutTypeMeta<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self.0 {
+            Value::Object(m) => {
+                let mut map = s.serialize_map(None)?;
+                for (k, v) in m {
+                    if k != "kind" && k != "apiVersion" {
+                        map.serialize_entry(k, v)?;
+                    }
+                }
+                map.end()
+            }
+            other => other.serialize(s),
+        }
+    }
 }

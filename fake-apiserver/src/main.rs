@@ -89,7 +89,7 @@ async fn run() -> Result<(), String> {
     if let Some(path) = &args.write_kubeconfig {
         let kc = tls::kubeconfig(
             &url,
-            material.as_ref().map(|m| m.ca_pem.as_str()),
+            material.as_ref().map(|m| m.ca_pem.as_str()).unwrap_or(""),
             &args.token,
             &args.namespace,
         );

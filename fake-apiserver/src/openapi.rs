@@ -412,7 +412,7 @@ fn paths_for(rt: &ResourceType, v: &str) -> Vec<(String, Value)> {
 fn object_schema(rt: &ResourceType, v: &str) -> Value {
     let raw = rt
         .version(v)
-        .map(|x| x.raw_schema.clone())
+        .map(|x| (*x.raw_schema).clone())
         .unwrap_or(json!({"type":"object"}));
     let mut s = match raw {
         Value::Object(m) => m,

@@ -306,12 +306,25 @@ impl LabelSelector {
         self.reqs.is_empty()
     }
 
+    /// A requirement that names the only values an object may have for a key (`=`, `in`), usable
+    /// to look candidates up in a label index.
+    pub fn index_hint(&self) -> Option<(&str, Vec<&str>)> {
+        self.reqs.iter().find_map(|r| match r {
+            LabelReq::Eq(k, v) => Some((k.as_str(), vec![v.as_str()])),
+            LabelReq::In(k, vs) => Some((k.as_str(), vs.iter().map(String::as_str).collect())),
+            _ => None,
+        })
+    }
+
     /// Matches the `metadata.labels` of an object.
     pub fn matches(&self, obj: &Value) -> bool {
         if self.reqs.is_empty() {
             return true;
         }
-        let labels = obj.pointer("/metadata/labels").and_then(Value::as_object);
+        let labels = obj
+            .get("metadata")
+            .and_then(|m| m.get("labels"))
+            .and_then(Value::as_object);
         let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
         self.reqs.iter().all(|r| match r {
             LabelReq::Eq(k, v) => get(k) == Some(v.as_str()),

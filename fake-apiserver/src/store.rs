@@ -5,7 +5,7 @@
 //! It knows nothing about HTTP, schemas or admission; callers hand it finished objects.
 
 use serde_json::Value;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 /// (group, plural).
@@ -57,6 +57,20 @@ pub struct Store {
     res_keys: BTreeMap<ResKey, Arc<ResKey>>,
     events: VecDeque<Event>,
     history_limit: usize,
+    /// Current objects by label: (resource) → (key, value) → objects.
+    label_index: BTreeMap<ResKey, BTreeMap<(String, String), BTreeSet<ObjKey>>>,
+}
+
+fn labels_of(v: Option<&Value>) -> Vec<(String, String)> {
+    v.and_then(|o| o.get("metadata"))
+        .and_then(|m| m.get("labels"))
+        .and_then(Value::as_object)
+        .map(|l| {
+            l.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn set_rv(obj: &mut Value, rv: u64) {
@@ -74,6 +88,7 @@ impl Store {
             res_keys: BTreeMap::new(),
             events: VecDeque::new(),
             history_limit: history_limit.max(16),
+            label_index: BTreeMap::new(),
         }
     }
 
@@ -144,6 +159,35 @@ impl Store {
         )
     }
 
+    fn reindex(&mut self, res: &ResKey, key: &ObjKey, old: Option<&Value>, new: Option<&Value>) {
+        let before = labels_of(old);
+        let after = labels_of(new);
+        if before == after {
+            return;
+        }
+        let idx = self.label_index.entry(res.clone()).or_default();
+        for kv in &before {
+            if !after.contains(kv)
+                && let Some(set) = idx.get_mut(kv)
+            {
+                set.remove(key);
+                if set.is_empty() {
+                    idx.remove(kv);
+                }
+            }
+        }
+        for kv in after {
+            idx.entry(kv).or_default().insert(key.clone());
+        }
+    }
+
+    /// Current objects of a resource carrying label `k=v` (sorted keys).
+    pub fn by_label(&self, res: &ResKey, k: &str, v: &str) -> Option<&BTreeSet<ObjKey>> {
+        self.label_index
+            .get(res)?
+            .get(&(k.to_string(), v.to_string()))
+    }
+
     /// Number of live objects of a resource (optionally one namespace).
     pub fn count(&self, res: &ResKey, namespace: Option<&str>) -> usize {
         self.list(res, namespace, None, None).count()
@@ -165,6 +209,7 @@ impl Store {
             .or_default();
         let prev = chain.last().and_then(|(_, o)| o.clone());
         chain.push((rv, Some(obj.clone())));
+        self.reindex(res, &key, prev.as_deref(), Some(&obj));
         let ty = if prev.is_some() {
             EventType::Modified
         } else {
@@ -261,6 +306,7 @@ impl Store {
     /// Drops every object of a resource (no events; used when a type disappears).
     pub fn forget_resource(&mut self, res: &ResKey) {
         self.resources.remove(res);
+        self.label_index.remove(res);
     }
 }
 

@@ -99,17 +99,18 @@ pub fn server_config(m: &TlsMaterial) -> Result<Arc<rustls::ServerConfig>, TlsEr
     Ok(Arc::new(cfg))
 }
 
-/// A kubeconfig with one cluster/user/context named `fake`. `ca_pem` None → no CA data (plain http).
-pub fn kubeconfig(server_url: &str, ca_pem: Option<&str>, token: &str, namespace: &str) -> String {
+/// A kubeconfig with one cluster/user/context named `fake`. An empty `ca_pem` writes no CA data
+/// (for a plain-http server).
+pub fn kubeconfig(server_url: &str, ca_pem: &str, token: &str, namespace: &str) -> String {
     use base64::Engine;
-    let ca = ca_pem
-        .map(|p| {
-            format!(
-                "    certificate-authority-data: {}\n",
-                base64::engine::general_purpose::STANDARD.encode(p)
-            )
-        })
-        .unwrap_or_default();
+    let ca = if ca_pem.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "    certificate-authority-data: {}\n",
+            base64::engine::general_purpose::STANDARD.encode(ca_pem)
+        )
+    };
     format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {server_url}\n{ca}users:\n- name: fake\n  user:\n    token: {token}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n    namespace: {namespace}\ncurrent-context: fake\npreferences: {{}}\n"
     )

@@ -31,7 +31,7 @@ pub struct TypeVersion {
     pub served: bool,
     pub storage: bool,
     pub schema: Option<Arc<Schema>>,
-    pub raw_schema: Value,
+    pub raw_schema: Arc<Value>,
     pub status: bool,
     pub columns: Vec<Column>,
     /// field selector key → JSON pointer.
@@ -162,7 +162,7 @@ pub fn builtins() -> Vec<ResourceType> {
         schema: Some(Arc::new(
             Schema::compile(&raw).expect("built-in schema compiles"),
         )),
-        raw_schema: raw,
+        raw_schema: Arc::new(raw),
         status,
         columns: cols,
         field_keys: keys,
@@ -519,7 +519,7 @@ pub fn compile_crd(crd: &Value) -> Result<ResourceType, Vec<FieldError>> {
             served: v.get("served").and_then(Value::as_bool).unwrap_or(false),
             storage: v.get("storage").and_then(Value::as_bool).unwrap_or(false),
             schema,
-            raw_schema: raw.unwrap_or(Value::Null),
+            raw_schema: Arc::new(raw.unwrap_or(Value::Null)),
             status: v.pointer("/subresources/status").is_some(),
             columns: table::columns_from_crd(v.get("additionalPrinterColumns")),
             field_keys: keys,

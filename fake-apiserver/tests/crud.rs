@@ -480,3 +480,30 @@ async fn leases_accept_smp_and_ssa() {
     assert_eq!(got.spec.unwrap().holder_identity.as_deref(), Some("c"));
     assert!(got.metadata.generation.is_none());
 }
+
+#[tokio::test(start_paused = true)]
+async fn router_serves_kube_directly_and_same_seed_gives_same_bytes() {
+    async fn run() -> (String, Vec<Value>) {
+        let s = server();
+        let c = kube::Client::new(s.router(), "default");
+        let api = switches(&c);
+        api.create(&PostParams::default(), &dyn_obj(switch("a", "spine")))
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        api.patch(
+            "b",
+            &PatchParams::apply("m"),
+            &Patch::Apply(switch("b", "border-leaf")),
+        )
+        .await
+        .unwrap();
+        api.delete("a", &DeleteParams::default()).await.unwrap();
+        (s.log().to_jsonl(), s.objects(G, "switches"))
+    }
+    let first = run().await;
+    let second = run().await;
+    assert_eq!(first, second);
+    assert_eq!(first.0.lines().count(), 3);
+    assert_eq!(first.1.len(), 1);
+}

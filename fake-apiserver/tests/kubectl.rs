@@ -264,7 +264,25 @@ fn kubectl_end_to_end() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Wait (bounded) until kubectl's delete is watching for the DELETED event, per the fake's log.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let log = k.ok(&["--token", "adm", "get", "--raw", "/__fake/log"]);
+        if log.lines().any(|l| {
+            l.contains("\"verb\":\"watch\"") && l.contains("fieldSelector=metadata.name%3Dspine-01")
+        }) {
+            break;
+        }
+        assert!(
+            del.try_wait().unwrap().is_none(),
+            "delete returned before the finalizer was removed"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "kubectl delete never started waiting"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     assert!(
         del.try_wait().unwrap().is_none(),
         "delete returned before the finalizer was removed"
