@@ -91,7 +91,11 @@ impl Client {
         if let Some(a) = &self.auth {
             req = req.header("authorization", a);
         }
-        if body.is_some() {
+        if body.is_some()
+            && !extra
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
             req = req.header("content-type", "application/json");
         }
         for (k, v) in extra {
