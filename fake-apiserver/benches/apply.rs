@@ -22,7 +22,7 @@ fn crd() -> serde_json::Value {
 fn obj(i: usize, rev: u64) -> serde_json::Value {
     json!({"apiVersion":"wiring.githedgehog.com/v1beta1","kind":"Switch",
         "metadata":{"name":format!("sw-{i:05}"),"labels":{"fabsync.githedgehog.com/fabric":"f1","group":format!("g{}", i % 100)}},
-        "spec":{"role": if i % 2 == 0 {"spine"} else {"server-leaf"},"description":format!("rev {rev}"),
+        "spec":{"role": if i.is_multiple_of(2) {"spine"} else {"server-leaf"},"description":format!("rev {rev}"),
           "ports":[{"name":"E1/1","speed":"25G"},{"name":"E1/2","speed":"25G"}]}})
 }
 

@@ -515,15 +515,13 @@ fn prepare(ctx: &Ctx<'_>, st: &mut State, old: Option<&Value>, new: &mut Value) 
                 }
             }
             m.remove("selfLink");
-            if status_sub {
-                if let Value::Object(o) = new {
-                    match old.get("status") {
-                        Some(s) => {
-                            o.insert("status".into(), s.clone());
-                        }
-                        None => {
-                            o.remove("status");
-                        }
+            if status_sub && let Value::Object(o) = new {
+                match old.get("status") {
+                    Some(s) => {
+                        o.insert("status".into(), s.clone());
+                    }
+                    None => {
+                        o.remove("status");
                     }
                 }
             }

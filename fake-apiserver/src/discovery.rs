@@ -38,10 +38,11 @@ fn storage_hash(rt: &ResourceType) -> String {
     base64::engine::general_purpose::STANDARD.encode(&d[..8])
 }
 
+/// One version of a group and its types.
+type VersionTypes<'a> = (String, Vec<&'a ResourceType>);
+
 /// Groups (name → versions sorted by priority → types), established types only.
-fn groups(
-    types: &BTreeMap<(String, String), Served>,
-) -> Vec<(String, Vec<(String, Vec<&ResourceType>)>)> {
+fn groups(types: &BTreeMap<(String, String), Served>) -> Vec<(String, Vec<VersionTypes<'_>>)> {
     let mut by: BTreeMap<String, BTreeMap<String, Vec<&ResourceType>>> = BTreeMap::new();
     for s in types.values().filter(|s| s.established) {
         for v in s.rt.versions.iter().filter(|v| v.served) {
@@ -68,7 +69,7 @@ fn groups(
         .map(|g| {
             let mut vs: Vec<(String, Vec<&ResourceType>)> =
                 by.remove(&g).unwrap_or_default().into_iter().collect();
-            vs.sort_by(|a, b| version_priority(&b.0).cmp(&version_priority(&a.0)));
+            vs.sort_by_key(|b| std::cmp::Reverse(version_priority(&b.0)));
             (g, vs)
         })
         .collect()

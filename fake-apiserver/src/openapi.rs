@@ -60,6 +60,8 @@ fn gvk(rt: &ResourceType, v: &str) -> Value {
     json!({"group": rt.group, "version": v, "kind": rt.kind})
 }
 
+/// One OpenAPI operation; the arguments are the operation's own fields, kept flat on purpose.
+#[allow(clippy::too_many_arguments)]
 fn op(
     rt: &ResourceType,
     v: &str,

@@ -246,14 +246,14 @@ pub fn prune_root(obj: &mut Value, schema: &Schema) -> Vec<String> {
 fn prune(v: &mut Value, s: &Schema, path: &str, unknown: &mut Vec<String>) {
     match v {
         Value::Object(map) => {
-            if s.embedded {
-                if let Some(Value::Object(m)) = map.get_mut("metadata") {
-                    let mk: Vec<String> = m.keys().cloned().collect();
-                    for f in mk {
-                        if !META_FIELDS.contains(&f.as_str()) {
-                            m.remove(&f);
-                            unknown.push(format!("{path}.metadata.{f}"));
-                        }
+            if s.embedded
+                && let Some(Value::Object(m)) = map.get_mut("metadata")
+            {
+                let mk: Vec<String> = m.keys().cloned().collect();
+                for f in mk {
+                    if !META_FIELDS.contains(&f.as_str()) {
+                        m.remove(&f);
+                        unknown.push(format!("{path}.metadata.{f}"));
                     }
                 }
             }
@@ -297,15 +297,12 @@ pub fn drop_nulls(v: &mut Value, s: &Schema) {
             for k in keys {
                 let sub = s.properties.get(&k).or(s.additional.as_ref()).cloned();
                 let is_null = map.get(&k).is_some_and(Value::is_null);
-                match sub {
-                    Some(sub) => {
-                        if is_null && !sub.nullable {
-                            map.remove(&k);
-                        } else if let Some(c) = map.get_mut(&k) {
-                            drop_nulls(c, &sub);
-                        }
+                if let Some(sub) = sub {
+                    if is_null && !sub.nullable {
+                        map.remove(&k);
+                    } else if let Some(c) = map.get_mut(&k) {
+                        drop_nulls(c, &sub);
                     }
-                    None => {}
                 }
             }
         }

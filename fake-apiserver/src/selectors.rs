@@ -250,9 +250,7 @@ impl LabelSelector {
                             }
                         }
                         if vals.len() == 1 && vals[0].is_empty() && op == Tok::In {
-                            return Err(format!(
-                                "unable to parse requirement: values: Invalid value: []: for 'in', 'notin' operators, values set can't be empty"
-                            ));
+                            return Err("unable to parse requirement: values: Invalid value: []: for 'in', 'notin' operators, values set can't be empty".to_string());
                         }
                         for (n, v) in vals.iter().enumerate() {
                             validate_value(&key, v, n)?;

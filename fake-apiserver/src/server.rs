@@ -518,15 +518,15 @@ pub(crate) fn raw_reply(
 }
 
 pub(crate) fn error_reply(inner: &Inner, e: &ApiError) -> Reply {
-    match &e.plain_text {
-        Some(t) => raw_reply(
+    match (e.plain_text, e.body.as_str()) {
+        (true, Some(t)) => raw_reply(
             inner,
             e.code,
-            Bytes::from(t.clone()),
+            Bytes::from(t.to_string()),
             "text/plain; charset=utf-8",
             &e.headers,
         ),
-        None => json_reply(inner, e.code, &e.body, "application/json", &e.headers),
+        _ => json_reply(inner, e.code, &e.body, "application/json", &e.headers),
     }
 }
 

@@ -868,7 +868,7 @@ fn tracked_compare(old: &Value, new: &Value, ctx: &Ctx<'_>) -> Comparison {
 fn update_managers(
     old: &Value,
     new: &Value,
-    managers: &mut Vec<ManagedEntry>,
+    managers: &mut [ManagedEntry],
     self_idx: Option<usize>,
     force: bool,
     ctx: &Ctx<'_>,

@@ -12,8 +12,8 @@ pub struct ApiError {
     pub code: u16,
     /// The response body (a `Status` object, or a JSON string for plain-text answers).
     pub body: Value,
-    /// When set, the body is sent as `text/plain` with this text instead of JSON.
-    pub plain_text: Option<String>,
+    /// When true, `body` is a JSON string sent as `text/plain` instead of JSON.
+    pub plain_text: bool,
     /// Extra response headers (`Retry-After`).
     pub headers: Vec<(String, String)>,
 }
@@ -70,7 +70,7 @@ fn failure(code: u16, reason: &str, message: String, details: Option<Value>) -> 
     ApiError {
         code,
         body: Value::Object(m),
-        plain_text: None,
+        plain_text: false,
         headers: vec![],
     }
 }
@@ -469,7 +469,7 @@ pub fn too_many_requests_plain(retry_after: u32) -> ApiError {
     ApiError {
         code: 429,
         body: json!("Too many requests, please try again later.\n"),
-        plain_text: Some("Too many requests, please try again later.\n".into()),
+        plain_text: true,
         headers: vec![("Retry-After".into(), retry_after.to_string())],
     }
 }

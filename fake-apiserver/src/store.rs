@@ -42,10 +42,13 @@ pub struct Event {
     pub prev: Option<Arc<Value>>,
 }
 
+/// Versions of one object: (rv, state) ascending; `None` is a deletion tombstone.
+type Chain = Vec<(u64, Option<Arc<Value>>)>;
+
 #[derive(Debug, Default)]
 struct ResourceStore {
     /// Version chain per object: (rv, state), ascending; `None` is a deletion tombstone.
-    objects: BTreeMap<ObjKey, Vec<(u64, Option<Arc<Value>>)>>,
+    objects: BTreeMap<ObjKey, Chain>,
 }
 
 /// The store.

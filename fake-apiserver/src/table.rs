@@ -162,18 +162,18 @@ fn apply_index(cur: &[Value], inner: &str) -> Vec<Value> {
             if let Some(x) = usize::try_from(idx).ok().and_then(|i| items.get(i)) {
                 out.push(x.clone());
             }
-        } else if let Some(f) = inner.strip_prefix("?(").and_then(|s| s.strip_suffix(')')) {
-            if let Some((lhs, rhs)) = f.split_once("==") {
-                let key = lhs.trim().trim_start_matches("@.");
-                let want = rhs.trim().trim_matches('"').trim_matches('\'');
-                for it in items {
-                    let got = json_path(it, &format!(".{key}"));
-                    if got.iter().any(|g| match g {
-                        Value::String(s) => s == want,
-                        other => other.to_string() == want,
-                    }) {
-                        out.push(it.clone());
-                    }
+        } else if let Some(f) = inner.strip_prefix("?(").and_then(|s| s.strip_suffix(')'))
+            && let Some((lhs, rhs)) = f.split_once("==")
+        {
+            let key = lhs.trim().trim_start_matches("@.");
+            let want = rhs.trim().trim_matches('"').trim_matches('\'');
+            for it in items {
+                let got = json_path(it, &format!(".{key}"));
+                if got.iter().any(|g| match g {
+                    Value::String(s) => s == want,
+                    other => *other == want,
+                }) {
+                    out.push(it.clone());
                 }
             }
         }

@@ -95,7 +95,7 @@ impl ResourceType {
     pub fn preferred_version(&self) -> &str {
         // The first served version by Kubernetes' version priority.
         let mut served: Vec<&TypeVersion> = self.versions.iter().filter(|v| v.served).collect();
-        served.sort_by(|a, b| version_priority(&b.name).cmp(&version_priority(&a.name)));
+        served.sort_by_key(|b| std::cmp::Reverse(version_priority(&b.name)));
         served.first().map(|v| v.name.as_str()).unwrap_or("v1")
     }
 }

@@ -361,8 +361,10 @@ async fn dry_run_stores_nothing() {
         .await
         .unwrap();
     assert_eq!(out.data["spec"]["role"], "border-leaf");
-    let mut del = DeleteParams::default();
-    del.dry_run = true;
+    let del = DeleteParams {
+        dry_run: true,
+        ..Default::default()
+    };
     api.delete("d", &del).await.unwrap();
     assert_eq!(s.resource_version(), rv);
     assert_eq!(api.get("d").await.unwrap().data["spec"]["role"], "spine");
