@@ -119,11 +119,14 @@ pub fn json_path(obj: &Value, path: &str) -> Vec<Value> {
         match chars[i] {
             '.' => {
                 i += 1;
-                let start = i;
+                let mut key = String::new();
                 while i < chars.len() && chars[i] != '.' && chars[i] != '[' {
+                    if chars[i] == '\\' && i + 1 < chars.len() {
+                        i += 1;
+                    }
+                    key.push(chars[i]);
                     i += 1;
                 }
-                let key: String = chars[start..i].iter().collect();
                 if key.is_empty() {
                     continue;
                 }
@@ -317,5 +320,7 @@ mod tests {
             json_path(&o, ".status.conditions[0].type"),
             vec![json!("A")]
         );
+        let l = json!({"metadata":{"labels":{"fabric.githedgehog.com/connection-type":"mclag"}}});
+        assert_eq!(json_path(&l, r".metadata.labels.fabric\.githedgehog\.com/connection-type"), vec![json!("mclag")]);
     }
 }
