@@ -988,6 +988,42 @@ pub(crate) fn after_removal(inner: &Inner, st: &mut State, res: &ResKey, key: &O
     if !key.0.is_empty() && st.terminating_ns.contains(&key.0) {
         maybe_finish_namespace(inner, st, &key.0);
     }
+    gc_orphans(inner, st);
+}
+
+/// The garbage collector's background propagation: dependents whose every owner is gone are
+/// deleted (marked, if they carry finalizers).
+fn gc_orphans(inner: &Inner, st: &mut State) {
+    loop {
+        let orphans = st.store.take_orphaned();
+        if orphans.is_empty() {
+            return;
+        }
+        let now = inner.now_string();
+        for (r, k) in orphans {
+            let Some(cur) = st.store.get(&r, &k).cloned() else {
+                continue;
+            };
+            if finalizers(&cur).is_empty() {
+                st.store.remove(&r, &k);
+                after_removal(inner, st, &r, &k);
+            } else if meta_str(&cur, "deletionTimestamp").is_empty() {
+                st.store.put(&r, k.clone(), mark_deleting(&cur, &now));
+            }
+        }
+    }
+}
+
+/// A copy of an object with deletionTimestamp set (and generation bumped where it has one).
+fn mark_deleting(cur: &Value, now: &str) -> Value {
+    let mut new = cur.clone();
+    let m = meta_mut(&mut new);
+    m.insert("deletionTimestamp".into(), json!(now));
+    m.insert("deletionGracePeriodSeconds".into(), json!(0));
+    if let Some(g) = m.get("generation").and_then(Value::as_i64) {
+        m.insert("generation".into(), json!(g + 1));
+    }
+    new
 }
 
 fn finish_crd(inner: &Inner, st: &mut State, crd_name: &str) {
@@ -1180,16 +1216,10 @@ fn delete_all_of(inner: &Inner, st: &mut State, res: &ResKey, ns: Option<&str>) 
         if finalizers(&cur).is_empty() {
             st.store.remove(res, &k);
         } else if meta_str(&cur, "deletionTimestamp").is_empty() {
-            let mut new = (*cur).clone();
-            let m = meta_mut(&mut new);
-            m.insert("deletionTimestamp".into(), json!(now));
-            m.insert("deletionGracePeriodSeconds".into(), json!(0));
-            if let Some(g) = m.get("generation").and_then(Value::as_i64) {
-                m.insert("generation".into(), json!(g + 1));
-            }
-            st.store.put(res, k.clone(), new);
+            st.store.put(res, k.clone(), mark_deleting(&cur, &now));
         }
     }
+    gc_orphans(inner, st);
 }
 
 /// A change made by the fake itself (concurrent writer fault).

@@ -62,6 +62,29 @@ pub struct Store {
     history_limit: usize,
     /// Current objects by label: (resource) → (key, value) → objects.
     label_index: BTreeMap<ResKey, BTreeMap<(String, String), BTreeSet<ObjKey>>>,
+    /// Current objects by uid.
+    uid_index: BTreeMap<String, (ResKey, ObjKey)>,
+    /// Owner uid → objects naming it in `ownerReferences`.
+    owner_index: BTreeMap<String, BTreeSet<(ResKey, ObjKey)>>,
+    /// Dependents whose every owner is gone, waiting for the garbage collector.
+    orphaned: Vec<(ResKey, ObjKey)>,
+}
+
+fn uid_of(v: Option<&Value>) -> Option<String> {
+    v?.get("metadata")?.get("uid")?.as_str().map(str::to_string)
+}
+
+fn owner_uids(v: Option<&Value>) -> Vec<String> {
+    v.and_then(|o| o.get("metadata"))
+        .and_then(|m| m.get("ownerReferences"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r.get("uid").and_then(Value::as_str))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn labels_of(v: Option<&Value>) -> Vec<(String, String)> {
@@ -92,6 +115,9 @@ impl Store {
             events: VecDeque::new(),
             history_limit: history_limit.max(16),
             label_index: BTreeMap::new(),
+            uid_index: BTreeMap::new(),
+            owner_index: BTreeMap::new(),
+            orphaned: vec![],
         }
     }
 
@@ -162,7 +188,49 @@ impl Store {
         )
     }
 
+    fn reindex_owners(
+        &mut self,
+        res: &ResKey,
+        key: &ObjKey,
+        old: Option<&Value>,
+        new: Option<&Value>,
+    ) {
+        let (ou, nu) = (uid_of(old), uid_of(new));
+        if ou != nu {
+            if let Some(u) = &ou {
+                self.uid_index.remove(u);
+            }
+            if let Some(u) = &nu {
+                self.uid_index.insert(u.clone(), (res.clone(), key.clone()));
+            }
+        }
+        let (before, after) = (owner_uids(old), owner_uids(new));
+        if before == after {
+            return;
+        }
+        let me = (res.clone(), key.clone());
+        for o in &before {
+            if !after.contains(o)
+                && let Some(set) = self.owner_index.get_mut(o)
+            {
+                set.remove(&me);
+                if set.is_empty() {
+                    self.owner_index.remove(o);
+                }
+            }
+        }
+        for o in after {
+            self.owner_index.entry(o).or_default().insert(me.clone());
+        }
+    }
+
+    /// Dependents left without any existing owner (drained by the garbage collector).
+    pub fn take_orphaned(&mut self) -> Vec<(ResKey, ObjKey)> {
+        std::mem::take(&mut self.orphaned)
+    }
+
     fn reindex(&mut self, res: &ResKey, key: &ObjKey, old: Option<&Value>, new: Option<&Value>) {
+        self.reindex_owners(res, key, old, new);
         let before = labels_of(old);
         let after = labels_of(new);
         if before == after {
@@ -246,6 +314,20 @@ impl Store {
         {
             chain.push((rv, None));
         }
+        self.reindex(res, key, Some(&prev), None);
+        if let Some(uid) = uid_of(Some(&prev))
+            && let Some(deps) = self.owner_index.get(&uid)
+        {
+            for d in deps.clone() {
+                let owners = self
+                    .get(&d.0, &d.1)
+                    .map(|o| owner_uids(Some(o)))
+                    .unwrap_or_default();
+                if !owners.iter().any(|u| self.uid_index.contains_key(u)) {
+                    self.orphaned.push(d);
+                }
+            }
+        }
         self.events.push_back(Event {
             rv,
             res: res_arc,
@@ -310,6 +392,7 @@ impl Store {
     pub fn forget_resource(&mut self, res: &ResKey) {
         self.resources.remove(res);
         self.label_index.remove(res);
+        self.uid_index.retain(|_, (r, _)| r != res);
     }
 }
 

@@ -321,6 +321,12 @@ mod tests {
             vec![json!("A")]
         );
         let l = json!({"metadata":{"labels":{"fabric.githedgehog.com/connection-type":"mclag"}}});
-        assert_eq!(json_path(&l, r".metadata.labels.fabric\.githedgehog\.com/connection-type"), vec![json!("mclag")]);
+        assert_eq!(
+            json_path(
+                &l,
+                r".metadata.labels.fabric\.githedgehog\.com/connection-type"
+            ),
+            vec![json!("mclag")]
+        );
     }
 }

@@ -509,3 +509,60 @@ async fn router_serves_kube_directly_and_same_seed_gives_same_bytes() {
     assert_eq!(first.0.lines().count(), 3);
     assert_eq!(first.1.len(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn owner_references_are_garbage_collected() {
+    let s = server();
+    let c = client(&s);
+    let api = switches(&c);
+    let owner = api
+        .create(&PostParams::default(), &dyn_obj(switch("owner", "spine")))
+        .await
+        .unwrap();
+    let uid = owner.metadata.uid.clone().unwrap();
+    let mut dep = switch("dep", "spine");
+    dep["metadata"]["ownerReferences"] =
+        json!([{"apiVersion": format!("{G}/{V}"), "kind": "Switch", "name": "owner", "uid": uid}]);
+    api.create(&PostParams::default(), &dyn_obj(dep))
+        .await
+        .unwrap();
+    let mut keep = switch("keep", "spine");
+    keep["metadata"]["ownerReferences"] = json!([
+        {"apiVersion": format!("{G}/{V}"), "kind": "Switch", "name": "owner", "uid": uid},
+        {"apiVersion": format!("{G}/{V}"), "kind": "Switch", "name": "dep2", "uid": "not-gone"}
+    ]);
+    api.create(&PostParams::default(), &dyn_obj(keep.clone()))
+        .await
+        .unwrap();
+    api.delete("owner", &DeleteParams::background())
+        .await
+        .unwrap();
+    let names: Vec<String> = s
+        .objects(G, "switches")
+        .iter()
+        .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    // "keep" still names an owner uid that never existed, so it is collected too; "dep" is gone.
+    assert!(!names.contains(&"dep".to_string()), "{names:?}");
+    // An object whose other owner exists survives.
+    let o2 = api
+        .create(&PostParams::default(), &dyn_obj(switch("o2", "spine")))
+        .await
+        .unwrap();
+    let o3 = api
+        .create(&PostParams::default(), &dyn_obj(switch("o3", "spine")))
+        .await
+        .unwrap();
+    let mut both = switch("both", "spine");
+    both["metadata"]["ownerReferences"] = json!([
+        {"apiVersion": format!("{G}/{V}"), "kind": "Switch", "name": "o2", "uid": o2.metadata.uid.unwrap()},
+        {"apiVersion": format!("{G}/{V}"), "kind": "Switch", "name": "o3", "uid": o3.metadata.uid.unwrap()}
+    ]);
+    api.create(&PostParams::default(), &dyn_obj(both))
+        .await
+        .unwrap();
+    api.delete("o2", &DeleteParams::background()).await.unwrap();
+    assert!(api.get_opt("both").await.unwrap().is_some());
+    api.delete("o3", &DeleteParams::background()).await.unwrap();
+    assert!(api.get_opt("both").await.unwrap().is_none());
+}

@@ -47,6 +47,29 @@ async fn label_and_field_selectors() {
     assert_eq!(count("idx notin (1,2)").await, 4);
     assert_eq!(count("tier,!missing").await, 6);
     assert_eq!(count("missing").await, 0);
+    // the label index follows label changes and deletions
+    api.patch(
+        "sw-00",
+        &Default::default(),
+        &kube::api::Patch::Merge(json!({"metadata":{"labels":{"tier":"leaf"}}})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(count("tier=spine").await, 2);
+    assert_eq!(count("tier in (leaf)").await, 4);
+    api.delete("sw-01", &Default::default()).await.unwrap();
+    assert_eq!(count("tier=leaf").await, 3);
+    api.create(
+        &PostParams::default(),
+        &dyn_obj({
+            let mut o = switch("sw-01", "spine");
+            o["metadata"]["labels"] = json!({"tier": "spine"});
+            o
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(count("tier=spine").await, 3);
     let l = api
         .list(&ListParams::default().fields("metadata.name=sw-03"))
         .await
