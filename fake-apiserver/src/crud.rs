@@ -186,12 +186,10 @@ fn finalizers(o: &Value) -> Vec<String> {
 fn sort_keys(v: &mut Value) {
     match v {
         Value::Object(m) => {
-            let mut entries: Vec<(String, Value)> = std::mem::take(m).into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            for (k, mut x) in entries {
-                sort_keys(&mut x);
-                m.insert(k, x);
+            if !m.keys().is_sorted() {
+                m.sort_keys();
             }
+            m.values_mut().for_each(sort_keys);
         }
         Value::Array(a) => a.iter_mut().for_each(sort_keys),
         _ => {}
@@ -1399,8 +1397,9 @@ fn apply_patch(
     let api_version = ctx.api_version();
     let sctx = ctx.ssa_ctx(&api_version);
     let creating = old.is_none();
-    let live: Value = match &old {
-        Some(o) => (**o).clone(),
+    let zero;
+    let live: &Value = match &old {
+        Some(o) => o,
         None => {
             let mut z = zero_object(&ctx.rt);
             z["apiVersion"] = json!(api_version);
@@ -1410,17 +1409,18 @@ fn apply_patch(
             if ctx.rt.namespaced {
                 m.insert("namespace".into(), json!(ctx.ns));
             }
-            z
+            zero = z;
+            &zero
         }
     };
-    let mut entries = ssa::decode_managed(&live).unwrap_or_default();
+    let mut entries = ssa::decode_managed(live).unwrap_or_default();
     if !creating
         && entries.is_empty()
-        && let Some(e) = ssa::before_first_apply(&live, &sctx)
+        && let Some(e) = ssa::before_first_apply(live, &sctx)
     {
         entries.push(e);
     }
-    let mut merged = ssa::apply(&live, &config, &mut entries, force, &sctx).map_err(|c| {
+    let mut merged = ssa::apply(live, &config, &mut entries, force, &sctx).map_err(|c| {
         let (msg, causes) = ssa::conflict_message(&c);
         status::apply_conflict(msg, causes)
     })?;

@@ -704,7 +704,7 @@ pub(crate) async fn handle(inner: Arc<Inner>, req: http::Request<Body>) -> Respo
     let entry = LogEntry {
         seq: 0,
         server: "apiserver".into(),
-        time: inner.now_string(),
+        time: inner.now().to_string(),
         method: r.method.to_string(),
         path: r.path.clone(),
         query: r.raw_query.clone(),

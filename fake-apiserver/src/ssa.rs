@@ -978,7 +978,8 @@ pub fn apply(
             managers.len() - 1
         }
     };
-    let result = if last_set.is_empty() {
+    // Pruning only removes what the applier owned before and no longer sends.
+    let result = if last_set.is_empty() || last_set.difference(&new_set).is_empty() {
         merged
     } else {
         let s = ctx.schema;
