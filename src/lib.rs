@@ -10,4 +10,5 @@ pub mod hedgehog;
 pub mod netbox;
 pub mod plan;
 pub mod scheduler;
+pub mod sim;
 pub mod store;

@@ -87,7 +87,7 @@ fn normalise(kind: Kind, mut spec: Value) -> Value {
         for (_, body) in m.iter_mut() {
             for key in ["links", "peerLinks", "sessionLinks"] {
                 if let Some(Value::Array(links)) = body.get_mut(key) {
-                    links.sort_by(|a, b| natural(&first_port(a)).cmp(&natural(&first_port(b))));
+                    links.sort_by_key(|a| natural(&first_port(a)));
                 }
             }
         }

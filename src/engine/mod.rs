@@ -1142,17 +1142,13 @@ impl Engine {
         cluster: &Cluster,
         items: &mut [Item],
     ) -> Result<(), EngineError> {
-        let force = cfg.conflict_policy == ConflictPolicy::Force;
-        let first_create_rank = items
-            .iter()
-            .filter(|i| i.action == Action::Create && i.result != ObjectResult::Skipped)
-            .map(|i| i.kind.rank())
-            .min();
+        let stage = |it: &Item| (it.action == Action::Delete, it.kind.rank());
         let results: Vec<Result<Option<Value>, ClusterError>> = {
             let jobs = items
                 .iter()
                 .map(|it| {
                     let run = it.is_write();
+                    let force = force_for(cfg, it);
                     async move {
                         if run {
                             self.dry_run(cfg, cluster, it, force).await
@@ -1169,7 +1165,18 @@ impl Engine {
         };
         let mut conflicts = Vec::new();
         let mut refused: Option<ClusterError> = None;
-        for (it, r) in items.iter_mut().zip(results) {
+        // Admission may refuse a write because of objects this run writes first (a reference
+        // created in an earlier stage, a referrer deleted in an earlier stage): such writes are
+        // checked again just before their stage.
+        let mut earlier_stages = BTreeSet::new();
+        let mut stage_first_write = Vec::with_capacity(items.len());
+        for it in items.iter() {
+            stage_first_write.push(earlier_stages.iter().any(|s| *s != stage(it)));
+            if it.is_write() {
+                earlier_stages.insert(stage(it));
+            }
+        }
+        for ((it, r), has_earlier) in items.iter_mut().zip(results).zip(stage_first_write) {
             match r {
                 Ok(_) => {}
                 Err(ClusterError::Conflict {
@@ -1200,9 +1207,7 @@ impl Engine {
                         conflicts.push((kind, name, c));
                     }
                 },
-                Err(ClusterError::Denied { .. })
-                    if first_create_rank.is_some_and(|r| r < it.kind.rank()) =>
-                {
+                Err(ClusterError::Denied { .. }) if has_earlier => {
                     it.deferred = true;
                 }
                 Err(e) => {
@@ -1232,7 +1237,6 @@ impl Engine {
         deadline: Instant,
         items: &mut [Item],
     ) -> Result<(), EngineError> {
-        let force = cfg.conflict_policy == ConflictPolicy::Force;
         // Stages: contiguous items of one (phase, rank).
         let mut start = 0;
         while start < items.len() {
@@ -1245,7 +1249,7 @@ impl Engine {
             let stage = &mut items[start..end];
             // Deferred preflight: now the objects they reference exist.
             for it in stage.iter_mut().filter(|i| i.deferred && i.is_write()) {
-                if let Err(e) = self.dry_run(cfg, cluster, it, force).await {
+                if let Err(e) = self.dry_run(cfg, cluster, it, force_for(cfg, it)).await {
                     it.result = ObjectResult::Failed;
                     it.message = Some(e.to_string());
                     return Err(EngineError::Cluster(e));
@@ -1289,7 +1293,7 @@ impl Engine {
                                     &it.name,
                                     it.desired.as_ref().expect("writes have a manifest"),
                                     false,
-                                    force || it.adopt,
+                                    force_for(cfg, &it),
                                 )
                                 .await
                                 .map(|o| Some(serde_json::to_value(o).expect("objects serialize"))),
@@ -1615,7 +1619,6 @@ impl Engine {
         let items = self
             .diff(&cfg, &cluster, &plan.objects, &live, &baseline)
             .await?;
-        let force = cfg.conflict_policy == ConflictPolicy::Force;
         let mut changes = Vec::new();
         let mut unchanged = 0;
         for it in &items {
@@ -1623,7 +1626,8 @@ impl Engine {
                 unchanged += 1;
                 continue;
             }
-            let (post, refused) = match self.dry_run(&cfg, &cluster, it, force || it.adopt).await {
+            let (post, refused) = match self.dry_run(&cfg, &cluster, it, force_for(&cfg, it)).await
+            {
                 Ok(v) => (v, None),
                 Err(e) => (it.desired.clone(), Some(e.to_string())),
             };
@@ -1659,6 +1663,15 @@ impl Engine {
             unchanged,
         })
     }
+}
+
+/// Whether a write takes fields from other managers: always under policy `force`; for adopted
+/// objects (policy `force` only gets them this far); and to repair drift — a field fabsync set
+/// and verified, then someone changed by hand (the object still carries the content hash of
+/// exactly what fabsync applied), is fabsync's to put back. A field fabsync never set that
+/// another manager owns stays a conflict under the policy.
+fn force_for(cfg: &FabricConfig, it: &Item) -> bool {
+    cfg.conflict_policy == ConflictPolicy::Force || it.adopt || it.drift
 }
 
 /// Whether a NetBox change can affect a fabric (fabsync's own site custom-field updates and

@@ -16,7 +16,7 @@ use tower::util::BoxCloneSyncService;
 /// Error type of the transport (connection refused arrives as a boxed `io::Error`).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Request and response body type.
-pub type BoxBody = http_body_util::combinators::BoxBody<Bytes, BoxError>;
+pub type BoxBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
 /// The transport the NetBox client runs over.
 pub type HttpService = BoxCloneSyncService<Request<BoxBody>, Response<BoxBody>, BoxError>;
 
@@ -24,7 +24,7 @@ pub type HttpService = BoxCloneSyncService<Request<BoxBody>, Response<BoxBody>, 
 pub fn full_body(bytes: impl Into<Bytes>) -> BoxBody {
     http_body_util::Full::new(bytes.into())
         .map_err(|never| match never {})
-        .boxed()
+        .boxed_unsync()
 }
 
 /// Adapts any tower HTTP service (an axum `Router`, a fake's `client_service()`, a hyper
@@ -34,12 +34,12 @@ where
     S: tower::Service<Request<BoxBody>, Response = Response<B>> + Clone + Send + Sync + 'static,
     S::Future: Send + 'static,
     S::Error: Into<BoxError>,
-    B: http_body::Body<Data = Bytes> + Send + Sync + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
     BoxCloneSyncService::new(
         svc.map_err(Into::into)
-            .map_response(|resp: Response<B>| resp.map(|b| b.map_err(Into::into).boxed())),
+            .map_response(|resp: Response<B>| resp.map(|b| b.map_err(Into::into).boxed_unsync())),
     )
 }
 

@@ -729,6 +729,20 @@ fn resolve_cable(
         ("a_terminations", &cable.a_terminations),
         ("b_terminations", &cable.b_terminations),
     ] {
+        if terms.is_empty() {
+            // What NetBox leaves when a device or interface at one end is deleted: the cable is
+            // no longer a link.
+            b.f.warn(
+                "cable-dangling",
+                "dcim.cable",
+                cable.id,
+                clabel,
+                side,
+                "has no termination at this end (its device or interface was removed); the cable is ignored"
+                    .to_string(),
+            );
+            return None;
+        }
         if terms.len() != 1 {
             b.f.fatal(
                 "cable-termination",
