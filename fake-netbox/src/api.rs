@@ -249,7 +249,7 @@ fn json_error(body: &[u8], e: &serde_json::Error) -> String {
 }
 
 /// Parses a write body: 415 for a non-JSON content type, 400 for malformed JSON.
-fn body_json(req: &Req) -> Result<Value, Reply> {
+fn body_json(req: &Req) -> Result<Value, Box<Reply>> {
     let ct = req
         .headers
         .get(header::CONTENT_TYPE)
@@ -265,13 +265,17 @@ fn body_json(req: &Req) -> Result<Value, Reply> {
         return Ok(Value::Object(Map::new()));
     }
     if mime != "application/json" && !mime.ends_with("+json") {
-        return Err(Reply::detail(
+        return Err(Box::new(Reply::detail(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!("Unsupported media type \"{ct}\" in request."),
-        ));
+        )));
     }
-    serde_json::from_slice(req.body)
-        .map_err(|e| Reply::detail(StatusCode::BAD_REQUEST, json_error(req.body, &e)))
+    serde_json::from_slice(req.body).map_err(|e| {
+        Box::new(Reply::detail(
+            StatusCode::BAD_REQUEST,
+            json_error(req.body, &e),
+        ))
+    })
 }
 
 fn write_error(e: WriteError) -> Reply {
@@ -324,7 +328,7 @@ fn etag_of(store: &Store, m: M, id: Id) -> Option<String> {
     store.get(m, id).map(|r| fmt_etag(r.last_updated))
 }
 
-fn if_match_ok(req: &Req, current: Option<String>) -> Result<(), Reply> {
+fn if_match_ok(req: &Req, current: Option<String>) -> Result<(), Box<Reply>> {
     let Some(h) = req
         .headers
         .get(header::IF_MATCH)
@@ -337,11 +341,10 @@ fn if_match_ok(req: &Req, current: Option<String>) -> Result<(), Reply> {
     }
     let provided: Vec<&str> = h.split(',').map(str::trim).collect();
     match current {
-        Some(cur) if !provided.contains(&cur.as_str()) => Err(Reply::detail(
-            StatusCode::PRECONDITION_FAILED,
-            "Precondition failed.",
-        )
-        .header(header::ETAG, cur)),
+        Some(cur) if !provided.contains(&cur.as_str()) => Err(Box::new(
+            Reply::detail(StatusCode::PRECONDITION_FAILED, "Precondition failed.")
+                .header(header::ETAG, cur),
+        )),
         _ => Ok(()),
     }
 }
@@ -500,7 +503,7 @@ fn created_reply(inner: &Inner, store: &Store, m: M, id: Id, req: &Req) -> Reply
 fn create(inner: &Inner, m: M, req: &Req) -> Reply {
     let body = match body_json(req) {
         Ok(b) => b,
-        Err(r) => return r.verb("create"),
+        Err(r) => return (*r).verb("create"),
     };
     let mut store = inner.write();
     let actor = inner.actor(&req.request_id);
@@ -554,14 +557,14 @@ fn create(inner: &Inner, m: M, req: &Req) -> Reply {
 fn update(inner: &Inner, m: M, id: Option<Id>, req: &Req, partial: bool) -> Reply {
     let body = match body_json(req) {
         Ok(b) => b,
-        Err(r) => return r.verb("update"),
+        Err(r) => return (*r).verb("update"),
     };
     let mut store = inner.write();
     let Some(id) = id.filter(|id| store.get(m, *id).is_some()) else {
         return not_found_obj(m, id.is_some()).verb("update");
     };
     if let Err(r) = if_match_ok(req, etag_of(&store, m, id)) {
-        return r.verb("update");
+        return (*r).verb("update");
     }
     let actor = inner.actor(&req.request_id);
     let mut tx = Tx::new(&mut store, actor);
@@ -592,7 +595,7 @@ fn destroy(inner: &Inner, m: M, id: Option<Id>, req: &Req) -> Reply {
         return not_found_obj(m, id.is_some()).verb("delete");
     };
     if let Err(r) = if_match_ok(req, etag_of(&store, m, id)) {
-        return r.verb("delete");
+        return (*r).verb("delete");
     }
     let message = serde_json::from_slice::<Value>(req.body)
         .ok()
@@ -617,15 +620,15 @@ fn destroy(inner: &Inner, m: M, id: Option<Id>, req: &Req) -> Reply {
 }
 
 /// Validates the entries of a bulk update/delete body; returns the ids.
-fn bulk_ids(body: &Value) -> Result<(Vec<Id>, Vec<Value>), Reply> {
+fn bulk_ids(body: &Value) -> Result<(Vec<Id>, Vec<Value>), Box<Reply>> {
     let Value::Array(items) = body else {
-        return Err(Reply::detail(
+        return Err(Box::new(Reply::detail(
             StatusCode::BAD_REQUEST,
             format!(
                 "Expected a list of objects, but got {}.",
                 crate::util::py_type_name(body)
             ),
-        ));
+        )));
     };
     let mut errors = Vec::new();
     let mut ids = Vec::new();
@@ -647,10 +650,10 @@ fn bulk_ids(body: &Value) -> Result<(Vec<Id>, Vec<Value>), Reply> {
         }
     }
     if !errors.is_empty() {
-        return Err(Reply::json(
+        return Err(Box::new(Reply::json(
             StatusCode::BAD_REQUEST,
             json!({"detail": format!("{} of {} objects failed validation.", errors.len(), items.len()), "errors": errors}),
-        ));
+        )));
     }
     let mut seen: Vec<(Id, usize)> = Vec::new();
     for id in &ids {
@@ -665,10 +668,10 @@ fn bulk_ids(body: &Value) -> Result<(Vec<Id>, Vec<Value>), Reply> {
         .map(|(id, n)| json!({"id": id, "errors": {"id": [format!("Each object may be specified only once; ID {id} is listed {n} times")]}}))
         .collect();
     if !dups.is_empty() {
-        return Err(Reply::json(
+        return Err(Box::new(Reply::json(
             StatusCode::BAD_REQUEST,
             json!({"detail": format!("{} of {} objects are listed more than once.", dups.len(), ids.len()), "errors": dups}),
-        ));
+        )));
     }
     Ok((ids, items.clone()))
 }
@@ -690,11 +693,11 @@ fn missing_reply(store: &Store, m: M, ids: &[Id]) -> Option<Reply> {
 fn bulk_update(inner: &Inner, m: M, req: &Req, partial: bool) -> Reply {
     let body = match body_json(req) {
         Ok(b) => b,
-        Err(r) => return r.verb("bulk_update"),
+        Err(r) => return (*r).verb("bulk_update"),
     };
     let (ids, items) = match bulk_ids(&body) {
         Ok(v) => v,
-        Err(r) => return r.verb("bulk_update"),
+        Err(r) => return (*r).verb("bulk_update"),
     };
     let mut store = inner.write();
     if let Some(r) = missing_reply(&store, m, &ids) {
@@ -742,11 +745,11 @@ fn bulk_update(inner: &Inner, m: M, req: &Req, partial: bool) -> Reply {
 fn bulk_delete(inner: &Inner, m: M, req: &Req) -> Reply {
     let body = match body_json(req) {
         Ok(b) => b,
-        Err(r) => return r.verb("bulk_delete"),
+        Err(r) => return (*r).verb("bulk_delete"),
     };
     let (ids, items) = match bulk_ids(&body) {
         Ok(v) => v,
-        Err(r) => return r.verb("bulk_delete"),
+        Err(r) => return (*r).verb("bulk_delete"),
     };
     let mut store = inner.write();
     if let Some(r) = missing_reply(&store, m, &ids) {
@@ -1128,7 +1131,7 @@ pub(crate) async fn handle(inner: Arc<Inner>, req: Request<Body>) -> Response<Bo
             tokio::time::sleep(std::time::Duration::from_millis(*millis)).await;
         }
     }
-    let bad_token = fired.iter().any(|f| *f == FaultKind::BadToken);
+    let bad_token = fired.contains(&FaultKind::BadToken);
     let auth_header = parts
         .headers
         .get(header::AUTHORIZATION)

@@ -166,7 +166,7 @@ pub fn parse_filters(params: &[(String, String)]) -> Result<Vec<Pred>, FilterErr
                         }
                     }
                 }
-                preds.push(Box::new(move |c| vals.iter().any(|v| *v == c.user_name)));
+                preds.push(Box::new(move |c| vals.contains(&c.user_name)));
             }
             "user_id" => {
                 let ids = ints(&name)?;
@@ -182,7 +182,7 @@ pub fn parse_filters(params: &[(String, String)]) -> Result<Vec<Pred>, FilterErr
                 }
             }
             "request_id" => {
-                preds.push(Box::new(move |c| vals.iter().any(|v| *v == c.request_id)));
+                preds.push(Box::new(move |c| vals.contains(&c.request_id)));
             }
             "q" => {
                 let q = vals.last().cloned().unwrap_or_default().to_lowercase();

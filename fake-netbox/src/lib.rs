@@ -61,6 +61,7 @@ pub(crate) const DJANGO_VERSION: &str = "6.1.2";
 
 /// What the fake starts with.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // built once per server; boxing would only complicate callers
 pub enum Fixture {
     Empty,
     /// [`FabricSpec::vlab`].
@@ -109,6 +110,9 @@ pub enum FakeNetBoxError {
     Io(#[from] io::Error),
 }
 
+/// A list query result: (query key, store version, ordered ids).
+pub(crate) type CachedQuery = (String, u64, Arc<Vec<store::Id>>);
+
 /// Shared state behind every handle.
 pub(crate) struct Inner {
     store: RwLock<store::Store>,
@@ -119,7 +123,7 @@ pub(crate) struct Inner {
     pub(crate) faults: Faults,
     pub(crate) log: RequestLog,
     pub(crate) log_bodies: bool,
-    pub(crate) cache: Mutex<Vec<(String, u64, Arc<Vec<store::Id>>)>>,
+    pub(crate) cache: Mutex<Vec<CachedQuery>>,
 }
 
 impl Inner {

@@ -1114,6 +1114,7 @@ static JOURNAL_ENTRY: &[F] = fields![
     f("last_updated", K::LastUpdated, O),
 ];
 
+#[allow(clippy::too_many_arguments)] // a table row constructor: one argument per column
 const fn meta(
     app: &'static str,
     model: &'static str,

@@ -40,6 +40,9 @@ fn select_err(param: &str, v: &str) -> FilterErrors {
     )
 }
 
+/// A predicate too specific for the other variants.
+type Check = Box<dyn Fn(&Store, &Rec) -> bool + Send + Sync>;
+
 /// One parsed filter predicate.
 enum Pred {
     Ids(BTreeSet<Id>, bool),
@@ -69,7 +72,7 @@ enum Pred {
     CfEmpty(String, bool),
     Time(&'static str, Ordering, bool, Timestamp),
     Q(String),
-    Custom(Box<dyn Fn(&Store, &Rec) -> bool + Send + Sync>),
+    Custom(Check),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -1344,12 +1347,10 @@ fn field_parts(store: &Store, m: M, rec: &Rec, field: &str, depth: u8) -> Vec<Pa
         return vec![Part::Val(Val::Int(rec.id as i64))];
     }
     if field == "created" {
-        return vec![Part::Val(Val::Int(rec.created.as_microsecond() as i64))];
+        return vec![Part::Val(Val::Int(rec.created.as_microsecond()))];
     }
     if field == "last_updated" {
-        return vec![Part::Val(
-            Val::Int(rec.last_updated.as_microsecond() as i64),
-        )];
+        return vec![Part::Val(Val::Int(rec.last_updated.as_microsecond()))];
     }
     let Some(f) = m.field(field) else {
         return Vec::new();
@@ -1451,7 +1452,7 @@ pub fn default_key(store: &Store, m: M, rec: &Rec, depth: u8) -> Vec<Part> {
         }
         M::Cable => Vec::new(),
         M::JournalEntry => vec![
-            Part::Val(Val::Int(-(rec.created.as_microsecond() as i64))),
+            Part::Val(Val::Int(-(rec.created.as_microsecond()))),
             Part::Val(Val::Int(-(rec.id as i64))),
         ],
         _ => fp("name"),

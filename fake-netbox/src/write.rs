@@ -136,8 +136,7 @@ impl<'a> Tx<'a> {
         m: M,
         id: Id,
         repr: String,
-        pre: Option<Box<str>>,
-        post: Option<Box<str>>,
+        (pre, post): (Option<Box<str>>, Option<Box<str>>),
         message: &str,
     ) {
         if action == "update" && pre.is_some() && pre == post {
@@ -1650,7 +1649,7 @@ fn set_iface_cable(tx: &mut Tx, iface: Id, cable: Option<(Id, char)>, message: &
     tx.replace(m, rec);
     let post = tx.snapshot(m, iface);
     let repr = tx.repr(m, iface);
-    tx.log("update", m, iface, repr, pre, post, message);
+    tx.log("update", m, iface, repr, (pre, post), message);
 }
 
 fn add_termination(tx: &mut Tx, cable: Id, end: char, (_, iface): (M, Id), message: &str) {
@@ -1665,7 +1664,7 @@ fn add_termination(tx: &mut Tx, cable: Id, end: char, (_, iface): (M, Id), messa
     tx.insert(ct, rec);
     let post = tx.snapshot(ct, id);
     let repr = tx.repr(ct, id);
-    tx.log("create", ct, id, repr, None, post, message);
+    tx.log("create", ct, id, repr, (None, post), message);
     set_iface_cable(tx, iface, Some((cable, end)), message);
 }
 
@@ -1763,7 +1762,7 @@ pub fn create_with(
     tx.insert(m, rec);
     let post = tx.snapshot(m, id);
     let repr = tx.repr(m, id);
-    tx.log("create", m, id, repr, None, post, &message);
+    tx.log("create", m, id, repr, (None, post), &message);
     // A primary MAC that is not assigned yet gets assigned to the new interface (post_save signal).
     if m == M::Interface
         && let Some(mac) = tx
@@ -1783,7 +1782,7 @@ pub fn create_with(
         tx.replace(mm, r);
         let post = tx.snapshot(mm, mac);
         let repr = tx.repr(mm, mac);
-        tx.log("update", mm, mac, repr, pre, post, &message);
+        tx.log("update", mm, mac, repr, (pre, post), &message);
     }
     if m == M::Cable {
         let a = parsed.terms[0].clone().unwrap_or_default();
@@ -1796,7 +1795,7 @@ pub fn create_with(
         }
         let post = tx.snapshot(m, id);
         let repr = tx.repr(m, id);
-        tx.log("update", m, id, repr, None, post, &message);
+        tx.log("update", m, id, repr, (None, post), &message);
     }
     Ok(id)
 }
@@ -1846,8 +1845,7 @@ pub fn update(tx: &mut Tx, m: M, id: Id, body: &Value, partial: bool) -> Result<
                     M::CableTermination,
                     *t,
                     repr,
-                    ct_pre,
-                    None,
+                    (ct_pre, None),
                     &message,
                 );
                 let _ = e;
@@ -1863,7 +1861,7 @@ pub fn update(tx: &mut Tx, m: M, id: Id, body: &Value, partial: bool) -> Result<
     }
     let post = tx.snapshot(m, id);
     let repr = tx.repr(m, id);
-    tx.log("update", m, id, repr, pre, post, &message);
+    tx.log("update", m, id, repr, (pre, post), &message);
     Ok(())
 }
 
@@ -1928,7 +1926,7 @@ pub fn delete(tx: &mut Tx, m: M, id: Id, message: &str) -> Result<(), WriteError
 fn delete_top(tx: &mut Tx, m: M, id: Id, message: &str, pre: Option<Box<str>>) {
     let repr = tx.repr(m, id);
     if tx.remove(m, id).is_some() {
-        tx.log("delete", m, id, repr, pre, None, message);
+        tx.log("delete", m, id, repr, (pre, None), message);
     }
 }
 
@@ -1936,7 +1934,7 @@ fn delete_plain(tx: &mut Tx, m: M, id: Id, message: &str) {
     let pre = tx.snapshot(m, id);
     let repr = tx.repr(m, id);
     if tx.remove(m, id).is_some() {
-        tx.log("delete", m, id, repr, pre, None, message);
+        tx.log("delete", m, id, repr, (pre, None), message);
     }
 }
 

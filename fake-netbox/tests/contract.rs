@@ -995,8 +995,7 @@ async fn contract_suite() {
     );
     assert_eq!(
         api.get(&format!(
-            "/api/dcim/devices/?site={site_slug}&name={}",
-            format!("{run}-SPINE-01")
+            "/api/dcim/devices/?site={site_slug}&name={run}-SPINE-01"
         ))
         .await
         .json["count"],
