@@ -239,6 +239,14 @@ async fn admin_endpoint() {
     .unwrap();
     assert_eq!(line["server"], "apiserver");
     assert_eq!(line["verb"], "get");
+    assert!(
+        text.lines().all(|l| !l.contains("Bearer adm")),
+        "admin token leaked into the log"
+    );
+    assert!(
+        text.lines().any(|l| l.contains("\"request_body\"")),
+        "bodies are logged when log_bodies is on"
+    );
     let (code, _, _) = req(
         &s,
         "DELETE",

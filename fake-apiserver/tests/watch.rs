@@ -194,6 +194,24 @@ async fn selectors_turn_leaving_objects_into_deleted() {
     assert_eq!(lines[0]["object"]["kind"], "Table");
     assert!(lines[0]["object"]["columnDefinitions"].is_array());
     assert!(lines[1]["object"]["columnDefinitions"].is_null());
+    // PartialObjectMetadata watch (kube-rs metadata watcher)
+    let pom = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+    let (_, _, bytes) = req_raw(
+        &s,
+        "GET",
+        &format!("{BASE}?watch=true&resourceVersion={rv}&timeoutSeconds=1"),
+        &[("accept", pom)],
+        "",
+    )
+    .await;
+    let lines: Vec<Value> = String::from_utf8(bytes)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["object"]["kind"], "PartialObjectMetadata");
+    assert!(lines[0]["object"].get("spec").is_none());
+    assert_eq!(lines[0]["object"]["metadata"]["name"], "a");
 }
 
 #[tokio::test(start_paused = true)]
