@@ -1723,13 +1723,82 @@ pub fn paginate(all: &[Id], req: PageReq, url: &str, params: &[(String, String)]
 
 /// Runs filters and ordering over a model's table.
 pub fn select(store: &Store, m: M, filters: &Filters, ordering: &[(String, bool)]) -> Vec<Id> {
-    let mut ids: Vec<Id> = store
-        .iter(m)
-        .filter(|r| filters.matches(store, m, r))
-        .map(|r| r.id)
-        .collect();
+    let mut ids: Vec<Id> = match filters.candidates(store, m) {
+        // An index narrowed the search: check the remaining predicates on the candidates only.
+        Some(cands) => cands
+            .into_iter()
+            .filter_map(|id| store.get(m, id))
+            .filter(|r| filters.matches(store, m, r))
+            .map(|r| r.id)
+            .collect(),
+        None => store
+            .iter(m)
+            .filter(|r| filters.matches(store, m, r))
+            .map(|r| r.id)
+            .collect(),
+    };
     sort(store, m, &mut ids, ordering);
     ids
+}
+
+/// The models along a foreign key path starting at `m` (`[m, target of path[0], …]`).
+fn path_models(m: M, path: &[&str]) -> Option<Vec<M>> {
+    let mut models = vec![m];
+    for field in path {
+        let f = models.last()?.field(field)?;
+        match f.kind {
+            K::Fk(t, _) | K::ReqFk(t, _) => models.push(t),
+            _ => return None,
+        }
+    }
+    Some(models)
+}
+
+impl Filters {
+    /// The smallest candidate set the store's indexes give for these filters (reverse foreign
+    /// keys for relation filters, explicit ids, tags), or `None` when no index applies.
+    fn candidates(&self, store: &Store, m: M) -> Option<BTreeSet<Id>> {
+        let mut best: Option<BTreeSet<Id>> = None;
+        for p in &self.preds {
+            let set = match p {
+                Pred::Ids(ids, false) => ids.clone(),
+                Pred::Tags(tags) if !tags.is_empty() => {
+                    let mut sets = tags.iter().map(|t| {
+                        store
+                            .tagged(*t)
+                            .filter(|(mm, _)| *mm == m)
+                            .map(|(_, id)| id)
+                            .collect::<BTreeSet<Id>>()
+                    });
+                    let first = sets.next().unwrap_or_default();
+                    sets.fold(first, |acc, s| acc.intersection(&s).copied().collect())
+                }
+                Pred::RefIn {
+                    path,
+                    ids,
+                    negate: false,
+                } => {
+                    let Some(models) = path_models(m, path) else {
+                        continue;
+                    };
+                    // Walk the path backwards: objects of models[i] whose path[i] is in `cur`.
+                    let mut cur = ids.clone();
+                    for i in (0..path.len()).rev() {
+                        cur = cur
+                            .iter()
+                            .flat_map(|t| store.referrers(models[i], path[i], *t).collect::<Vec<_>>())
+                            .collect();
+                    }
+                    cur
+                }
+                _ => continue,
+            };
+            if best.as_ref().is_none_or(|b| set.len() < b.len()) {
+                best = Some(set);
+            }
+        }
+        best
+    }
 }
 
 #[cfg(test)]
