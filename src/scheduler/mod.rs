@@ -173,8 +173,10 @@ struct Slot {
     next_periodic: Option<Instant>,
     /// The interval `next_periodic` was computed with (0: none).
     interval_secs: u64,
-    /// Periodic ticks are anchored here.
-    anchor: Option<Instant>,
+    /// The cadence point of the next tick (`next_periodic` is this plus jitter).
+    nominal: Option<Instant>,
+    /// The cadence point of the last tick (or when the schedule began).
+    last_tick: Option<Instant>,
     worker: Option<JoinHandle<()>>,
     notify: Arc<Notify>,
 }
@@ -376,6 +378,24 @@ impl Scheduler {
         }
     }
 
+    /// Stops every worker at once without recording anything or releasing leases: what a crash
+    /// does. A later [`Scheduler::start`] on the same store closes the runs it left STARTED, and
+    /// other replicas take its leases once they expire.
+    pub fn abort(&self) {
+        self.inner
+            .shutting_down
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let mut slots = self.inner.slots.lock().unwrap();
+        for slot in slots.values_mut() {
+            if let Some(w) = slot.worker.take() {
+                w.abort();
+            }
+        }
+        if let Some(leases) = &self.inner.leases {
+            leases.abandon();
+        }
+    }
+
     fn ensure_worker(&self, fabric: &str) {
         let mut slots = self.inner.slots.lock().unwrap();
         let slot = slots.entry(fabric.to_string()).or_default();
@@ -402,19 +422,20 @@ impl Scheduler {
             let slot = slots.entry(fabric.to_string()).or_default();
             if interval == 0 {
                 slot.next_periodic = None;
+                slot.nominal = None;
                 slot.interval_secs = 0;
-            } else if slot.interval_secs != interval || slot.next_periodic.is_none() {
-                let anchor = match slot.anchor {
-                    Some(a) if !startup => a,
+            } else if startup || slot.interval_secs != interval || slot.next_periodic.is_none() {
+                // The cadence continues from the last tick; a shorter interval whose next
+                // point is already past runs now.
+                let base = match slot.last_tick {
+                    Some(t) if !startup => t,
                     _ => now,
                 };
-                slot.anchor = Some(anchor);
+                slot.last_tick = Some(base);
                 slot.interval_secs = interval;
-                let mut next = anchor + Duration::from_secs(interval);
-                if next < now {
-                    next = now;
-                }
-                slot.next_periodic = Some(next + self.jitter(interval));
+                let nominal = (base + Duration::from_secs(interval)).max(now);
+                slot.nominal = Some(nominal);
+                slot.next_periodic = Some(nominal + self.jitter(interval));
                 if startup {
                     catch_up = self.overdue(&rec, interval);
                 }
@@ -429,10 +450,10 @@ impl Scheduler {
         Ok(())
     }
 
+    /// Whether a fabric's last successful sync is older than its interval (or never was).
     fn overdue(&self, rec: &crate::store::FabricRecord, interval: u64) -> bool {
-        let Some(last) = rec.last_finished_at.as_deref() else {
-            return rec.status == crate::store::FabricStatus::NeverSynced
-                && rec.last_run_id.is_none();
+        let Some(last) = rec.last_success_at.as_deref() else {
+            return true;
         };
         match last.parse::<jiff::Timestamp>() {
             Ok(t) => {
@@ -460,11 +481,18 @@ impl Scheduler {
         format_ts(wall.saturating_add(span).unwrap_or(wall))
     }
 
+    /// A task id from the seeded generator, skipping ids an earlier process on the same store
+    /// already used (same seed, same sequence).
     fn new_task_id(&self) -> String {
-        let bytes: [u8; 16] = self.inner.ids.lock().unwrap().random();
-        uuid::Builder::from_random_bytes(bytes)
-            .into_uuid()
-            .to_string()
+        loop {
+            let bytes: [u8; 16] = self.inner.ids.lock().unwrap().random();
+            let id = uuid::Builder::from_random_bytes(bytes)
+                .into_uuid()
+                .to_string();
+            if matches!(self.inner.store.task(&id), Err(StoreError::NotFound { .. })) {
+                return id;
+            }
+        }
     }
 
     /// Adds a task or coalesces into the pending one; returns the task id. `now` makes a
@@ -522,18 +550,15 @@ impl Scheduler {
                     periodic_due = true;
                     // Next tick on the fixed cadence; ticks missed while busy collapse into one.
                     let interval = Duration::from_secs(slot.interval_secs.max(1));
-                    let anchor = slot.anchor.unwrap_or(now);
-                    let mut k = (now.saturating_duration_since(anchor).as_secs_f64()
-                        / interval.as_secs_f64())
-                    .floor() as u32
-                        + 1;
-                    if k == 0 {
-                        k = 1;
-                    }
-                    let mut following = anchor + interval * k;
+                    let fired = slot.nominal.unwrap_or(now);
+                    slot.last_tick = Some(fired);
+                    let mut following = fired + interval;
                     if following <= now {
-                        following = now + interval;
+                        let behind = now.saturating_duration_since(fired).as_secs_f64();
+                        let k = (behind / interval.as_secs_f64()).floor() as u32 + 1;
+                        following = fired + interval * k;
                     }
+                    slot.nominal = Some(following);
                     slot.next_periodic = Some(following + self.jitter(slot.interval_secs));
                 }
                 let due = slot.pending.as_ref().is_some_and(|p| p.not_before <= now);
