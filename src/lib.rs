@@ -12,3 +12,4 @@ pub mod plan;
 pub mod scheduler;
 pub mod sim;
 pub mod store;
+pub mod web;
