@@ -238,7 +238,8 @@ fn boot_mac_serial_and_breakouts() {
         .unwrap()
         .primary_mac_address = Some(BriefMac {
         id: 1,
-        mac_address: "0c:20:12:ff:05:00".into(),
+        // NetBox shows MAC addresses uppercase; Hedgehog writes them lowercase
+        mac_address: "0C:20:12:FF:05:0A".into(),
     });
     let e1 = b.iface(s, "E1/1");
     b.s.interfaces
@@ -251,7 +252,7 @@ fn boot_mac_serial_and_breakouts() {
     let spec = &b.plan().get(Kind::Switch, "spine-01").unwrap().spec.clone();
     assert_eq!(
         spec["boot"],
-        json!({"mac": "0c:20:12:ff:05:00", "serial": "SN1"})
+        json!({"mac": "0c:20:12:ff:05:0a", "serial": "SN1"})
     );
     assert_eq!(spec["portBreakouts"], json!({"E1/1": "4x100G"}));
 }
@@ -505,6 +506,32 @@ fn invalid_names_and_normalised_collisions_are_fatal() {
     );
     assert_eq!(fatal(&p, "name-collision").len(), 2, "{:#?}", p.findings);
     assert!(p.get(Kind::Switch, "Leaf_01").is_none());
+}
+
+#[test]
+fn names_follow_kubernetes_not_dns_label_length() {
+    // Kubernetes object names are RFC 1123 subdomains of at most 253 characters; a name
+    // without dots may be longer than a 63-character DNS label (4-leaf ESLAG attachments are).
+    let mut b = B::new();
+    let long = format!("leaf-{}", "a".repeat(70));
+    let dotted = format!("rack-1.{}", "b".repeat(70));
+    let too_long = format!("leaf-{}", "c".repeat(249));
+    b.device(&long, "server-leaf", "vs");
+    b.device(&dotted, "server-leaf", "vs");
+    let bad = b.device(&too_long, "server-leaf", "vs");
+    let trailing = b.device("leaf-01.", "server-leaf", "vs");
+    let p = b.plan();
+    assert!(p.get(Kind::Switch, &long).is_some(), "{:#?}", p.findings);
+    assert!(p.get(Kind::Switch, &dotted).is_some(), "{:#?}", p.findings);
+    let f = fatal(&p, "invalid-name");
+    assert!(
+        f.iter()
+            .any(|f| f.object_id == bad
+                && f.reason.contains("254 characters long, the limit is 253")),
+        "{f:#?}"
+    );
+    assert!(f.iter().any(|f| f.object_id == trailing), "{f:#?}");
+    assert_eq!(f.len(), 2, "{f:#?}");
 }
 
 #[test]

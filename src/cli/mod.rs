@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use commands::{ImportWiringArgs, NetboxArgs, NetboxSetupArgs, PlanArgs};
+pub use commands::{FixtureArg, ImportWiringArgs, NetboxArgs, NetboxSetupArgs, PlanArgs};
 
 /// Exit code for success.
 pub const EXIT_OK: u8 = 0;
@@ -33,7 +33,8 @@ pub struct Cli {
 pub enum Command {
     /// Print the CustomResourceDefinitions of the 14 Hedgehog kinds fabsync knows (multi-document YAML).
     Crds,
-    /// Print the desired Hedgehog objects for a fabric as multi-document YAML; findings go to stderr.
+    /// Print the desired Hedgehog objects for a fabric (a NetBox site, or a built-in --fixture) as
+    /// multi-document YAML for `kubectl apply -f`; findings go to stderr, exit 1 on a fatal one.
     Plan(PlanArgs),
     /// Bootstrap NetBox from an existing Hedgehog wiring diagram (idempotent).
     ImportWiring(ImportWiringArgs),

@@ -147,17 +147,23 @@ impl Index {
     }
 
     /// The MAC of an interface: its primary MAC, else the lowest-id MAC assigned to it.
+    /// NetBox shows MAC addresses uppercase (`0C:20:12:FF:00:00`); Hedgehog writes them
+    /// lowercase (`0c:20:12:ff:00:00`, Go's `net.HardwareAddr` form), so they are lowercased.
     pub(crate) fn mac_of_interface(&self, iface: &Interface) -> Option<String> {
-        if let Some(m) = &iface.primary_mac_address {
-            return Some(m.mac_address.clone());
-        }
-        self.mac_addresses
-            .values()
-            .find(|m| {
-                m.assigned_object_type.as_deref() == Some("dcim.interface")
-                    && m.assigned_object_id == Some(iface.id)
-            })
-            .map(|m| m.mac_address.clone())
+        let mac = match &iface.primary_mac_address {
+            Some(m) => &m.mac_address,
+            None => {
+                &self
+                    .mac_addresses
+                    .values()
+                    .find(|m| {
+                        m.assigned_object_type.as_deref() == Some("dcim.interface")
+                            && m.assigned_object_id == Some(iface.id)
+                    })?
+                    .mac_address
+            }
+        };
+        Some(mac.trim().to_ascii_lowercase())
     }
 }
 

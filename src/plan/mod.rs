@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 pub use finding::{Finding, Severity};
 
 use crate::hedgehog::Kind;
-use crate::hedgehog::names::{check_name, is_rfc1123_label};
+use crate::hedgehog::names::{NameProblem, is_rfc1123_label};
 use crate::netbox::Snapshot;
 use finding::Findings;
 use index::Index;
@@ -193,6 +193,35 @@ pub fn plan(snapshot: &Snapshot, cfg: &PlanConfig) -> Plan {
     b.finish()
 }
 
+/// What is wrong with `name` as the name of a `kind` object, if anything: Kubernetes' object-name
+/// rule (`IsDNS1123Subdomain`: the lowercase subdomain regex and at most 253 characters; unlike a
+/// DNS label, a dot-free name may be longer than 63) plus Hedgehog's 11-character limits.
+fn name_problem(kind: Kind, name: &str) -> Option<NameProblem> {
+    if name.is_empty() {
+        return Some(NameProblem::Empty);
+    }
+    let max = kind.max_name_len();
+    if name.len() > max {
+        return Some(NameProblem::TooLong {
+            len: name.len(),
+            max,
+        });
+    }
+    let label_ok = |label: &str| {
+        let b = label.as_bytes();
+        !b.is_empty()
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+            && b[0] != b'-'
+            && b[b.len() - 1] != b'-'
+    };
+    if name.split('.').all(label_ok) {
+        None
+    } else {
+        Some(NameProblem::NotRfc1123)
+    }
+}
+
 /// Shared state of one planning pass.
 pub(crate) struct Builder<'a> {
     pub cfg: &'a PlanConfig,
@@ -213,13 +242,9 @@ impl Builder<'_> {
         name_field: &str,
         source_name: &str,
     ) -> bool {
-        if let Err(problem) = check_name(kind, name) {
+        if let Some(problem) = name_problem(kind, name) {
             let code = match problem {
-                crate::hedgehog::names::NameProblem::TooLong { .. }
-                    if kind.max_name_len() < 253 =>
-                {
-                    "name-too-long"
-                }
+                NameProblem::TooLong { .. } if kind.max_name_len() < 253 => "name-too-long",
                 _ => "invalid-name",
             };
             self.f.fatal(
