@@ -14,10 +14,11 @@ use serde_json::{Map, Value, json};
 use crate::auth::{self, Auth};
 use crate::changes;
 use crate::faults::{FaultKind, Mutation, Phase};
+use crate::jsonw::W;
 use crate::log::{LogEntry, redact};
 use crate::model::{K, M, O, W};
 use crate::query::{self, Filters};
-use crate::render::Ctx;
+use crate::render::{Ctx, Shape};
 use crate::store::{Id, Store};
 use crate::util::{fmt_etag, fmt_ts};
 use crate::write::{self, Actor, Tx, WriteError};
@@ -102,6 +103,8 @@ pub(crate) struct Reply {
     pub status: StatusCode,
     pub headers: Vec<(header::HeaderName, String)>,
     pub body: Option<Value>,
+    /// A JSON body already serialized (list pages are written straight to bytes).
+    pub bytes: Option<Vec<u8>>,
     pub html: Option<String>,
     pub verb: &'static str,
     pub resource: Option<String>,
@@ -109,10 +112,19 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
+    fn bytes(status: StatusCode, bytes: Vec<u8>) -> Reply {
+        Reply {
+            bytes: Some(bytes),
+            body: None,
+            ..Reply::json(status, Value::Null)
+        }
+    }
+
     fn json(status: StatusCode, body: Value) -> Reply {
         Reply {
             status,
             headers: Vec::new(),
+            bytes: None,
             body: Some(body),
             html: None,
             verb: "get",
@@ -148,6 +160,7 @@ fn not_found_page() -> Reply {
     Reply {
         status: StatusCode::NOT_FOUND,
         headers: Vec::new(),
+        bytes: None,
         body: None,
         html: Some(html.to_string()),
         verb: "get",
@@ -306,22 +319,24 @@ fn shape(v: Value, filter: &Option<(Vec<String>, bool)>) -> Value {
     )
 }
 
-fn render_one(ctx: &Ctx, m: M, id: Id, req: &Req) -> Value {
+/// Writes one object as the request asks for it (`?brief`, `?fields`, `?omit`).
+fn write_one(ctx: &Ctx, w: &mut W, m: M, id: Id, req: &Req, filter: &Option<(Vec<String>, bool)>) {
     let Some(rec) = ctx.store.get(m, id) else {
-        return Value::Null;
+        w.null();
+        return;
     };
-    let filter = fields_filter(req);
-    let v = if req.brief() {
-        ctx.brief(m, rec)
+    let shape = if req.brief() {
+        Shape::Brief
     } else {
-        match &filter {
-            Some((names, keep)) => {
-                Value::Object(ctx.full_only(m, rec, &|n| names.iter().any(|x| x == n) == *keep))
-            }
-            None => ctx.full(m, rec),
-        }
+        Shape::Full
     };
-    shape(v, &filter)
+    match filter {
+        Some((names, keep)) => {
+            let pred = |n: &str| names.iter().any(|x| x == n) == *keep;
+            ctx.write(w, m, rec, shape, Some(&pred));
+        }
+        None => ctx.write(w, m, rec, shape, None),
+    }
 }
 
 fn etag_of(store: &Store, m: M, id: Id) -> Option<String> {
@@ -410,21 +425,26 @@ fn list(inner: &Inner, m: M, req: &Req, faults: &[FaultKind]) -> Reply {
     let ids = inner.cached_select(&store, m, &filters, &ordering);
     let page = query::paginate(&ids, page, &req.url(), &req.params);
     let ctx = Ctx::new(&store, req.base.clone());
-    let results: Vec<Value> = page
-        .ids
-        .iter()
-        .map(|id| render_one(&ctx, m, *id, req))
-        .collect();
-    Reply::json(
-        StatusCode::OK,
-        json!({
-            "count": page.count,
-            "next": page.next,
-            "previous": page.previous,
-            "results": results,
-        }),
-    )
-    .verb("list")
+    let filter = fields_filter(req);
+    let mut w = W::with_capacity(256 + page.ids.len() * 1024);
+    let mut o = w.obj();
+    match page.count {
+        Some(n) => o.key("count").u64(n as u64),
+        None => o.key("count").null(),
+    }
+    for (k, link) in [("next", &page.next), ("previous", &page.previous)] {
+        match link {
+            Some(l) => o.key(k).str(l),
+            None => o.key(k).null(),
+        }
+    }
+    let mut results = o.key("results").arr();
+    for id in &page.ids {
+        write_one(&ctx, results.item(), m, *id, req, &filter);
+    }
+    results.end();
+    o.end();
+    Reply::bytes(StatusCode::OK, w.buf).verb("list")
 }
 
 fn mutate_between_pages(inner: &Inner, m: M, req: &Req, mutation: &Mutation) {
@@ -468,8 +488,9 @@ fn retrieve(inner: &Inner, m: M, id: Option<Id>, req: &Req) -> Reply {
         return not_found_obj(m, id.is_some());
     };
     let ctx = Ctx::new(&store, req.base.clone());
-    let body = render_one(&ctx, m, id, req);
-    let mut r = Reply::json(StatusCode::OK, body);
+    let mut w = W::with_capacity(4096);
+    write_one(&ctx, &mut w, m, id, req, &fields_filter(req));
+    let mut r = Reply::bytes(StatusCode::OK, w.buf);
     if let Some(tag) = etag_of(&store, m, id) {
         r = r.header(header::ETAG, tag);
     }
@@ -1204,6 +1225,10 @@ pub(crate) async fn handle(inner: Arc<Inner>, req: Request<Body>) -> Response<Bo
     let mut fault_name: Option<String> = fired.first().map(|f| f.name().to_string());
     let (mut bytes, content_type) = match (&reply.body, &reply.html) {
         (_, Some(html)) => (html.clone().into_bytes(), Some("text/html; charset=utf-8")),
+        (None, None) if reply.bytes.is_some() => (
+            reply.bytes.take().unwrap_or_default(),
+            Some("application/json"),
+        ),
         (Some(v), None) => (
             serde_json::to_vec(v).unwrap_or_default(),
             Some("application/json"),
@@ -1293,7 +1318,12 @@ pub(crate) async fn handle(inner: Arc<Inner>, req: Request<Body>) -> Response<Bo
             .flatten(),
         response_body: inner
             .log_bodies
-            .then(|| reply.body.as_ref().map(redact))
+            .then(|| match &reply.body {
+                Some(v) => Some(redact(v)),
+                None => serde_json::from_slice::<Value>(&bytes)
+                    .ok()
+                    .map(|v| redact(&v)),
+            })
             .flatten(),
     };
     inner.log.push(entry);

@@ -26,6 +26,7 @@ pub mod choices;
 mod client;
 pub mod faults;
 pub mod fixture;
+mod jsonw;
 pub mod log;
 pub mod model;
 mod natural;

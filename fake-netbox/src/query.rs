@@ -1786,7 +1786,9 @@ impl Filters {
                     for i in (0..path.len()).rev() {
                         cur = cur
                             .iter()
-                            .flat_map(|t| store.referrers(models[i], path[i], *t).collect::<Vec<_>>())
+                            .flat_map(|t| {
+                                store.referrers(models[i], path[i], *t).collect::<Vec<_>>()
+                            })
                             .collect();
                     }
                     cur

@@ -7,8 +7,9 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
+use crate::jsonw::W;
 use crate::model::{C, K, M, Nest, NestedCount};
 use crate::net;
 use crate::store::{Id, Rec, Store};
@@ -106,6 +107,30 @@ enum Mode {
     Nested,
 }
 
+/// Which representation of an object to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// The full representation.
+    Full,
+    /// `?brief=1`.
+    Brief,
+}
+
+/// Counts read through a plain `IntegerField` are left out when their object is nested.
+fn omitted(kind: K, mode: Mode) -> bool {
+    matches!(
+        (kind, mode),
+        (
+            K::Computed(C::Count(_, _, NestedCount::Omit) | C::ScopeCount(_, NestedCount::Omit)),
+            Mode::Nested
+        )
+    )
+}
+
+fn parse(w: &W) -> Value {
+    serde_json::from_slice(&w.buf).unwrap_or(Value::Null)
+}
+
 impl<'a> Ctx<'a> {
     pub fn new(store: &'a Store, base: impl Into<String>) -> Ctx<'a> {
         Ctx {
@@ -128,119 +153,161 @@ impl<'a> Ctx<'a> {
         format!("{}/api/{}/{}/{}/", self.base, meta.app, meta.endpoint, id)
     }
 
-    pub fn display_url(&self, m: M, id: Id) -> String {
-        format!("{}/{}/{}/", self.base, m.meta().ui_path, id)
-    }
-
     /// The full representation (`GET /api/<app>/<endpoint>/<id>/`).
     pub fn full(&self, m: M, rec: &Rec) -> Value {
-        Value::Object(self.render(m, rec, Mode::Full))
+        let mut w = W::with_capacity(2048);
+        self.write(&mut w, m, rec, Shape::Full, None);
+        parse(&w)
     }
 
-    /// The full representation restricted to fields `keep` accepts (`?fields=` / `?omit=`), without
-    /// computing the others.
-    pub fn full_only(&self, m: M, rec: &Rec, keep: &dyn Fn(&str) -> bool) -> Map<String, Value> {
-        let mut out = Map::new();
+    pub fn nested_id(&self, m: M, id: Option<Id>, style: Nest) -> Value {
+        let mut w = W::with_capacity(256);
+        self.write_nested_id(&mut w, m, id, style);
+        parse(&w)
+    }
+
+    /// Writes one object: full (optionally restricted to fields `keep` accepts, as `?fields=` and
+    /// `?omit=` do) or brief.
+    pub fn write(
+        &self,
+        w: &mut W,
+        m: M,
+        rec: &Rec,
+        shape: Shape,
+        keep: Option<&dyn Fn(&str) -> bool>,
+    ) {
+        let mode = match shape {
+            Shape::Full => Mode::Full,
+            Shape::Brief => Mode::Brief,
+        };
+        self.write_mode(w, m, rec, mode, keep);
+    }
+
+    fn write_mode(
+        &self,
+        w: &mut W,
+        m: M,
+        rec: &Rec,
+        mode: Mode,
+        keep: Option<&dyn Fn(&str) -> bool>,
+    ) {
+        let mut o = w.obj();
         for (i, f) in m.fields().iter().enumerate() {
-            if !f.is(crate::model::O) || !keep(f.name) {
+            let wanted = match mode {
+                Mode::Full => f.is(crate::model::O),
+                Mode::Brief | Mode::Nested => f.is(crate::model::B),
+            };
+            if !wanted || keep.is_some_and(|k| !k(f.name)) || omitted(f.kind, mode) {
                 continue;
             }
-            if let Some(v) = self.field(m, rec, i, Mode::Full) {
-                out.insert(f.name.to_string(), v);
-            }
+            let v = o.key(f.name);
+            self.write_field(v, m, rec, i, mode);
         }
-        out
+        o.end();
     }
 
-    /// The brief representation (`?brief=1`).
-    pub fn brief(&self, m: M, rec: &Rec) -> Value {
-        Value::Object(self.render(m, rec, Mode::Brief))
+    fn write_url(&self, w: &mut W, m: M, id: Id) {
+        let meta = m.meta();
+        w.byte(b'"');
+        w.escaped(&self.base);
+        w.raw("/api/");
+        w.raw(meta.app);
+        w.byte(b'/');
+        w.raw(meta.endpoint);
+        w.byte(b'/');
+        w.u64(id);
+        w.raw("/\"");
     }
 
-    /// The representation used when `m` is nested inside another object.
-    pub fn nested(&self, m: M, rec: &Rec, style: Nest) -> Value {
+    fn write_display_url(&self, w: &mut W, m: M, id: Id) {
+        w.byte(b'"');
+        w.escaped(&self.base);
+        w.byte(b'/');
+        w.raw(m.meta().ui_path);
+        w.byte(b'/');
+        w.u64(id);
+        w.raw("/\"");
+    }
+
+    /// Writes `m` nested inside another object.
+    pub fn write_nested(&self, w: &mut W, m: M, rec: &Rec, style: Nest) {
         match style {
-            Nest::Id => Value::from(rec.id),
-            Nest::Brief => Value::Object(self.render(m, rec, Mode::Nested)),
-            Nest::Legacy => self.legacy(m, rec),
+            Nest::Id => w.u64(rec.id),
+            Nest::Brief => self.write_mode(w, m, rec, Mode::Nested, None),
+            Nest::Legacy => self.write_legacy(w, m, rec),
+        }
+    }
+
+    pub fn write_nested_id(&self, w: &mut W, m: M, id: Option<Id>, style: Nest) {
+        match id.and_then(|id| self.store.get(m, id)) {
+            Some(rec) => self.write_nested(w, m, rec, style),
+            None => match (style, id) {
+                (Nest::Id, Some(id)) => w.u64(id),
+                _ => w.null(),
+            },
         }
     }
 
     /// A related object behind a foreign key field. IP addresses nested this way carry
     /// `nat_inside`/`nat_outside`/`dns_name` as well (NetBox's nested IP serializer).
-    pub fn nested_fk(&self, m: M, id: Option<Id>, style: Nest) -> Value {
+    fn write_nested_fk(&self, w: &mut W, m: M, id: Option<Id>, style: Nest) {
         let Some(rec) = id.and_then(|id| self.store.get(m, id)) else {
-            return self.nested_id(m, id, style);
+            return self.write_nested_id(w, m, id, style);
         };
         if m != M::IpAddress || style != Nest::Brief {
-            return self.nested(m, rec, style);
+            return self.write_nested(w, m, rec, style);
         }
-        let mut out = self.render(m, rec, Mode::Nested);
-        let desc = out
-            .remove("description")
-            .unwrap_or(Value::String(String::new()));
-        let nat = rec.id_of(m, "nat_inside");
-        out.insert("nat_inside".into(), self.nested_id(m, nat, Nest::Brief));
-        out.insert(
-            "nat_outside".into(),
-            self.computed(m, rec, C::NatOutside, Mode::Nested)
-                .unwrap_or(Value::Null),
+        let mut o = w.obj();
+        o.key("id").u64(rec.id);
+        self.write_url(o.key("url"), m, rec.id);
+        o.key("display").str(&self.display(m, rec));
+        self.write_field(
+            o.key("family"),
+            m,
+            rec,
+            m.field_index("family").unwrap_or(0),
+            Mode::Nested,
         );
-        out.insert("dns_name".into(), rec.get(m, "dns_name").clone());
-        out.insert("description".into(), desc);
-        Value::Object(out)
-    }
-
-    pub fn nested_id(&self, m: M, id: Option<Id>, style: Nest) -> Value {
-        match id.and_then(|id| self.store.get(m, id)) {
-            Some(rec) => self.nested(m, rec, style),
-            None => match (style, id) {
-                (Nest::Id, Some(id)) => Value::from(id),
-                _ => Value::Null,
-            },
-        }
+        o.key("address").val(rec.get(m, "address"));
+        let nat = rec.id_of(m, "nat_inside");
+        self.write_nested_id(o.key("nat_inside"), m, nat, Nest::Brief);
+        self.write_computed(o.key("nat_outside"), m, rec, C::NatOutside, Mode::Nested);
+        o.key("dns_name").val(rec.get(m, "dns_name"));
+        o.key("description").val(rec.get(m, "description"));
+        o.end();
     }
 
     /// The `Nested*Serializer` shapes NetBox still uses for a few relations.
-    fn legacy(&self, m: M, rec: &Rec) -> Value {
-        let mut out = Map::new();
-        out.insert("id".into(), Value::from(rec.id));
-        out.insert("url".into(), Value::String(self.url(m, rec.id)));
-        out.insert(
-            "display_url".into(),
-            Value::String(self.display_url(m, rec.id)),
-        );
-        out.insert("display".into(), Value::String(self.display(m, rec)));
-        match m {
-            M::Interface => {
-                let dev = rec.id_of(m, "device");
-                out.insert(
-                    "device".into(),
-                    self.nested_id(M::Device, dev, Nest::Legacy),
-                );
-                out.insert("name".into(), rec.get(m, "name").clone());
-                out.insert("cable".into(), rec.get(m, "cable").clone());
-                out.insert("_occupied".into(), Value::Bool(occupied(m, rec)));
-            }
-            _ => {
-                out.insert("name".into(), rec.get(m, "name").clone());
-            }
+    fn write_legacy(&self, w: &mut W, m: M, rec: &Rec) {
+        let mut o = w.obj();
+        o.key("id").u64(rec.id);
+        self.write_url(o.key("url"), m, rec.id);
+        self.write_display_url(o.key("display_url"), m, rec.id);
+        o.key("display").str(&self.display(m, rec));
+        if m == M::Interface {
+            let dev = rec.id_of(m, "device");
+            self.write_nested_id(o.key("device"), M::Device, dev, Nest::Legacy);
+            o.key("name").val(rec.get(m, "name"));
+            o.key("cable").val(rec.get(m, "cable"));
+            o.key("_occupied").bool(occupied(m, rec));
+        } else {
+            o.key("name").val(rec.get(m, "name"));
         }
-        Value::Object(out)
+        o.end();
     }
 
     /// The nested tag shape (`NestedTagSerializer`).
-    fn nested_tag(&self, rec: &Rec) -> Value {
+    fn write_tag(&self, w: &mut W, rec: &Rec) {
         let t = M::Tag;
-        json!({
-            "id": rec.id,
-            "url": self.url(t, rec.id),
-            "display_url": self.display_url(t, rec.id),
-            "display": self.display(t, rec),
-            "name": rec.get(t, "name"),
-            "slug": rec.get(t, "slug"),
-            "color": rec.get(t, "color"),
-        })
+        let mut o = w.obj();
+        o.key("id").u64(rec.id);
+        self.write_url(o.key("url"), t, rec.id);
+        self.write_display_url(o.key("display_url"), t, rec.id);
+        o.key("display").str(&self.display(t, rec));
+        o.key("name").val(rec.get(t, "name"));
+        o.key("slug").val(rec.get(t, "slug"));
+        o.key("color").val(rec.get(t, "color"));
+        o.end();
     }
 
     /// `str(obj)` of a record.
@@ -287,50 +354,36 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn render(&self, m: M, rec: &Rec, mode: Mode) -> Map<String, Value> {
-        let mut out = Map::new();
-        for (i, f) in m.fields().iter().enumerate() {
-            let wanted = match mode {
-                Mode::Full => f.is(crate::model::O),
-                Mode::Brief | Mode::Nested => f.is(crate::model::B),
-            };
-            if !wanted {
-                continue;
-            }
-            if let Some(v) = self.field(m, rec, i, mode) {
-                out.insert(f.name.to_string(), v);
-            }
-        }
-        out
-    }
-
-    fn field(&self, m: M, rec: &Rec, i: usize, mode: Mode) -> Option<Value> {
+    fn write_field(&self, w: &mut W, m: M, rec: &Rec, i: usize, mode: Mode) {
         let f = &m.fields()[i];
         let raw = rec.val(i);
-        Some(match f.kind {
-            K::Id => Value::from(rec.id),
-            K::Url => Value::String(self.url(m, rec.id)),
-            K::DisplayUrl => Value::String(self.display_url(m, rec.id)),
-            K::Display => Value::String(self.display(m, rec)),
-            K::Created => Value::String(fmt_ts(rec.created)),
-            K::LastUpdated => Value::String(fmt_ts(rec.last_updated)),
+        match f.kind {
+            K::Id => w.u64(rec.id),
+            K::Url => self.write_url(w, m, rec.id),
+            K::DisplayUrl => self.write_display_url(w, m, rec.id),
+            K::Display => w.str(&self.display(m, rec)),
+            K::Created => w.str(&fmt_ts(rec.created)),
+            K::LastUpdated => w.str(&fmt_ts(rec.last_updated)),
             K::Choice { set, plain, .. } => match raw.as_str() {
                 Some(v) if !v.is_empty() => {
                     if plain {
-                        Value::String(v.to_string())
+                        w.str(v);
                     } else {
-                        json!({"value": v, "label": set.label(v).unwrap_or(v)})
+                        let mut o = w.obj();
+                        o.key("value").str(v);
+                        o.key("label").str(set.label(v).unwrap_or(v));
+                        o.end();
                     }
                 }
-                _ => Value::Null,
+                _ => w.null(),
             },
             K::Fk(target, style) | K::ReqFk(target, style) => {
-                self.nested_fk(target, raw.as_u64(), style)
+                self.write_nested_fk(w, target, raw.as_u64(), style)
             }
-            K::Absent | K::Null | K::Image => Value::Null,
-            K::AbsentList | K::EmptyList => Value::Array(Vec::new()),
-            K::EmptyObj => Value::Object(Map::new()),
-            K::Zero => Value::from(0),
+            K::Absent | K::Null | K::Image => w.null(),
+            K::AbsentList | K::EmptyList => w.raw("[]"),
+            K::EmptyObj => w.raw("{}"),
+            K::Zero => w.raw("0"),
             K::M2m(target) => {
                 let mut ids: Vec<Id> = raw
                     .as_array()
@@ -339,12 +392,11 @@ impl<'a> Ctx<'a> {
                     .filter_map(Value::as_u64)
                     .collect();
                 ids.sort_unstable();
-                Value::Array(
-                    ids.into_iter()
-                        .filter_map(|id| self.store.get(target, id))
-                        .map(|r| self.nested(target, r, Nest::Brief))
-                        .collect(),
-                )
+                let mut a = w.arr();
+                for r in ids.into_iter().filter_map(|id| self.store.get(target, id)) {
+                    self.write_nested(a.item(), target, r, Nest::Brief);
+                }
+                a.end();
             }
             K::Tags => {
                 let mut tags: Vec<&Rec> = rec
@@ -353,56 +405,55 @@ impl<'a> Ctx<'a> {
                     .filter_map(|t| self.store.get(M::Tag, *t))
                     .collect();
                 tags.sort_by(|a, b| a.str(M::Tag, "name").cmp(b.str(M::Tag, "name")));
-                Value::Array(tags.into_iter().map(|t| self.nested_tag(t)).collect())
+                let mut a = w.arr();
+                for t in tags {
+                    self.write_tag(a.item(), t);
+                }
+                a.end();
             }
-            K::CustomFields => Value::Object(self.custom_fields(m, rec)),
-            K::Computed(c) => return self.computed(m, rec, c, mode),
-            _ => raw.clone(),
-        })
+            K::CustomFields => self.write_custom_fields(w, m, rec),
+            K::Computed(c) => self.write_computed(w, m, rec, c, mode),
+            _ => w.val(raw),
+        }
     }
 
     /// The `custom_fields` object: every field assigned to the model, null when unset.
-    pub fn custom_fields(&self, m: M, rec: &Rec) -> Map<String, Value> {
-        let mut out = Map::new();
-        for def in self.cf_defs(m).iter() {
-            let v = rec.cf.get(&def.name).cloned().unwrap_or(Value::Null);
-            let v = match (def.ty.as_str(), v) {
-                (_, Value::Null) => Value::Null,
-                ("select", Value::String(s)) => {
-                    let label = def
-                        .choices
-                        .iter()
-                        .find(|(c, _)| *c == s)
-                        .map(|(_, l)| l.clone())
-                        .unwrap_or_else(|| s.clone());
-                    json!({"value": s, "label": label})
-                }
-                ("multiselect", Value::Array(items)) => Value::Array(
-                    items
-                        .into_iter()
-                        .map(|s| {
-                            let label = s
-                                .as_str()
-                                .and_then(|s| def.choices.iter().find(|(c, _)| c == s))
-                                .map(|(_, l)| Value::String(l.clone()))
-                                .unwrap_or_else(|| s.clone());
-                            json!({"value": s, "label": label})
-                        })
-                        .collect(),
-                ),
-                (_, v) => v,
+    fn write_custom_fields(&self, w: &mut W, m: M, rec: &Rec) {
+        let defs = self.cf_defs(m);
+        let mut o = w.obj();
+        for def in defs.iter() {
+            let v = o.key(&def.name);
+            let label = |s: &str| {
+                def.choices
+                    .iter()
+                    .find(|(c, _)| c == s)
+                    .map(|(_, l)| l.as_str())
             };
-            out.insert(def.name.clone(), v);
+            match (def.ty.as_str(), rec.cf.get(&def.name)) {
+                (_, None | Some(Value::Null)) => v.null(),
+                ("select", Some(Value::String(s))) => {
+                    let mut so = v.obj();
+                    so.key("value").str(s);
+                    so.key("label").str(label(s).unwrap_or(s));
+                    so.end();
+                }
+                ("multiselect", Some(Value::Array(items))) => {
+                    let mut a = v.arr();
+                    for item in items {
+                        let mut so = a.item().obj();
+                        so.key("value").val(item);
+                        match item.as_str().and_then(label) {
+                            Some(l) => so.key("label").str(l),
+                            None => so.key("label").val(item),
+                        }
+                        so.end();
+                    }
+                    a.end();
+                }
+                (_, Some(other)) => v.val(other),
+            }
         }
-        out
-    }
-
-    fn count(&self, n: usize, nested: NestedCount, mode: Mode) -> Option<Value> {
-        match (mode, nested) {
-            (Mode::Nested, NestedCount::Zero) => Some(Value::from(0)),
-            (Mode::Nested, NestedCount::Omit) => None,
-            _ => Some(Value::from(n)),
-        }
+        o.end();
     }
 
     fn peers(&self, rec: &Rec) -> Vec<&'a Rec> {
@@ -425,26 +476,55 @@ impl<'a> Ctx<'a> {
         peers.into_iter().map(|(_, r)| r).collect()
     }
 
-    fn computed(&self, m: M, rec: &Rec, c: C, mode: Mode) -> Option<Value> {
+    fn write_brief_list<'r>(
+        &self,
+        w: &mut W,
+        m: M,
+        recs: impl IntoIterator<Item = &'r Rec>,
+        style: Nest,
+    ) {
+        let mut a = w.arr();
+        for r in recs {
+            self.write_nested(a.item(), m, r, style);
+        }
+        a.end();
+    }
+
+    /// A count rendered where it is not nested (counts omitted when nested are filtered earlier).
+    fn count_value(&self, m: M, rec: &Rec, c: C, mode: Mode) -> Option<usize> {
         let s = self.store;
-        Some(match c {
-            C::Count(src, field, nested) => {
-                return self.count(s.referrer_count(src, field, rec.id), nested, mode);
-            }
-            C::ScopeCount(src, nested) => {
-                let n = s.gfk_referrers(src, "scope_type", m, rec.id).count();
-                return self.count(n, nested, mode);
+        let (n, nested) = match c {
+            C::Count(src, field, nested) => (s.referrer_count(src, field, rec.id), nested),
+            C::ScopeCount(src, nested) => (
+                s.gfk_referrers(src, "scope_type", m, rec.id).count(),
+                nested,
+            ),
+            _ => return None,
+        };
+        Some(match (mode, nested) {
+            (Mode::Nested, NestedCount::Zero) => 0,
+            _ => n,
+        })
+    }
+
+    fn write_computed(&self, w: &mut W, m: M, rec: &Rec, c: C, mode: Mode) {
+        let s = self.store;
+        match c {
+            C::Count(..) | C::ScopeCount(..) => {
+                w.u64(self.count_value(m, rec, c, mode).unwrap_or(0) as u64)
             }
             C::PrimaryIp => {
                 let v6 = rec.id_of(m, "primary_ip6");
                 let v4 = rec.id_of(m, "primary_ip4");
-                self.nested_fk(M::IpAddress, v6.or(v4), Nest::Brief)
+                self.write_nested_fk(w, M::IpAddress, v6.or(v4), Nest::Brief);
             }
-            C::IfaceMacAddress => rec
+            C::IfaceMacAddress => match rec
                 .id_of(m, "primary_mac_address")
                 .and_then(|id| s.get(M::MacAddress, id))
-                .map(|r| r.get(M::MacAddress, "mac_address").clone())
-                .unwrap_or(Value::Null),
+            {
+                Some(r) => w.val(r.get(M::MacAddress, "mac_address")),
+                None => w.null(),
+            },
             C::IfaceMacAddresses => {
                 let mut macs: Vec<&Rec> = s
                     .gfk_referrers(M::MacAddress, "assigned_object_type", M::Interface, rec.id)
@@ -455,53 +535,42 @@ impl<'a> Ctx<'a> {
                         .cmp(b.str(M::MacAddress, "mac_address"))
                         .then(a.id.cmp(&b.id))
                 });
-                Value::Array(
-                    macs.into_iter()
-                        .map(|r| self.nested(M::MacAddress, r, Nest::Brief))
-                        .collect(),
-                )
+                self.write_brief_list(w, M::MacAddress, macs, Nest::Brief);
             }
-            C::IfaceBridgeInterfaces => Value::Array(
-                s.referrers(M::Interface, "bridge", rec.id)
+            C::IfaceBridgeInterfaces => {
+                let recs: Vec<&Rec> = s
+                    .referrers(M::Interface, "bridge", rec.id)
                     .filter_map(|id| s.get(M::Interface, id))
-                    .map(|r| self.nested(M::Interface, r, Nest::Legacy))
-                    .collect(),
-            ),
-            C::IfaceLinkPeers => Value::Array(
-                self.peers(rec)
-                    .into_iter()
-                    .map(|p| self.nested(M::Interface, p, Nest::Brief))
-                    .collect(),
-            ),
+                    .collect();
+                self.write_brief_list(w, M::Interface, recs, Nest::Legacy);
+            }
+            C::IfaceLinkPeers => {
+                self.write_brief_list(w, M::Interface, self.peers(rec), Nest::Brief)
+            }
             C::IfaceLinkPeersType | C::IfaceConnectedEndpointsType => {
                 if rec.id_of(m, "cable").is_some() {
-                    Value::String("dcim.interface".into())
+                    w.str("dcim.interface");
                 } else {
-                    Value::Null
+                    w.null();
                 }
             }
             C::IfaceConnectedEndpoints => {
                 if rec.id_of(m, "cable").is_some() {
-                    Value::Array(
-                        self.peers(rec)
-                            .into_iter()
-                            .map(|p| self.nested(M::Interface, p, Nest::Brief))
-                            .collect(),
-                    )
+                    self.write_brief_list(w, M::Interface, self.peers(rec), Nest::Brief);
                 } else {
-                    Value::Null
+                    w.null();
                 }
             }
-            C::IfaceReachable => Value::Bool(
+            C::IfaceReachable => w.bool(
                 rec.id_of(m, "cable")
                     .and_then(|c| s.get(M::Cable, c))
                     .is_some_and(|c| c.str(M::Cable, "status") == "connected"),
             ),
-            C::IfaceCountIpAddresses => Value::from(
+            C::IfaceCountIpAddresses => w.u64(
                 s.gfk_referrers(M::IpAddress, "assigned_object_type", M::Interface, rec.id)
-                    .count(),
+                    .count() as u64,
             ),
-            C::Occupied => Value::Bool(occupied(m, rec)),
+            C::Occupied => w.bool(occupied(m, rec)),
             C::CableTerminations(end) => {
                 let end = end.to_string();
                 let mut terms: Vec<&Rec> = s
@@ -510,24 +579,21 @@ impl<'a> Ctx<'a> {
                     .filter(|t| t.str(M::CableTermination, "cable_end") == end)
                     .collect();
                 terms.sort_by_key(|t| t.id);
-                Value::Array(
-                    terms
-                        .into_iter()
-                        .map(|t| {
-                            let ct = M::CableTermination;
-                            let obj_id = t.id_of(ct, "termination_id");
-                            json!({
-                                "object_type": t.get(ct, "termination_type"),
-                                "object_id": t.get(ct, "termination_id"),
-                                "object": self.nested_id(M::Interface, obj_id, Nest::Brief),
-                            })
-                        })
-                        .collect(),
-                )
+                let ct = M::CableTermination;
+                let mut a = w.arr();
+                for t in terms {
+                    let mut o = a.item().obj();
+                    o.key("object_type").val(t.get(ct, "termination_type"));
+                    o.key("object_id").val(t.get(ct, "termination_id"));
+                    let obj = t.id_of(ct, "termination_id");
+                    self.write_nested_id(o.key("object"), M::Interface, obj, Nest::Brief);
+                    o.end();
+                }
+                a.end();
             }
             C::Termination => {
                 let id = rec.id_of(m, "termination_id");
-                self.nested_id(M::Interface, id, Nest::Brief)
+                self.write_nested_id(w, M::Interface, id, Nest::Brief);
             }
             C::VcMembers => {
                 let mut members: Vec<&Rec> = s
@@ -535,18 +601,13 @@ impl<'a> Ctx<'a> {
                     .filter_map(|id| s.get(M::Device, id))
                     .collect();
                 members.sort_by(|a, b| a.sort.cmp(&b.sort).then(a.id.cmp(&b.id)));
-                Value::Array(
-                    members
-                        .into_iter()
-                        .map(|d| self.nested(M::Device, d, Nest::Legacy))
-                        .collect(),
-                )
+                self.write_brief_list(w, M::Device, members, Nest::Legacy);
             }
             C::Gfk(type_field, id_field) => {
                 let target = rec.get(m, type_field).as_str().and_then(M::from_label);
                 match (target, rec.id_of(m, id_field)) {
-                    (Some(t), Some(id)) => self.nested_id(t, Some(id), Nest::Brief),
-                    _ => Value::Null,
+                    (Some(t), Some(id)) => self.write_nested_id(w, t, Some(id), Nest::Brief),
+                    _ => w.null(),
                 }
             }
             C::MacIsPrimary => {
@@ -554,26 +615,27 @@ impl<'a> Ctx<'a> {
                     .id_of(m, "assigned_object_id")
                     .filter(|_| rec.str(m, "assigned_object_type") == "dcim.interface")
                     .and_then(|id| s.get(M::Interface, id));
-                Value::Bool(
+                w.bool(
                     iface.is_some_and(|i| {
                         i.id_of(M::Interface, "primary_mac_address") == Some(rec.id)
                     }),
-                )
+                );
             }
             C::Family(field) => match net::parse_any(rec.str(m, field)) {
-                Some(n) if n.family() == 6 => json!({"value": 6, "label": "IPv6"}),
-                Some(_) => json!({"value": 4, "label": "IPv4"}),
-                None => Value::Null,
+                Some(n) if n.family() == 6 => w.raw(r#"{"value":6,"label":"IPv6"}"#),
+                Some(_) => w.raw(r#"{"value":4,"label":"IPv4"}"#),
+                None => w.null(),
             },
-            C::NatOutside => Value::Array(
-                s.referrers(M::IpAddress, "nat_inside", rec.id)
+            C::NatOutside => {
+                let recs: Vec<&Rec> = s
+                    .referrers(M::IpAddress, "nat_inside", rec.id)
                     .filter_map(|id| s.get(M::IpAddress, id))
-                    .map(|r| self.nested(M::IpAddress, r, Nest::Brief))
-                    .collect(),
-            ),
-            C::PrefixChildren => Value::from(prefix_children(s, rec)),
-            C::Depth => Value::from(depth(s, m, rec)),
-            C::TotalVlanIds => Value::from(total_vlan_ids(rec.get(m, "vid_ranges"))),
+                    .collect();
+                self.write_brief_list(w, M::IpAddress, recs, Nest::Brief);
+            }
+            C::PrefixChildren => w.u64(prefix_children(s, rec) as u64),
+            C::Depth => w.u64(depth(s, m, rec) as u64),
+            C::TotalVlanIds => w.u64(total_vlan_ids(rec.get(m, "vid_ranges"))),
             C::Utilization => {
                 let total = total_vlan_ids(rec.get(m, "vid_ranges"));
                 let used = s.referrer_count(M::Vlan, "group", rec.id);
@@ -582,26 +644,30 @@ impl<'a> Ctx<'a> {
                 } else {
                     used as f64 / total as f64 * 100.0
                 };
-                Value::String(py_float(pct))
+                w.str(&py_float(pct));
             }
-            C::TaggedItems => Value::from(s.tagged(rec.id).count()),
-            C::DataType => Value::String(
-                match rec.str(m, "type") {
-                    "integer" => "integer",
-                    "decimal" => "decimal",
-                    "boolean" => "boolean",
-                    "json" | "object" => "object",
-                    "multiselect" | "multiobject" => "array",
-                    _ => "string",
-                }
-                .into(),
-            ),
-            C::ChoicesCount => Value::from(
+            C::TaggedItems => w.u64(s.tagged(rec.id).count() as u64),
+            C::DataType => w.str(match rec.str(m, "type") {
+                "integer" => "integer",
+                "decimal" => "decimal",
+                "boolean" => "boolean",
+                "json" | "object" => "object",
+                "multiselect" | "multiobject" => "array",
+                _ => "string",
+            }),
+            C::ChoicesCount => w.u64(
                 rec.get(m, "extra_choices")
                     .as_array()
-                    .map_or(0, |a| a.len()),
+                    .map_or(0, |a| a.len()) as u64,
             ),
-        })
+        }
+    }
+
+    /// A computed value as a JSON value (for change log data).
+    fn computed_value(&self, m: M, rec: &Rec, c: C) -> Value {
+        let mut w = W::with_capacity(32);
+        self.write_computed(&mut w, m, rec, c, Mode::Full);
+        parse(&w)
     }
 
     /// NetBox's `serialize_object()` as shown in change records (`prechange_data` /
@@ -665,7 +731,7 @@ impl<'a> Ctx<'a> {
                 K::CustomFields => Value::Object(rec.cf.clone()),
                 K::VidRanges => Value::String(vid_ranges_log(raw)),
                 K::ExtraChoices => Value::String(extra_choices_log(raw)),
-                K::Computed(c) => self.computed(m, rec, c, Mode::Full).unwrap_or(Value::Null),
+                K::Computed(c) => self.computed_value(m, rec, c),
                 _ => raw.clone(),
             };
             out.insert(f.name.to_string(), v);
