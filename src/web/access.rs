@@ -455,9 +455,11 @@ pub(crate) async fn layer(State(ctx): State<Shared>, req: Request, next: Next) -
     };
     req.extensions_mut().insert(access);
     let resp = next.run(req).await;
-    let set =
-        (!had_cookie && class != Class::Api && !resp.headers().contains_key(header::SET_COOKIE))
-            .then(|| session_cookie(&ctx.keys, &session, https));
+    // Only pages (and the login page) start sessions: health checks, scripts and API clients
+    // get no cookie.
+    let html = class == Class::Page || path == "/login";
+    let set = (!had_cookie && html && !resp.headers().contains_key(header::SET_COOKIE))
+        .then(|| session_cookie(&ctx.keys, &session, https));
     secured(with_cookie(resp, set))
 }
 
