@@ -1,11 +1,14 @@
 //! insta snapshots of the plan (multi-document YAML exactly as `fabsync plan` prints it) for the
-//! upstream docs sample and the legacy VLAB sample wiring, imported into the NetBox model.
+//! upstream docs sample and the legacy VLAB sample wiring, imported into the NetBox model, and
+//! for the fake NetBox's VLAB fixture read through the real NetBox client.
 
 use std::path::PathBuf;
 
 use fabsync::hedgehog::diagram::Diagram;
 use fabsync::netbox::import::diagram_to_snapshot;
+use fabsync::netbox::{NetboxClient, Token, into_http_service};
 use fabsync::plan::{PlanConfig, plan};
+use fake_netbox::{FakeNetBox, Fixture};
 
 fn sample(name: &str) -> Option<String> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -61,4 +64,27 @@ fn plan_yaml_parses_back_to_the_same_manifests() {
     let docs: Vec<_> = docs.into_iter().filter(|d| !d.is_null()).collect();
     let manifests: Vec<_> = p.objects.iter().map(|o| o.manifest()).collect();
     assert_eq!(docs, manifests);
+}
+
+/// `fabsync plan --fixture vlab` (seed 0): the fixture in an in-process fake NetBox, read over
+/// its REST API by the NetBox client, then planned.
+#[tokio::test(start_paused = true)]
+async fn vlab_fixture_plan() {
+    const TOKEN: &str = "nbt_snapshots001.0123456789abcdef0123456789abcdef01234567";
+    let nb = FakeNetBox::builder()
+        .token(TOKEN)
+        .seed(0)
+        .fixture(Fixture::Vlab)
+        .build()
+        .unwrap();
+    let client = NetboxClient::new(
+        into_http_service(nb.client_service()),
+        "http://netbox.test",
+        Token::new(TOKEN),
+    )
+    .unwrap();
+    let snap = client.read_fabric("vlab", None).await.unwrap();
+    let p = plan(&snap, &PlanConfig::new("vlab"));
+    assert!(p.findings.is_empty(), "{:#?}", p.findings);
+    insta::assert_snapshot!("vlab_fixture_plan", p.to_yaml().unwrap());
 }
