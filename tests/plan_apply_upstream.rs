@@ -1,4 +1,5 @@
-//! Every object the plan produces for the upstream sample wirings is accepted by a cluster
+//! Every object the plan produces for the upstream sample wirings and for the fake NetBox's
+//! `vlab` and `large` fixtures (read through the real NetBox client) is accepted by a cluster
 //! serving the *upstream* Hedgehog CRDs (structural schema validation in fake-apiserver) with
 //! Hedgehog admission, applied with kube-rs server-side apply in plan order; and the admission
 //! rules refuse what Hedgehog's webhooks refuse.
@@ -10,8 +11,10 @@ use fabsync::hedgehog::Kind;
 use fabsync::hedgehog::admission::HedgehogAdmission;
 use fabsync::hedgehog::diagram::Diagram;
 use fabsync::netbox::import::diagram_to_snapshot;
+use fabsync::netbox::{NetboxClient, Token, into_http_service};
 use fabsync::plan::{DesiredObject, PlanConfig, plan};
 use fake_apiserver::FakeApiServer;
+use fake_netbox::{FabricSpec, FakeNetBox, Fixture};
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::json;
@@ -47,8 +50,15 @@ async fn cluster(dir: &std::path::Path) -> (FakeApiServer, kube::Client) {
         .admission(Arc::new(HedgehogAdmission))
         .build();
     let client = kube::Client::new(server.client_service(), "default");
-    // SwitchProfiles are shipped by Hedgehog: the simulated cluster has the ones the samples use.
-    for p in ["vs", "celestica-ds3000", "celestica-ds4000"] {
+    // SwitchProfiles are shipped by Hedgehog: the simulated cluster has the ones the samples
+    // and the fixtures use.
+    for p in [
+        "vs",
+        "celestica-ds3000",
+        "celestica-ds4000",
+        "celestica-ds5000",
+        "dell-s5248f-on",
+    ] {
         let obj: DynamicObject = serde_json::from_value(json!({"apiVersion": "wiring.githedgehog.com/v1beta1", "kind": "SwitchProfile", "metadata": {"name": p}, "spec": {}})).unwrap();
         api(&client, Kind::SwitchProfile)
             .patch(
@@ -108,6 +118,75 @@ async fn every_planned_object_of_both_samples_passes_upstream_validation_and_adm
                 .await
                 .unwrap_or_else(|e| panic!("{file}: delete {} {}: {e}", o.kind, o.name));
         }
+    }
+}
+
+/// Plans a fake NetBox fixture read over the fake's REST API by the NetBox client.
+async fn planned_fixture(fixture: Fixture, site: &str) -> Vec<DesiredObject> {
+    const TOKEN: &str = "nbt_upstreamcrd1.0123456789abcdef0123456789abcdef01234567";
+    let nb = FakeNetBox::builder()
+        .token(TOKEN)
+        .fixture(fixture)
+        .build()
+        .unwrap();
+    let client = NetboxClient::new(
+        into_http_service(nb.client_service()),
+        "http://netbox.test",
+        Token::new(TOKEN),
+    )
+    .unwrap();
+    let snap = client.read_fabric(site, None).await.unwrap();
+    let p = plan(&snap, &PlanConfig::new(site));
+    assert!(p.findings.is_empty(), "{site}: {:#?}", p.findings);
+    p.objects
+}
+
+/// Applies every object in plan order, checks the stored spec, then deletes them in reverse.
+async fn apply_all_and_delete(client: &kube::Client, what: &str, objects: &[DesiredObject]) {
+    for o in objects {
+        let got = apply(client, o)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {} {} rejected: {e}", o.kind, o.name));
+        assert_eq!(
+            got.data["spec"], o.spec,
+            "{what}: {} {} stored spec differs",
+            o.kind, o.name
+        );
+    }
+    for o in objects.iter().rev() {
+        api(client, o.kind)
+            .delete(&o.name, &DeleteParams::default())
+            .await
+            .unwrap_or_else(|e| panic!("{what}: delete {} {}: {e}", o.kind, o.name));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_planned_object_of_the_vlab_and_large_fixtures_passes_upstream_validation() {
+    let Some(dir) = shared() else { return };
+    for (fixture, spec) in [
+        (Fixture::Vlab, FabricSpec::vlab()),
+        (Fixture::Large, FabricSpec::large()),
+    ] {
+        let objects = planned_fixture(fixture, &spec.site).await;
+        let kinds: std::collections::BTreeSet<Kind> = objects.iter().map(|o| o.kind).collect();
+        // every kind the plan makes is exercised (gateway kinds and profiles are not planned)
+        assert_eq!(kinds.len(), 12, "{}: {kinds:?}", spec.site);
+        let (server, client) = cluster(&dir).await;
+        apply_all_and_delete(&client, &spec.site, &objects).await;
+        // every object went through the upstream schema and admission as a real apply
+        let applies = server
+            .log()
+            .entries()
+            .iter()
+            .filter(|e| e.verb.as_deref() == Some("apply") && e.write && e.status < 300)
+            .count();
+        assert_eq!(
+            applies,
+            objects.len() + 5,
+            "{}: 5 SwitchProfiles + the plan",
+            spec.site
+        );
     }
 }
 
