@@ -29,20 +29,11 @@ struct App {
     router: Router,
 }
 
+#[derive(Default)]
 struct Opts {
     auth: bool,
     demo: bool,
     interval_secs: u64,
-}
-
-impl Default for Opts {
-    fn default() -> Self {
-        Opts {
-            auth: false,
-            demo: false,
-            interval_secs: 0,
-        }
-    }
 }
 
 async fn app_with(o: Opts) -> App {
@@ -509,7 +500,11 @@ async fn a_failed_sync_shows_the_cause_and_recovers_after_the_retry() {
     assert!(msg.contains("Check the cluster address"), "{msg}");
     assert!(msg.contains(&maud::html! { (error) }.into_string()));
     assert!(msg.contains("cluster_unreachable"));
-    assert!(msg.contains("fabsync retries on its own"));
+    assert!(
+        msg.contains("fabsync retries on its own: attempt 2 at"),
+        "{msg}"
+    );
+    assert!(msg.contains(t["retry_at"].as_str().unwrap()));
     assert!(page.body.contains("data-status=\"error\""));
     assert!(page.body.contains("conn-unreachable"));
     assert!(page.body.contains("id=\"last-error\""));
@@ -1442,6 +1437,11 @@ async fn pages_carry_security_headers_and_static_files_are_served() {
     assert!(css.body.contains(".sync-success-message"));
     // Without demo mode the demo routes do not exist.
     assert_eq!(b.get("/demo").await.status, StatusCode::NOT_FOUND);
+    let mut k = Client::api(&app, Some(CLUSTER_TOKEN));
+    assert_eq!(
+        k.get("/demo/cluster/api").await.status,
+        StatusCode::NOT_FOUND
+    );
     let csrf = csrf_of(&b.get("/fabrics/vlab").await.body);
     let r = b
         .post_form("/demo/faults/cluster-unreachable", &[("csrf_token", &csrf)])
@@ -1556,6 +1556,24 @@ async fn demo_mode_breaks_and_repairs_the_simulated_world() {
         &[("csrf_token", &csrf)],
     )
     .await;
+    // The simulated cluster's API is served for kubectl / kube-rs, behind its own token.
+    let mut k = Client::api(&app, Some(CLUSTER_TOKEN));
+    let r = k
+        .get("/demo/cluster/apis/wiring.githedgehog.com/v1beta1/namespaces/default/switches")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let names: Vec<String> = r.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(names.contains(&"leaf-01".to_string()), "{names:?}");
+    let mut nobody = Client::api(&app, Some("wrong"));
+    let r = nobody
+        .get("/demo/cluster/apis/wiring.githedgehog.com/v1beta1/namespaces/default/switches")
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     let r = b
         .post_form("/demo/faults/no-such-fault", &[("csrf_token", &csrf)])
         .await;

@@ -2,6 +2,9 @@
 //! simulated world — the cluster or NetBox unreachable, or refusing fabsync's token — so a person
 //! or a browser test can watch Sync Now fail with the cause and recover.
 //!
+//! It also serves the simulated cluster's own Kubernetes API under [`CLUSTER_PREFIX`], so a
+//! person with kubectl (or a test with kube-rs) can see what the demo wrote.
+//!
 //! These routes exist only when [`super::AppState::demo`] is set. They act on the simulated fakes
 //! only (their fault controls and the simulated connector's tokens); they never touch fabsync's
 //! store or a real system.
@@ -21,6 +24,10 @@ use super::access::Access;
 use super::error::{PageError, WebError};
 use super::html::{Frame, csrf_field, layout};
 use crate::sim::World;
+
+/// Where demo mode serves the simulated cluster's Kubernetes API (for kubectl and kube-rs, with
+/// the simulated cluster's bearer token).
+pub const CLUSTER_PREFIX: &str = "/demo/cluster";
 
 /// The faults demo mode offers: name and what it does.
 pub const DEMO_FAULTS: &[(&str, &str)] = &[
@@ -233,6 +240,12 @@ pub(crate) async fn page(
                     }
                 }
             }
+        }
+        h2 { "Look at the simulated cluster" }
+        p {
+            "Its Kubernetes API is served at " code { (CLUSTER_PREFIX) } " on this server, with the simulated cluster's own bearer token (defined in fabsync's "
+            code { "sim" } " module), for example "
+            code { "kubectl --server http://HOST:PORT" (CLUSTER_PREFIX) " --token … get switches.wiring.githedgehog.com" } "."
         }
         h2 { "Fault rules in the simulated servers" }
         p { "Cluster: " (api_faults.len()) " rule(s); NetBox: " (nb_faults.len()) " rule(s)." }

@@ -27,7 +27,7 @@ use crate::engine::Engine;
 use crate::scheduler::Scheduler;
 use crate::store::Store;
 
-pub use demo::{DEMO_FAULTS, DemoHooks};
+pub use demo::{CLUSTER_PREFIX, DEMO_FAULTS, DemoHooks};
 pub use error::WebError;
 
 /// Everything the web layer needs, handed over by `fabsync serve`.
@@ -72,6 +72,7 @@ pub(crate) type Shared = Arc<Ctx>;
 pub fn router(state: AppState) -> Router {
     let keys = access::Keys::new(&state.secret_key, state.auth_token.as_ref());
     let demo = state.demo.is_some();
+    let demo_cluster = state.demo.as_ref().map(|d| d.world().apiserver.router());
     let shared: Shared = Arc::new(Ctx { app: state, keys });
 
     let mut r = Router::new()
@@ -113,6 +114,11 @@ pub fn router(state: AppState) -> Router {
                 post(demo::add_fault).delete(demo::remove_fault),
             )
             .route("/demo/faults/{fault}/clear", post(demo::remove_fault));
+    }
+    if let Some(cluster) = demo_cluster {
+        // The simulated cluster's own Kubernetes API (its bearer token, not fabsync's), so
+        // kubectl or kube-rs can look at what the demo wrote.
+        r = r.nest_service(demo::CLUSTER_PREFIX, cluster);
     }
     r.fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -187,7 +187,11 @@ fn result_message(task: &TaskRecord, run: Option<&RunRecord>, ok: bool) -> Marku
                 ": "
                 pre.message-text { (error) }
                 @if task.state == Phase::Retry {
-                    p.retry { "fabsync retries on its own: " (task.message.clone().unwrap_or_default()) }
+                    p.retry {
+                        "fabsync retries on its own: attempt " (task.attempts + 1)
+                        @if let Some(at) = &task.retry_at { " at " span.retry-at { (at) } }
+                        "."
+                    }
                 }
             }
         }

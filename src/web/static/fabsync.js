@@ -58,7 +58,13 @@
     box.appendChild(document.createTextNode(': '));
     box.appendChild(el('pre', 'message-text', (run && run.error) || t.message || ''));
     if (t.state === 'RETRY') {
-      box.appendChild(el('p', 'retry', 'fabsync retries on its own: ' + (t.message || '')));
+      const p = el('p', 'retry', 'fabsync retries on its own: attempt ' + (t.attempts + 1));
+      if (t.retry_at) {
+        p.appendChild(document.createTextNode(' at '));
+        p.appendChild(el('span', 'retry-at', t.retry_at));
+      }
+      p.appendChild(document.createTextNode('.'));
+      box.appendChild(p);
     }
     return box;
   }
