@@ -465,6 +465,69 @@ fn vlab_sample_round_trips_through_the_binaries() {
     let changes = || rt.block_on(change_log(&api));
     assert!(changes().is_empty());
 
+    // Bad input gets a clear error and writes nothing: a missing file, a connection to a
+    // device the diagram does not have, a token NetBox does not know.
+    let (code, _, err) = fabsync(
+        &[
+            "import-wiring",
+            "/nonexistent/wiring.yaml",
+            "--netbox-url",
+            &url,
+            "--netbox-token-file",
+            token_file,
+            "--site",
+            "x",
+        ],
+        &[],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("cannot read /nonexistent/wiring.yaml"),
+        "{err}"
+    );
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(
+        &broken,
+        text.replacen("port: server-01/enp2s1", "port: server-99/enp2s1", 1),
+    )
+    .unwrap();
+    let (code, _, err) = fabsync(
+        &[
+            "import-wiring",
+            broken.to_str().unwrap(),
+            "--netbox-url",
+            &url,
+            "--netbox-token-file",
+            token_file,
+            "--site",
+            "vlab-sample",
+        ],
+        &[],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("wiring diagram: Connection")
+            && err.contains("field spec: port \"server-99/enp2s1\""),
+        "{err}"
+    );
+    let (code, _, err) = fabsync(
+        &[
+            "import-wiring",
+            file,
+            "--netbox-url",
+            &url,
+            "--netbox-token-env",
+            "NB_TOKEN",
+            "--site",
+            "vlab-sample",
+        ],
+        &[("NB_TOKEN", "ffffffffffffffffffffffffffffffffffffffff")],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("NetBox refused the token"), "{err}");
+    assert!(!err.contains("ffffffffffffffff"), "{err}");
+    assert!(changes().is_empty(), "failed imports wrote nothing");
+
     let (code, out, err) = fabsync(
         &[
             "import-wiring",
