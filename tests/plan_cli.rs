@@ -220,7 +220,26 @@ fn same_seed_same_bytes_and_the_seed_only_moves_serials() {
 }
 
 #[test]
-fn fixtures_large_and_xlarge_plan_without_findings() {
+fn fixtures_mesh_large_and_xlarge_plan_without_findings() {
+    let mesh = fabsync(&["plan", "--fixture", "mesh"], &[]);
+    assert_eq!(mesh.code, 0, "{}", mesh.stderr);
+    let objects = manifests(&mesh.stdout, "mesh");
+    assert_eq!(objects.len(), summary_count(&mesh.stderr));
+    let meshes: Vec<&String> = objects
+        .iter()
+        .filter(|((k, _), doc)| *k == Kind::Connection && doc["spec"].get("mesh").is_some())
+        .map(|((_, n), _)| n)
+        .collect();
+    assert!(
+        meshes.contains(&&"leaf-01--mesh--leaf-02".to_string()),
+        "{meshes:?}"
+    );
+    assert!(
+        !objects
+            .keys()
+            .any(|(k, n)| *k == Kind::Switch && n.starts_with("spine"))
+    );
+
     let large = fabsync(&["plan", "--fixture", "large"], &[]);
     assert_eq!(large.code, 0, "{}", large.stderr);
     let objects = manifests(&large.stdout, "fabric-large");
