@@ -1278,8 +1278,28 @@ async fn health_readiness_and_metrics_follow_the_run_records() {
 
     let m = api.get("/metrics").await;
     assert_eq!(m.status, StatusCode::OK);
-    assert!(m.content_type().starts_with("application/openmetrics-text"));
-    assert!(m.body.ends_with("# EOF\n"));
+    assert_eq!(m.content_type(), "text/plain; version=0.0.4; charset=utf-8");
+    assert!(
+        m.body.contains("# TYPE fabsync_runs_total counter"),
+        "{}",
+        m.body
+    );
+    assert!(
+        m.body
+            .contains("# TYPE fabsync_run_duration_seconds histogram")
+    );
+    // OpenMetrics for scrapers that ask for it.
+    api.extra = vec![(
+        "accept",
+        "application/openmetrics-text; version=1.0.0".into(),
+    )];
+    let om = api.get("/metrics").await;
+    api.extra.clear();
+    assert!(
+        om.content_type()
+            .starts_with("application/openmetrics-text")
+    );
+    assert!(om.body.ends_with("# EOF\n"));
     assert_eq!(metric(&m.body, "fabsync_scheduler_up"), 1.0);
     assert_eq!(
         metric(
@@ -1290,12 +1310,43 @@ async fn health_readiness_and_metrics_follow_the_run_records() {
     );
     assert!(!m.body.contains("fabsync_runs_total{"));
 
-    // One successful run, one failed.
+    // One successful run (scraped once while it runs: it is counted once it ended, once), then
+    // a failed one.
+    app.world
+        .apiserver
+        .faults()
+        .add(fake_apiserver::Fault::Latency {
+            millis: 3000,
+            when: fake_apiserver::When::always().times(2),
+        })
+        .unwrap();
     let t = api
         .post_json("/api/fabrics/vlab/sync", &json!({}))
         .await
         .json();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(app.scheduler.is_running("vlab"));
+    let m = api.get("/metrics").await.body;
+    assert!(!m.contains("fabsync_runs_total{"), "{m}");
+    assert_eq!(metric(&m, "fabsync_fabric_running{fabric=\"vlab\"}"), 1.0);
+    assert_eq!(
+        metric(
+            &m,
+            "fabsync_fabric_status{fabric=\"vlab\",status=\"syncing\"}"
+        ),
+        1.0
+    );
     wait_task(&mut api, t["id"].as_str().unwrap(), false).await;
+    for _ in 0..2 {
+        let m = api.get("/metrics").await.body;
+        assert_eq!(
+            metric(
+                &m,
+                "fabsync_runs_total{fabric=\"vlab\",trigger=\"manual\",result=\"success\"}"
+            ),
+            1.0
+        );
+    }
     app.world
         .apiserver
         .faults()
@@ -1394,6 +1445,29 @@ async fn health_readiness_and_metrics_follow_the_run_records() {
         metric(&m, "fabsync_fabric_objects{fabric=\"vlab\"}"),
         f.object_count.unwrap() as f64
     );
+
+    // A fresh server over the same store (a restart) reports the same totals: they come from
+    // the run records.
+    let restarted = router(AppState {
+        store: app.world.store.clone(),
+        scheduler: app.scheduler.clone(),
+        engine: app.world.engine.clone(),
+        clock: app.world.clock.clone(),
+        auth_token: None,
+        secret_key: [7u8; 32],
+        demo: None,
+    });
+    let m2 = Client {
+        router: restarted,
+        cookie: None,
+        bearer: None,
+        extra: vec![],
+    }
+    .get("/metrics")
+    .await
+    .body;
+    // Byte for byte: series come out sorted.
+    assert_eq!(m2, m);
 
     // The scheduler stopped: not ready.
     app.scheduler.shutdown(Duration::from_secs(1)).await;

@@ -63,6 +63,7 @@ impl std::fmt::Debug for AppState {
 pub(crate) struct Ctx {
     pub(crate) app: AppState,
     pub(crate) keys: access::Keys,
+    pub(crate) metrics: std::sync::Mutex<health::Metrics>,
 }
 
 pub(crate) type Shared = Arc<Ctx>;
@@ -73,7 +74,11 @@ pub fn router(state: AppState) -> Router {
     let keys = access::Keys::new(&state.secret_key, state.auth_token.as_ref());
     let demo = state.demo.is_some();
     let demo_cluster = state.demo.as_ref().map(|d| d.world().apiserver.router());
-    let shared: Shared = Arc::new(Ctx { app: state, keys });
+    let shared: Shared = Arc::new(Ctx {
+        app: state,
+        keys,
+        metrics: std::sync::Mutex::new(health::Metrics::default()),
+    });
 
     let mut r = Router::new()
         // pages
