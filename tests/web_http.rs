@@ -351,6 +351,13 @@ async fn list_and_detail_pages_show_status_times_config_and_no_secrets() {
     assert!(hist.contains(&format!(">{}<", run.counts.created)));
     assert_no_secret(&page.body);
 
+    // Unknown run or task: clear 404 pages.
+    let r = b.get("/runs/999").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.body.contains("run 999 does not exist"));
+    let r = b.get("/tasks/no-such-task").await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.content_type().starts_with("text/html"));
     // Unknown fabric: a clear 404 page.
     let missing = b.get("/fabrics/nope").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
@@ -967,6 +974,27 @@ async fn preview_shows_the_diff_a_sync_would_make_and_writes_nothing() {
         page.body
             .contains("No changes: the cluster already holds what NetBox says.")
     );
+
+    // Invalid NetBox data: the preview names the fatal finding and says a sync would stop.
+    let nb = app.world.netbox_client();
+    let leaf: Vec<fabsync::netbox::model::Device> = nb
+        .list("dcim/devices", &[("name", "leaf-03".to_string())])
+        .await
+        .unwrap();
+    nb.patch("dcim/devices", leaf[0].id, &json!({"name": "Leaf 03"}))
+        .await
+        .unwrap();
+    let page = b.get("/fabrics/vlab/preview").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("finding finding-fatal"), "{}", page.body);
+    assert!(page.body.contains("Leaf 03"));
+    assert!(
+        page.body
+            .contains("A sync would stop before writing anything")
+    );
+    nb.patch("dcim/devices", leaf[0].id, &json!({"name": "leaf-03"}))
+        .await
+        .unwrap();
 
     // A preview that cannot reach the cluster says so (502), naming the cause.
     app.world
@@ -1653,4 +1681,41 @@ async fn demo_mode_breaks_and_repairs_the_simulated_world() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert!(r.body.contains("cluster-unreachable, cluster-unauthorized"));
+}
+
+/// The same requests against two worlds with the same seed give the same bytes.
+#[tokio::test(start_paused = true)]
+async fn same_seed_same_pages_byte_for_byte() {
+    async fn session() -> Vec<String> {
+        let app = app().await;
+        let mut b = Client::browser(&app);
+        let page = b.get("/fabrics/vlab").await;
+        let csrf = csrf_of(&page.body);
+        let loc = b
+            .post_form("/fabrics/vlab/sync", &[("csrf_token", &csrf)])
+            .await
+            .location();
+        let id = loc
+            .split("task=")
+            .nth(1)
+            .unwrap()
+            .split('#')
+            .next()
+            .unwrap()
+            .to_string();
+        let t = wait_task(&mut b, &id, false).await;
+        let mut out = vec![page.body, loc.clone(), b.get(&loc).await.body];
+        out.push(b.get(&format!("/runs/{}", t["run_id"])).await.body);
+        out.push(b.get("/").await.body);
+        out.push(b.get("/api/fabrics").await.body);
+        out.push(b.get("/metrics").await.body);
+        out.push(b.cookie.clone().unwrap());
+        out
+    }
+    let a = session().await;
+    let b = session().await;
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x, y);
+    }
 }
