@@ -793,7 +793,7 @@ fn bulk_delete(inner: &Inner, m: M, req: &Req) -> Reply {
             Err(WriteError::Conflict(detail)) => {
                 let n: usize = detail
                     .split_whitespace()
-                    .nth(3)
+                    .nth(4)
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(1);
                 errors.push(json!({"id": id, "errors": {"__all__": [format!("Unable to delete: {n} dependent object(s) prevent deletion.")]}}));

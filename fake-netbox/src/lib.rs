@@ -24,6 +24,7 @@ mod auth;
 mod changes;
 pub mod choices;
 mod client;
+mod delete;
 pub mod faults;
 pub mod fixture;
 mod jsonw;

@@ -887,6 +887,12 @@ fn parse_one(
             continue;
         };
         let sfx = if name == *field { "" } else { suffix };
+        if sfx == "empty" {
+            if let Some(b) = vals.last().and_then(|v| parse_bool(v)) {
+                preds.push(Pred::Empty(field, b));
+            }
+            return Ok(());
+        }
         if !matches!(sfx, "" | "n") {
             return Ok(());
         }

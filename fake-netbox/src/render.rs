@@ -270,7 +270,7 @@ impl<'a> Ctx<'a> {
         );
         o.key("address").val(rec.get(m, "address"));
         let nat = rec.id_of(m, "nat_inside");
-        self.write_nested_id(o.key("nat_inside"), m, nat, Nest::Brief);
+        self.write_nested_id(o.key("nat_inside"), m, nat, Nest::Legacy);
         self.write_computed(o.key("nat_outside"), m, rec, C::NatOutside, Mode::Nested);
         o.key("dns_name").val(rec.get(m, "dns_name"));
         o.key("description").val(rec.get(m, "description"));
@@ -290,6 +290,10 @@ impl<'a> Ctx<'a> {
             o.key("name").val(rec.get(m, "name"));
             o.key("cable").val(rec.get(m, "cable"));
             o.key("_occupied").bool(occupied(m, rec));
+        } else if m == M::IpAddress {
+            let family = net::parse_any(rec.str(m, "address")).map_or(4, |n| n.family());
+            o.key("family").u64(u64::from(family));
+            o.key("address").val(rec.get(m, "address"));
         } else {
             o.key("name").val(rec.get(m, "name"));
         }
@@ -391,7 +395,7 @@ impl<'a> Ctx<'a> {
                     .flatten()
                     .filter_map(Value::as_u64)
                     .collect();
-                ids.sort_unstable();
+                crate::query::sort(self.store, target, &mut ids, &[]);
                 let mut a = w.arr();
                 for r in ids.into_iter().filter_map(|id| self.store.get(target, id)) {
                     self.write_nested(a.item(), target, r, Nest::Brief);
@@ -547,24 +551,27 @@ impl<'a> Ctx<'a> {
             C::IfaceLinkPeers => {
                 self.write_brief_list(w, M::Interface, self.peers(rec), Nest::Brief)
             }
+            // A cable whose far end is gone has no peers, so no (complete) path either.
             C::IfaceLinkPeersType | C::IfaceConnectedEndpointsType => {
-                if rec.id_of(m, "cable").is_some() {
-                    w.str("dcim.interface");
-                } else {
+                if self.peers(rec).is_empty() {
                     w.null();
+                } else {
+                    w.str("dcim.interface");
                 }
             }
             C::IfaceConnectedEndpoints => {
-                if rec.id_of(m, "cable").is_some() {
-                    self.write_brief_list(w, M::Interface, self.peers(rec), Nest::Brief);
-                } else {
+                let peers = self.peers(rec);
+                if peers.is_empty() {
                     w.null();
+                } else {
+                    self.write_brief_list(w, M::Interface, peers, Nest::Brief);
                 }
             }
             C::IfaceReachable => w.bool(
                 rec.id_of(m, "cable")
                     .and_then(|c| s.get(M::Cable, c))
-                    .is_some_and(|c| c.str(M::Cable, "status") == "connected"),
+                    .is_some_and(|c| c.str(M::Cable, "status") == "connected")
+                    && !self.peers(rec).is_empty(),
             ),
             C::IfaceCountIpAddresses => w.u64(
                 s.gfk_referrers(M::IpAddress, "assigned_object_type", M::Interface, rec.id)
@@ -631,7 +638,7 @@ impl<'a> Ctx<'a> {
                     .referrers(M::IpAddress, "nat_inside", rec.id)
                     .filter_map(|id| s.get(M::IpAddress, id))
                     .collect();
-                self.write_brief_list(w, M::IpAddress, recs, Nest::Brief);
+                self.write_brief_list(w, M::IpAddress, recs, Nest::Legacy);
             }
             C::PrefixChildren => w.u64(prefix_children(s, rec) as u64),
             C::Depth => w.u64(depth(s, m, rec) as u64),
@@ -708,14 +715,15 @@ impl<'a> Ctx<'a> {
                     ids.sort_unstable();
                     Value::Array(ids.into_iter().map(Value::from).collect())
                 }
-                K::M2m(_) => {
+                K::M2m(target) => {
+                    // Django serializes many-to-many values in the related model's ordering.
                     let mut ids: Vec<Id> = raw
                         .as_array()
                         .into_iter()
                         .flatten()
                         .filter_map(Value::as_u64)
                         .collect();
-                    ids.sort_unstable();
+                    crate::query::sort(self.store, target, &mut ids, &[]);
                     Value::Array(ids.into_iter().map(Value::from).collect())
                 }
                 K::Tags => {

@@ -190,7 +190,10 @@ pub fn unique_keys(m: M, rec: &Rec) -> Vec<(&'static str, String)> {
                 out.push(("rd", rd.to_string()));
             }
         }
-        M::VlanGroup => {
+        // Postgres treats NULLs as distinct: groups without a scope never collide.
+        M::VlanGroup
+            if rec.get(m, "scope_type").is_string() && rec.id_of(m, "scope_id").is_some() =>
+        {
             let scope = format!("{}|{}", rec.str(m, "scope_type"), id("scope_id"));
             out.push(("scope_name", format!("{scope}|{}", s("name"))));
             out.push(("scope_slug", format!("{scope}|{}", s("slug"))));

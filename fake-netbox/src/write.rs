@@ -59,6 +59,8 @@ enum Undo {
     Replace(M, Box<Rec>),
     Remove(M, Box<Rec>),
     Change,
+    /// A change record's `postchange_data` before a many-to-many update was folded into it.
+    Post(usize, Option<Box<str>>),
 }
 
 /// A transaction over the store: every mutation is journaled and undone on [`Tx::rollback`].
@@ -66,6 +68,8 @@ pub struct Tx<'a> {
     pub store: &'a mut Store,
     pub actor: Actor,
     undo: Vec<Undo>,
+    /// Objects whose deletion this request has recorded (NetBox's `_signals_received`).
+    pub(crate) deleted: std::collections::HashSet<(M, Id)>,
 }
 
 impl<'a> Tx<'a> {
@@ -76,6 +80,7 @@ impl<'a> Tx<'a> {
             store,
             actor,
             undo: Vec::new(),
+            deleted: Default::default(),
         }
     }
 
@@ -91,37 +96,43 @@ impl<'a> Tx<'a> {
                     self.store.changes.pop();
                     self.store.version += 1;
                 }
+                Undo::Post(i, post) => {
+                    if let Some(c) = self.store.changes.get_mut(i) {
+                        c.post = post;
+                    }
+                    self.store.version += 1;
+                }
             }
         }
     }
 
     pub fn commit(self) {}
 
-    fn insert(&mut self, m: M, rec: Rec) {
+    pub(crate) fn insert(&mut self, m: M, rec: Rec) {
         self.undo.push(Undo::Insert(m, rec.id));
         self.store.insert(m, rec);
     }
 
-    fn replace(&mut self, m: M, rec: Rec) {
+    pub(crate) fn replace(&mut self, m: M, rec: Rec) {
         if let Some(old) = self.store.get(m, rec.id) {
             self.undo.push(Undo::Replace(m, Box::new(old.clone())));
         }
         self.store.replace(m, rec);
     }
 
-    fn remove(&mut self, m: M, id: Id) -> Option<Rec> {
+    pub(crate) fn remove(&mut self, m: M, id: Id) -> Option<Rec> {
         let rec = self.store.remove(m, id)?;
         self.undo.push(Undo::Remove(m, Box::new(rec.clone())));
         Some(rec)
     }
 
-    fn snapshot(&self, m: M, id: Id) -> Option<Box<str>> {
+    pub(crate) fn snapshot(&self, m: M, id: Id) -> Option<Box<str>> {
         let rec = self.store.get(m, id)?;
         let data = Ctx::new(self.store, "").log_data(m, rec);
         Some(serde_json::to_string(&data).unwrap_or_default().into())
     }
 
-    fn repr(&self, m: M, id: Id) -> String {
+    pub(crate) fn repr(&self, m: M, id: Id) -> String {
         self.store
             .get(m, id)
             .map(|r| Ctx::new(self.store, "").display(m, r))
@@ -130,7 +141,7 @@ impl<'a> Tx<'a> {
 
     /// Appends one change record. Updates whose data did not change are skipped, as NetBox does
     /// with `CHANGELOG_SKIP_EMPTY_CHANGES`.
-    fn log(
+    pub(crate) fn log(
         &mut self,
         action: &'static str,
         m: M,
@@ -157,6 +168,37 @@ impl<'a> Tx<'a> {
         };
         self.store.push_change(change);
         self.undo.push(Undo::Change);
+    }
+}
+
+impl Tx<'_> {
+    /// A many-to-many change (`m2m_changed`): folded into the latest record this request wrote
+    /// for the object, else recorded as an update.
+    pub(crate) fn log_m2m(
+        &mut self,
+        m: M,
+        id: Id,
+        repr: String,
+        (pre, post): (Option<Box<str>>, Option<Box<str>>),
+    ) {
+        let request = self.actor.request_id.clone();
+        let prev = self
+            .store
+            .changes
+            .iter()
+            .enumerate()
+            .rev()
+            .take_while(|(_, c)| c.request_id == request)
+            .find(|(_, c)| c.model == m && c.object_id == id)
+            .map(|(i, _)| i);
+        match prev {
+            Some(i) => {
+                let old = std::mem::replace(&mut self.store.changes[i].post, post);
+                self.store.version += 1;
+                self.undo.push(Undo::Post(i, old));
+            }
+            None => self.log("update", m, id, repr, (pre, post), ""),
+        }
     }
 }
 
@@ -449,10 +491,17 @@ fn parse_field(store: &Store, m: M, f: &F, v: &Value) -> Result<Value, String> {
             Value::Null => Err("This field may not be null.".into()),
             v => parse_bool(v),
         },
+        // NetBox's ChoiceField: null becomes "" unless the field allows null; "" needs
+        // `allow_blank` (stored as "", rendered as null).
         K::Choice { set, null, .. } => match v {
-            Value::Null if null => Ok(Value::Null),
-            Value::String(s) if s.is_empty() && null => Ok(Value::Null),
-            Value::Null => Err("This field may not be null.".into()),
+            Value::Null if null && !choice_null_is_blank(m, f.name) => Ok(Value::Null),
+            Value::Null | Value::String(_) if v.as_str().unwrap_or("").is_empty() => {
+                if null && choice_allows_blank(m, f.name) {
+                    Ok(Value::String(String::new()))
+                } else {
+                    Err("This field may not be blank.".into())
+                }
+            }
             Value::String(s) if set.label(s).is_some() => Ok(Value::String(s.clone())),
             Value::Number(n) if set.label(&n.to_string()).is_some() => {
                 Ok(Value::String(n.to_string()))
@@ -556,6 +605,27 @@ fn parse_field(store: &Store, m: M, f: &F, v: &Value) -> Result<Value, String> {
         },
         _ => Ok(v.clone()),
     }
+}
+
+/// Choice fields whose serializer does not allow null (null is read as "").
+fn choice_null_is_blank(m: M, field: &str) -> bool {
+    matches!(
+        (m, field),
+        (M::Device, "face" | "airflow")
+            | (
+                M::Interface,
+                "mode" | "rf_role" | "rf_channel" | "poe_mode" | "poe_type"
+            )
+            | (M::IpAddress, "role")
+    )
+}
+
+/// Optional choice fields whose serializer refuses "".
+fn choice_allows_blank(m: M, field: &str) -> bool {
+    !matches!(
+        (m, field),
+        (M::Vlan, "qinq_role") | (M::CustomFieldChoiceSet, "base_choices")
+    )
 }
 
 fn parse_terminations(store: &Store, v: &Value) -> Result<Vec<(M, Id)>, Value> {
@@ -1248,20 +1318,35 @@ fn clean_model(store: &Store, m: M, rec: &Rec, old: Option<&Rec>) -> Errs {
                 );
             }
             if let Some(old) = old
-                && old.id_of(m, "assigned_object_id") != rec.id_of(m, "assigned_object_id")
                 && let Some(dev) = old
                     .id_of(m, "assigned_object_id")
                     .and_then(|i| iface_device(store, i))
             {
-                let is_primary = ["primary_ip4", "primary_ip6"]
-                    .iter()
-                    .any(|f| dev.id_of(M::Device, f) == Some(rec.id));
-                if is_primary {
-                    add_err(
-                        &mut e,
-                        "interface",
-                        "Cannot reassign IP address while it is designated as the primary IP for the parent object",
-                    );
+                // Only moving the address away from its device is refused.
+                let new_dev = rec
+                    .id_of(m, "assigned_object_id")
+                    .and_then(|i| iface_device(store, i))
+                    .map(|d| d.id);
+                if new_dev != Some(dev.id) {
+                    let family = net::parse_any(rec.str(m, "address")).map(|n| n.family());
+                    let field = if family == Some(6) {
+                        "primary_ip6"
+                    } else {
+                        "primary_ip4"
+                    };
+                    if dev.id_of(M::Device, field) == Some(rec.id) {
+                        add_err(
+                            &mut e,
+                            "__all__",
+                            "Cannot reassign IP address while it is designated as the primary IP for the parent object",
+                        );
+                    } else if dev.id_of(M::Device, "oob_ip") == Some(rec.id) {
+                        add_err(
+                            &mut e,
+                            "__all__",
+                            "Cannot reassign IP address while it is designated as the OOB IP for the parent object",
+                        );
+                    }
                 }
             }
             if rec.str(m, "status") == "slaac"
@@ -1327,7 +1412,7 @@ fn clean_model(store: &Store, m: M, rec: &Rec, old: Option<&Rec>) -> Errs {
                         "vid",
                         format!(
                             "VID must be in ranges {} for VLANs in group {}",
-                            text.join(", "),
+                            text.join(","),
                             g.str(M::VlanGroup, "name")
                         ),
                     );
@@ -1530,27 +1615,105 @@ fn build(tx: &Tx, m: M, parsed: &Parsed, existing: Option<&Rec>, partial: bool) 
         if mode.is_empty() {
             rec.vals[untagged] = Value::Null;
         }
-        if mode != "tagged" {
+        // save() clears tagged VLANs of an existing non-tagged interface; the serializer then
+        // writes the given list, if any.
+        if mode != "tagged" && existing.is_some() && !parsed.vals.iter().any(|(i, _)| *i == tagged)
+        {
             rec.vals[tagged] = Value::Array(Vec::new());
         }
     }
     rec
 }
 
-/// Interface-specific serializer validation (tagged VLANs need `mode: tagged`).
-fn serializer_validate(m: M, parsed: &Parsed, rec: &Rec) -> Result<(), WriteError> {
-    if m == M::Interface {
-        let idx = m.field_index("tagged_vlans").unwrap_or(0);
-        let given = parsed
-            .vals
-            .iter()
-            .find(|(i, _)| *i == idx)
-            .and_then(|(_, v)| v.as_array())
-            .is_some_and(|a| !a.is_empty());
-        if given && rec.str(m, "mode") != "tagged" {
-            return Err(one(
+/// Interface-specific serializer validation (`InterfaceSerializer.validate`): the 802.1Q mode
+/// decides which VLAN fields may be set; values come from the request, else from the instance.
+fn serializer_validate(
+    store: &Store,
+    m: M,
+    parsed: &Parsed,
+    existing: Option<&Rec>,
+) -> Result<(), WriteError> {
+    if m != M::Interface {
+        return Ok(());
+    }
+    let given = |name: &str| -> Option<&Value> {
+        let idx = m.field_index(name)?;
+        parsed.vals.iter().find(|(i, _)| *i == idx).map(|(_, v)| v)
+    };
+    let value = |name: &str| -> Value {
+        match (given(name), existing) {
+            (Some(v), _) => v.clone(),
+            (None, Some(e)) => e.get(m, name).clone(),
+            (None, None) => Value::Null,
+        }
+    };
+    let truthy = |v: &Value| match v {
+        Value::Null => false,
+        Value::Array(a) => !a.is_empty(),
+        Value::String(s) => !s.is_empty(),
+        _ => true,
+    };
+    let mode = value("mode");
+    let mode = mode.as_str().unwrap_or("");
+    let mut e = Errs::new();
+    if mode != "q-in-q" && truthy(&value("qinq_svlan")) {
+        add_err(
+            &mut e,
+            "qinq_svlan",
+            "Interface mode does not support q-in-q service vlan",
+        );
+    }
+    let tagged = value("tagged_vlans");
+    if mode.is_empty() {
+        if truthy(&value("untagged_vlan")) {
+            add_err(
+                &mut e,
+                "untagged_vlan",
+                "Interface mode does not support untagged vlan",
+            );
+        }
+        if truthy(&tagged) {
+            add_err(
+                &mut e,
                 "tagged_vlans",
                 "Interface mode does not support tagged vlans",
+            );
+        }
+    } else if (mode == "tagged-all" || mode == "access") && truthy(&tagged) {
+        add_err(
+            &mut e,
+            "tagged_vlans",
+            "Interface mode does not support tagged vlans",
+        );
+    }
+    if !e.is_empty() {
+        return Err(WriteError::Invalid(e));
+    }
+    let device = match existing {
+        Some(r) => r.id_of(m, "device"),
+        None => given("device").and_then(Value::as_u64),
+    };
+    let site = device
+        .and_then(|d| store.get(M::Device, d))
+        .and_then(|d| d.id_of(M::Device, "site"));
+    for vid in given("tagged_vlans")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_u64)
+    {
+        let Some(vlan) = store.get(M::Vlan, vid) else {
+            continue;
+        };
+        let vsite = vlan.id_of(M::Vlan, "site");
+        if vsite.is_some() && vsite != site {
+            return Err(one(
+                "tagged_vlans",
+                format!(
+                    "VLAN {} ({}) must belong to the same site as the interface's parent device, or it must be global.",
+                    vlan.str(M::Vlan, "name"),
+                    vlan.get(M::Vlan, "vid")
+                ),
             ));
         }
     }
@@ -1627,7 +1790,7 @@ fn check_terminations(
     Ok(())
 }
 
-fn set_iface_cable(tx: &mut Tx, iface: Id, cable: Option<(Id, char)>, message: &str) {
+pub(crate) fn set_iface_cable(tx: &mut Tx, iface: Id, cable: Option<(Id, char)>, message: &str) {
     let m = M::Interface;
     let pre = tx.snapshot(m, iface);
     let Some(mut rec) = tx.store.get(m, iface).cloned() else {
@@ -1652,7 +1815,9 @@ fn set_iface_cable(tx: &mut Tx, iface: Id, cable: Option<(Id, char)>, message: &
     tx.log("update", m, iface, repr, (pre, post), message);
 }
 
-fn add_termination(tx: &mut Tx, cable: Id, end: char, (_, iface): (M, Id), message: &str) {
+/// A new `CableTermination` and the interface's cable fields (records without the request's
+/// changelog message: NetBox creates and saves these objects itself).
+fn add_termination(tx: &mut Tx, cable: Id, end: char, (_, iface): (M, Id)) {
     let ct = M::CableTermination;
     let id = tx.store.alloc_id(ct);
     let mut rec = Rec::new(ct, id, tx.actor.now);
@@ -1664,8 +1829,8 @@ fn add_termination(tx: &mut Tx, cable: Id, end: char, (_, iface): (M, Id), messa
     tx.insert(ct, rec);
     let post = tx.snapshot(ct, id);
     let repr = tx.repr(ct, id);
-    tx.log("create", ct, id, repr, (None, post), message);
-    set_iface_cable(tx, iface, Some((cable, end)), message);
+    tx.log("create", ct, id, repr, (None, post), "");
+    set_iface_cable(tx, iface, Some((cable, end)), "");
 }
 
 fn terminations_of(store: &Store, cable: Id) -> Vec<(Id, char, Id)> {
@@ -1711,8 +1876,8 @@ pub fn create_with(
         ));
     }
     let parsed = parse(tx.store, m, body, None, false)?;
+    serializer_validate(tx.store, m, &parsed, None)?;
     let mut rec = build(tx, m, &parsed, None, false);
-    serializer_validate(m, &parsed, &rec)?;
     if m == M::Cable {
         let (a, b) = (&parsed.terms[0], &parsed.terms[1]);
         let (Some(a), Some(b)) = (a, b) else {
@@ -1760,7 +1925,12 @@ pub fn create_with(
     }
     let message = parsed.message.clone();
     tx.insert(m, rec);
-    let post = tx.snapshot(m, id);
+    let mut post = defaults_as_numbers(m, &parsed, tx.snapshot(m, id));
+    if m == M::Cable {
+        // Tags are added after save(); their m2m change lands on the cable's last record of the
+        // request (the update written once the terminations exist), not on this one.
+        post = without_tags(post);
+    }
     let repr = tx.repr(m, id);
     tx.log("create", m, id, repr, (None, post), &message);
     // A primary MAC that is not assigned yet gets assigned to the new interface (post_save signal).
@@ -1788,10 +1958,10 @@ pub fn create_with(
         let a = parsed.terms[0].clone().unwrap_or_default();
         let b = parsed.terms[1].clone().unwrap_or_default();
         for t in a {
-            add_termination(tx, id, 'A', t, &message);
+            add_termination(tx, id, 'A', t);
         }
         for t in b {
-            add_termination(tx, id, 'B', t, &message);
+            add_termination(tx, id, 'B', t);
         }
         let post = tx.snapshot(m, id);
         let repr = tx.repr(m, id);
@@ -1800,14 +1970,52 @@ pub fn create_with(
     Ok(id)
 }
 
+fn without_tags(post: Option<Box<str>>) -> Option<Box<str>> {
+    let mut data: Value = serde_json::from_str(post.as_deref()?).ok()?;
+    if let Some(v) = data.get_mut("tags") {
+        *v = Value::Array(Vec::new());
+    }
+    Some(serde_json::to_string(&data).unwrap_or_default().into())
+}
+
+/// A create record serializes the in-memory instance: a decimal left at its model default is
+/// still the Python float (`1.0`), while given values went through `Decimal` (`"1.0"`).
+fn defaults_as_numbers(m: M, parsed: &Parsed, post: Option<Box<str>>) -> Option<Box<str>> {
+    let fields: Vec<(&str, f64)> = m
+        .fields()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| match f.kind {
+            K::Dec {
+                null: false,
+                default,
+                ..
+            } if f.is(crate::model::L) && !parsed.vals.iter().any(|(j, _)| *j == i) => {
+                Some((f.name, default))
+            }
+            _ => None,
+        })
+        .collect();
+    if fields.is_empty() {
+        return post;
+    }
+    let mut data: Value = serde_json::from_str(post.as_deref()?).ok()?;
+    for (name, default) in fields {
+        if let Some(v) = data.get_mut(name) {
+            *v = Value::from(default);
+        }
+    }
+    Some(serde_json::to_string(&data).unwrap_or_default().into())
+}
+
 /// Updates one object (`PUT` when `partial` is false, `PATCH` otherwise).
 pub fn update(tx: &mut Tx, m: M, id: Id, body: &Value, partial: bool) -> Result<(), WriteError> {
     let Some(existing) = tx.store.get(m, id).cloned() else {
         return Err(WriteError::Invalid(Errs::new()));
     };
     let parsed = parse(tx.store, m, body, Some(&existing), partial)?;
+    serializer_validate(tx.store, m, &parsed, Some(&existing))?;
     let mut rec = build(tx, m, &parsed, Some(&existing), partial);
-    serializer_validate(m, &parsed, &rec)?;
     if m == M::Cable && (parsed.terms[0].is_some() || parsed.terms[1].is_some()) {
         let current = terminations_of(tx.store, id);
         let side = |end: char, given: &Option<Vec<(M, Id)>>| -> Vec<(M, Id)> {
@@ -1837,25 +2045,19 @@ pub fn update(tx: &mut Tx, m: M, id: Id, body: &Value, partial: bool) -> Result<
                 if given.contains(&(M::Interface, *iface)) {
                     continue;
                 }
+                // CableTermination.delete(): the interface records the disconnect first.
                 let ct_pre = tx.snapshot(M::CableTermination, *t);
                 let repr = tx.repr(M::CableTermination, *t);
+                set_iface_cable(tx, *iface, None, "");
                 tx.remove(M::CableTermination, *t);
-                tx.log(
-                    "delete",
-                    M::CableTermination,
-                    *t,
-                    repr,
-                    (ct_pre, None),
-                    &message,
-                );
+                tx.log("delete", M::CableTermination, *t, repr, (ct_pre, None), "");
                 let _ = e;
-                set_iface_cable(tx, *iface, None, &message);
             }
             for (mm, iface) in given {
                 if current.iter().any(|(_, e, i)| *e == end && i == iface) {
                     continue;
                 }
-                add_termination(tx, id, end, (*mm, *iface), &message);
+                add_termination(tx, id, end, (*mm, *iface));
             }
         }
     }
@@ -1865,241 +2067,28 @@ pub fn update(tx: &mut Tx, m: M, id: Id, body: &Value, partial: bool) -> Result<
     Ok(())
 }
 
-/// Relations that forbid deleting their target while they point at it (`on_delete=PROTECT`).
-fn protected_by(m: M) -> &'static [(M, &'static str)] {
-    match m {
-        M::Site => &[(M::Device, "site")],
-        M::Manufacturer => &[
-            (M::DeviceType, "manufacturer"),
-            (M::Platform, "manufacturer"),
-        ],
-        M::DeviceType => &[(M::Device, "device_type")],
-        M::DeviceRole => &[(M::Device, "role")],
-        M::Device => &[(M::VirtualChassis, "master")],
-        M::Vrf => &[(M::Prefix, "vrf"), (M::IpAddress, "vrf")],
-        M::VlanGroup => &[(M::Vlan, "group")],
-        M::CustomFieldChoiceSet => &[(M::CustomField, "choice_set")],
-        _ => &[],
-    }
-}
+pub use crate::delete::delete;
 
-/// Deletes one object with NetBox's cascades and change records.
-pub fn delete(tx: &mut Tx, m: M, id: Id, message: &str) -> Result<(), WriteError> {
-    if tx.store.get(m, id).is_none() {
-        return Err(WriteError::Invalid(Errs::new()));
-    }
-    let ctx_store = &*tx.store;
-    let ctx = Ctx::new(ctx_store, "");
-    let mut blockers: Vec<String> = Vec::new();
-    for (src, field) in protected_by(m) {
-        let mut ids: Vec<Id> = ctx_store.referrers(*src, field, id).collect();
-        ids.sort_unstable();
-        for b in ids {
-            if let Some(r) = ctx_store.get(*src, b) {
-                blockers.push(format!("{} ({})", ctx.display(*src, r), b));
-            }
-        }
-    }
-    if m == M::Site {
-        for src in [M::Prefix, M::VlanGroup] {
-            let mut ids: Vec<Id> = ctx_store
-                .gfk_referrers(src, "scope_type", M::Site, id)
-                .collect();
-            ids.sort_unstable();
-            let _ = ids;
-        }
-    }
-    drop(ctx);
-    if !blockers.is_empty() {
-        return Err(WriteError::Conflict(format!(
-            "Unable to delete object. {} dependent objects were found: {}",
-            blockers.len(),
-            blockers.join(", ")
-        )));
-    }
-    // NetBox snapshots the object before anything cascades.
-    let pre = tx.snapshot(m, id);
-    delete_cascade(tx, m, id, message, pre);
-    Ok(())
-}
-
-fn delete_top(tx: &mut Tx, m: M, id: Id, message: &str, pre: Option<Box<str>>) {
-    let repr = tx.repr(m, id);
-    if tx.remove(m, id).is_some() {
-        tx.log("delete", m, id, repr, (pre, None), message);
-    }
-}
-
-fn delete_plain(tx: &mut Tx, m: M, id: Id, message: &str) {
-    let pre = tx.snapshot(m, id);
-    let repr = tx.repr(m, id);
-    if tx.remove(m, id).is_some() {
-        tx.log("delete", m, id, repr, (pre, None), message);
-    }
-}
-
-/// Clears references without change records (Django's `SET_NULL` runs as a queryset update).
-fn set_null(tx: &mut Tx, src: M, field: &str, target: Id) {
-    let ids: Vec<Id> = tx.store.referrers(src, field, target).collect();
-    let idx = src.field_index(field).unwrap_or(0);
-    for rid in ids {
-        if let Some(mut r) = tx.store.get(src, rid).cloned() {
-            match &mut r.vals[idx] {
-                Value::Array(items) => items.retain(|v| v.as_u64() != Some(target)),
-                v => *v = Value::Null,
-            }
-            tx.replace(src, r);
-        }
-    }
-}
-
-fn delete_cascade(tx: &mut Tx, m: M, id: Id, message: &str, pre: Option<Box<str>>) {
-    match m {
-        M::Device => {
-            let mut ifaces: Vec<Id> = tx.store.referrers(M::Interface, "device", id).collect();
-            ifaces.sort_unstable();
-            for i in &ifaces {
-                delete_interface_dependents(tx, *i, message);
-            }
-            for i in &ifaces {
-                set_null(tx, M::Interface, "lag", *i);
-                set_null(tx, M::Interface, "parent", *i);
-                set_null(tx, M::Interface, "bridge", *i);
-            }
-            for i in ifaces {
-                delete_plain(tx, M::Interface, i, message);
-            }
-            delete_top(tx, m, id, message, pre);
-        }
-        M::Interface => {
-            delete_interface_dependents(tx, id, message);
-            set_null(tx, M::Interface, "lag", id);
-            set_null(tx, M::Interface, "parent", id);
-            set_null(tx, M::Interface, "bridge", id);
-            delete_top(tx, m, id, message, pre);
-        }
-        M::Cable => {
-            let terms = terminations_of(tx.store, id);
-            for (t, _, _) in &terms {
-                delete_plain(tx, M::CableTermination, *t, message);
-            }
-            delete_top(tx, m, id, message, pre);
-            for (_, _, iface) in terms.iter().rev() {
-                set_iface_cable(tx, *iface, None, message);
-            }
-        }
-        M::MacAddress => {
-            set_null(tx, M::Interface, "primary_mac_address", id);
-            delete_top(tx, m, id, message, pre);
-        }
-        M::IpAddress => {
-            for f in ["primary_ip4", "primary_ip6", "oob_ip"] {
-                set_null(tx, M::Device, f, id);
-            }
-            set_null(tx, M::IpAddress, "nat_inside", id);
-            delete_top(tx, m, id, message, pre);
-        }
-        M::VirtualChassis => {
-            set_null(tx, M::Device, "virtual_chassis", id);
-            delete_top(tx, m, id, message, pre);
-        }
-        M::Vlan => {
-            set_null(tx, M::Interface, "untagged_vlan", id);
-            set_null(tx, M::Interface, "tagged_vlans", id);
-            set_null(tx, M::Interface, "qinq_svlan", id);
-            set_null(tx, M::Prefix, "vlan", id);
-            delete_top(tx, m, id, message, pre);
-        }
-        M::Platform => {
-            set_null(tx, M::Device, "platform", id);
-            set_null(tx, M::DeviceType, "default_platform", id);
-            set_null(tx, M::Platform, "parent", id);
-            delete_top(tx, m, id, message, pre);
-        }
-        M::DeviceRole => {
-            set_null(tx, M::DeviceRole, "parent", id);
-            delete_top(tx, m, id, message, pre);
-        }
-        M::Site => {
-            for src in [M::Prefix, M::VlanGroup] {
-                let ids: Vec<Id> = tx
-                    .store
-                    .gfk_referrers(src, "scope_type", M::Site, id)
-                    .collect();
-                for rid in ids {
-                    if let Some(mut r) = tx.store.get(src, rid).cloned() {
-                        r.vals[src.field_index("scope_type").unwrap_or(0)] = Value::Null;
-                        r.vals[src.field_index("scope_id").unwrap_or(0)] = Value::Null;
-                        tx.replace(src, r);
-                    }
-                }
-            }
-            set_null(tx, M::Vlan, "site", id);
-            delete_top(tx, m, id, message, pre);
-        }
-        M::Tag => {
-            let objs: Vec<(M, Id)> = tx.store.tagged(id).collect();
-            for (om, oid) in objs {
-                if let Some(mut r) = tx.store.get(om, oid).cloned() {
-                    r.tags.retain(|t| *t != id);
-                    tx.replace(om, r);
-                }
-            }
-            delete_top(tx, m, id, message, pre);
-        }
-        M::CustomField => {
-            let name = tx
-                .store
-                .get(m, id)
-                .map(|r| r.str(m, "name").to_string())
-                .unwrap_or_default();
-            for om in M::ALL {
-                let ids: Vec<Id> = tx
-                    .store
-                    .iter(om)
-                    .filter(|r| r.cf.contains_key(&name))
-                    .map(|r| r.id)
-                    .collect();
-                for oid in ids {
-                    if let Some(mut r) = tx.store.get(om, oid).cloned() {
-                        r.cf.remove(&name);
-                        tx.replace(om, r);
-                    }
-                }
-            }
-            delete_top(tx, m, id, message, pre);
-        }
-        _ => delete_top(tx, m, id, message, pre),
-    }
-}
-
-/// What goes with an interface: its cable termination, assigned MAC and IP addresses.
-fn delete_interface_dependents(tx: &mut Tx, iface: Id, message: &str) {
-    if let Some(t) = tx.store.unique_holder(
-        M::CableTermination,
-        "termination",
-        &format!("dcim.interface|{iface}"),
-    ) {
-        delete_plain(tx, M::CableTermination, t, message);
-    }
-    for (mm, ty) in [
-        (M::MacAddress, "assigned_object_type"),
-        (M::IpAddress, "assigned_object_type"),
-    ] {
+/// Removes a deleted custom field's values from every object (a queryset update: no records).
+pub(crate) fn drop_custom_field_data(tx: &mut Tx, id: Id) {
+    let m = M::CustomField;
+    let name = tx
+        .store
+        .get(m, id)
+        .map(|r| r.str(m, "name").to_string())
+        .unwrap_or_default();
+    for om in M::ALL {
         let ids: Vec<Id> = tx
             .store
-            .gfk_referrers(mm, ty, M::Interface, iface)
+            .iter(om)
+            .filter(|r| r.cf.contains_key(&name))
+            .map(|r| r.id)
             .collect();
-        for id in ids {
-            if mm == M::IpAddress {
-                for f in ["primary_ip4", "primary_ip6", "oob_ip"] {
-                    set_null(tx, M::Device, f, id);
-                }
+        for oid in ids {
+            if let Some(mut r) = tx.store.get(om, oid).cloned() {
+                r.cf.remove(&name);
+                tx.replace(om, r);
             }
-            if mm == M::MacAddress {
-                set_null(tx, M::Interface, "primary_mac_address", id);
-            }
-            delete_plain(tx, mm, id, message);
         }
     }
 }

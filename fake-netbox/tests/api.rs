@@ -1133,10 +1133,23 @@ async fn interfaces_lags_mac_addresses_vlans_and_ips() {
             .names(),
         ["bond0"]
     );
+    // Leaving tagged mode with tagged VLANs still assigned is refused (as NetBox 4.7 does)...
     let r = c
         .patch(
             &format!("/api/dcim/interfaces/{bond}/"),
             json!({"mode": "access", "untagged_vlan": v1}),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json,
+        json!({"tagged_vlans": ["Interface mode does not support tagged vlans"]})
+    );
+    // ...but q-in-q is allowed, and save() then clears them.
+    let r = c
+        .patch(
+            &format!("/api/dcim/interfaces/{bond}/"),
+            json!({"mode": "q-in-q"}),
         )
         .await;
     assert_eq!(
@@ -1144,6 +1157,12 @@ async fn interfaces_lags_mac_addresses_vlans_and_ips() {
         json!([]),
         "leaving tagged mode clears tagged VLANs"
     );
+    let r = c
+        .patch(
+            &format!("/api/dcim/interfaces/{bond}/"),
+            json!({"mode": "access", "untagged_vlan": v1}),
+        )
+        .await;
     assert_eq!(r.json["untagged_vlan"]["vid"], 1001);
     let m1 = c
         .create(
