@@ -12,4 +12,5 @@ pub mod plan;
 pub mod scheduler;
 pub mod sim;
 pub mod store;
+pub mod validate;
 pub mod web;

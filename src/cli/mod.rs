@@ -6,6 +6,8 @@
 
 mod commands;
 pub mod ops;
+pub mod serve;
+pub mod validate;
 
 use std::process::ExitCode;
 
@@ -48,6 +50,10 @@ pub enum Command {
     Status(ops::StatusArgs),
     /// List a fabric's runs, or show one run's per-object results.
     Runs(ops::RunsArgs),
+    /// Run the scheduler and the web UI/API (with --demo: against an in-process simulated NetBox and cluster).
+    Serve(serve::ServeArgs),
+    /// Prove every sync workflow end to end and write an evidence bundle; exit 0 only if every requirement is PROVEN.
+    Validate(validate::ValidateArgs),
 }
 
 /// Entry point of the binary: parses `std::env::args` and runs the command.
@@ -74,6 +80,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Diff(args) => ops::diff(args),
         Command::Status(args) => ops::status(args),
         Command::Runs(args) => ops::runs(args),
+        Command::Serve(args) => serve::serve(args),
+        Command::Validate(args) => validate::validate(args),
     }
 }
 

@@ -25,6 +25,22 @@ use layers::{CountLayer, Counters, RateLimitLayer, RetryAfterLayer, TokenBucket}
 /// The field manager of every fabsync write.
 pub const FIELD_MANAGER: &str = "fabsync";
 
+/// The User-Agent of every fabsync request to a cluster.
+pub const USER_AGENT: &str = concat!("fabsync/", env!("CARGO_PKG_VERSION"));
+
+fn user_agent_layer() -> tower::util::MapRequestLayer<
+    fn(http::Request<kube::client::Body>) -> http::Request<kube::client::Body>,
+> {
+    fn set(mut req: http::Request<kube::client::Body>) -> http::Request<kube::client::Body> {
+        req.headers_mut().insert(
+            http::header::USER_AGENT,
+            http::HeaderValue::from_static(USER_AGENT),
+        );
+        req
+    }
+    tower::util::MapRequestLayer::new(set as fn(_) -> _)
+}
+
 /// One field owned by another manager that fabsync wanted to set.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FieldConflict {
@@ -286,6 +302,7 @@ impl Cluster {
     {
         let counters = Arc::new(Counters::default());
         let client = ClientBuilder::new(service, namespace)
+            .with_layer(&user_agent_layer())
             .with_layer(&CountLayer(counters.clone()))
             .with_layer(&RateLimitLayer(Arc::new(TokenBucket::new(
                 limits.qps,
@@ -362,6 +379,7 @@ impl Cluster {
         let counters = Arc::new(Counters::default());
         let client = ClientBuilder::try_from(config)
             .map_err(|e| ClusterError::Config(e.to_string()))?
+            .with_layer(&user_agent_layer())
             .with_layer(&CountLayer(counters.clone()))
             // The default stack is not `Clone`; the buffer makes it so for the layers above.
             .with_layer(&tower::buffer::BufferLayer::new(1024))

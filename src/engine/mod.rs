@@ -812,13 +812,24 @@ impl Engine {
 
         // 7. Apply, with rollback.
         step(st, "apply")?;
+        let mut order = Vec::new();
         if let Err(e) = self
-            .apply(cfg, cluster, run_id, &p.fence, deadline, &mut st.items)
+            .apply(
+                cfg,
+                cluster,
+                run_id,
+                &p.fence,
+                deadline,
+                &mut st.items,
+                &mut order,
+            )
             .await
         {
             st.step = "rollback".into();
             self.store.run_step(run_id, "rollback")?;
-            return Err(self.rollback(cfg, cluster, run_id, &mut st.items, e).await);
+            return Err(self
+                .rollback(cfg, cluster, run_id, &mut st.items, &order, e)
+                .await);
         }
 
         // 8. Verify.
@@ -1228,6 +1239,79 @@ impl Engine {
         Ok(())
     }
 
+    /// Writes one item (no checks); returns the server's answer for applies.
+    async fn write_one(
+        &self,
+        cfg: &FabricConfig,
+        cluster: &Cluster,
+        fence: &Fence,
+        deadline: Instant,
+        it: &Item,
+    ) -> Result<Option<Value>, EngineError> {
+        if !fence.is_valid() {
+            return Err(EngineError::Fenced);
+        }
+        if Instant::now() > deadline {
+            return Err(EngineError::Deadline {
+                secs: cfg.limits.deadline_secs,
+                step: "apply".into(),
+            });
+        }
+        let ar = api_resource(it.kind);
+        let r = match it.action {
+            Action::Delete => cluster
+                .delete(
+                    &ar,
+                    &cfg.namespace,
+                    &it.name,
+                    false,
+                    it.live.as_ref().map(|l| l.rv.as_str()),
+                )
+                .await
+                .map(|_| None),
+            _ => cluster
+                .apply(
+                    &ar,
+                    &cfg.namespace,
+                    &it.name,
+                    it.desired.as_ref().expect("writes have a manifest"),
+                    false,
+                    force_for(cfg, it),
+                )
+                .await
+                .map(|o| Some(serde_json::to_value(o).expect("objects serialize"))),
+        };
+        r.map_err(EngineError::Cluster)
+    }
+
+    /// Writes a batch with bounded concurrency; returns results in batch order.
+    async fn write_batch(
+        &self,
+        cfg: &FabricConfig,
+        cluster: &Cluster,
+        fence: &Fence,
+        deadline: Instant,
+        items: &[Item],
+        batch: &[usize],
+    ) -> Vec<(usize, Result<Option<Value>, EngineError>)> {
+        let jobs = batch
+            .iter()
+            .map(|&i| {
+                let it = &items[i];
+                async move { (i, self.write_one(cfg, cluster, fence, deadline, it).await) }
+            })
+            .collect::<Vec<_>>();
+        futures::stream::iter(jobs)
+            .buffered(cfg.limits.concurrency)
+            .collect()
+            .await
+    }
+
+    /// Applies the writes stage by stage (reference order; deletes in reverse). A create or
+    /// update that admission refuses while deletes of this run are still to come is postponed
+    /// until after them (a renamed object takes over the ports of the object it replaces).
+    /// `order` receives the indices of the writes that took effect, in the order they did.
+    #[allow(clippy::too_many_arguments)]
     async fn apply(
         &self,
         cfg: &FabricConfig,
@@ -1236,126 +1320,160 @@ impl Engine {
         fence: &Fence,
         deadline: Instant,
         items: &mut [Item],
+        order: &mut Vec<usize>,
     ) -> Result<(), EngineError> {
-        // Stages: contiguous items of one (phase, rank).
+        let stage_of = |it: &Item| (it.action == Action::Delete, it.kind.rank());
+        let mut stages: Vec<std::ops::Range<usize>> = Vec::new();
         let mut start = 0;
         while start < items.len() {
-            let stage_of = |it: &Item| (it.action == Action::Delete, it.kind.rank());
             let key = stage_of(&items[start]);
             let mut end = start;
             while end < items.len() && stage_of(&items[end]) == key {
                 end += 1;
             }
-            let stage = &mut items[start..end];
-            // Deferred preflight: now the objects they reference exist.
-            for it in stage.iter_mut().filter(|i| i.deferred && i.is_write()) {
-                if let Err(e) = self.dry_run(cfg, cluster, it, force_for(cfg, it)).await {
-                    it.result = ObjectResult::Failed;
-                    it.message = Some(e.to_string());
-                    return Err(EngineError::Cluster(e));
-                }
-            }
-            let jobs = stage
+            stages.push(start..end);
+            start = end;
+        }
+        let deletes_after = |items: &[Item], from: usize| {
+            items[from..]
                 .iter()
-                .enumerate()
-                .filter(|(_, it)| it.is_write())
-                .map(|(i, it)| {
-                    let it = it.clone();
-                    async move {
-                        if !fence.is_valid() {
-                            return (i, Err(EngineError::Fenced));
-                        }
-                        if Instant::now() > deadline {
-                            return (
-                                i,
-                                Err(EngineError::Deadline {
-                                    secs: cfg.limits.deadline_secs,
-                                    step: "apply".into(),
-                                }),
-                            );
-                        }
-                        let ar = api_resource(it.kind);
-                        let r = match it.action {
-                            Action::Delete => cluster
-                                .delete(
-                                    &ar,
-                                    &cfg.namespace,
-                                    &it.name,
-                                    false,
-                                    it.live.as_ref().map(|l| l.rv.as_str()),
-                                )
-                                .await
-                                .map(|_| None),
-                            _ => cluster
-                                .apply(
-                                    &ar,
-                                    &cfg.namespace,
-                                    &it.name,
-                                    it.desired.as_ref().expect("writes have a manifest"),
-                                    false,
-                                    force_for(cfg, &it),
-                                )
-                                .await
-                                .map(|o| Some(serde_json::to_value(o).expect("objects serialize"))),
-                        };
-                        (i, r.map_err(EngineError::Cluster))
+                .any(|i| i.action == Action::Delete && i.is_write())
+        };
+        let mut postponed: Vec<usize> = Vec::new();
+        let result: Result<(), EngineError> = async {
+            for range in stages {
+                let delete_stage = items[range.start].action == Action::Delete;
+                let mut batch = Vec::new();
+                for i in range.clone() {
+                    if !items[i].is_write() {
+                        continue;
                     }
-                })
-                .collect::<Vec<_>>();
-            let results: Vec<(usize, Result<Option<Value>, EngineError>)> =
-                futures::stream::iter(jobs)
-                    .buffered(cfg.limits.concurrency)
-                    .collect()
+                    if items[i].deferred {
+                        // Deferred preflight: the objects it references exist now.
+                        let force = force_for(cfg, &items[i]);
+                        match self.dry_run(cfg, cluster, &items[i], force).await {
+                            Ok(_) => {}
+                            Err(ClusterError::Denied { .. })
+                                if !delete_stage && deletes_after(items, range.end) =>
+                            {
+                                postponed.push(i);
+                                continue;
+                            }
+                            Err(e) => {
+                                items[i].result = ObjectResult::Failed;
+                                items[i].message = Some(e.to_string());
+                                return Err(EngineError::Cluster(e));
+                            }
+                        }
+                    }
+                    batch.push(i);
+                }
+                let results = self
+                    .write_batch(cfg, cluster, fence, deadline, items, &batch)
                     .await;
-            let mut first_err = None;
-            for (i, r) in results {
-                let it = &mut stage[i];
-                match r {
-                    Ok(written) => {
-                        it.written = written;
-                        it.result = ObjectResult::Ok;
-                        let before = it.live.as_ref().and_then(|l| l.hash.clone());
-                        let rv = it
-                            .written
-                            .as_ref()
-                            .and_then(|w| w.pointer("/metadata/resourceVersion"))
-                            .and_then(Value::as_str)
-                            .map(str::to_string);
-                        self.store.audit(
-                            run_id,
-                            &self.now(),
-                            it.kind.kind(),
-                            &cfg.namespace,
-                            &it.name,
-                            if it.action == Action::Delete {
-                                "delete"
-                            } else {
-                                "apply"
-                            },
-                            before.as_deref(),
-                            it.hash.as_deref(),
-                            rv.as_deref(),
-                        )?;
-                    }
-                    Err(e) => {
-                        it.result = ObjectResult::Failed;
-                        it.message = Some(e.to_string());
-                        if first_err.is_none() {
-                            first_err = Some(e);
+                let mut first_err = None;
+                for (i, r) in results {
+                    match r {
+                        Ok(written) => {
+                            self.record_write(cfg, run_id, &mut items[i], written)?;
+                            order.push(i);
+                        }
+                        Err(EngineError::Cluster(ClusterError::Denied { .. }))
+                            if !delete_stage && deletes_after(items, range.end) =>
+                        {
+                            postponed.push(i);
+                        }
+                        Err(e) => {
+                            items[i].result = ObjectResult::Failed;
+                            items[i].message = Some(e.to_string());
+                            first_err.get_or_insert(e);
                         }
                     }
                 }
+                if let Some(e) = first_err {
+                    return Err(e);
+                }
             }
-            if let Some(e) = first_err {
-                // Nothing after a failed write runs.
-                for it in items[end..].iter_mut().filter(|i| i.is_write()) {
+            // Writes that waited for the deletes, in reference order.
+            postponed.sort_by_key(|&i| (items[i].kind.rank(), i));
+            let mut k = 0;
+            while k < postponed.len() {
+                let rank = items[postponed[k]].kind.rank();
+                let batch: Vec<usize> = postponed[k..]
+                    .iter()
+                    .copied()
+                    .take_while(|&i| items[i].kind.rank() == rank)
+                    .collect();
+                k += batch.len();
+                let results = self
+                    .write_batch(cfg, cluster, fence, deadline, items, &batch)
+                    .await;
+                let mut first_err = None;
+                for (i, r) in results {
+                    match r {
+                        Ok(written) => {
+                            self.record_write(cfg, run_id, &mut items[i], written)?;
+                            order.push(i);
+                        }
+                        Err(e) => {
+                            items[i].result = ObjectResult::Failed;
+                            items[i].message = Some(e.to_string());
+                            first_err.get_or_insert(e);
+                        }
+                    }
+                }
+                if let Some(e) = first_err {
+                    return Err(e);
+                }
+            }
+            Ok(())
+        }
+        .await;
+        if result.is_err() {
+            // Nothing after a failed write runs.
+            let done: BTreeSet<usize> = order.iter().copied().collect();
+            for (i, it) in items.iter_mut().enumerate() {
+                if it.is_write() && !done.contains(&i) && it.result != ObjectResult::Failed {
                     it.result = ObjectResult::Skipped;
                     it.message = Some("not written: the run stopped at an earlier failure".into());
                 }
-                return Err(e);
             }
-            start = end;
         }
+        result
+    }
+
+    /// Records a write that took effect: its answer, and an audit entry.
+    fn record_write(
+        &self,
+        cfg: &FabricConfig,
+        run_id: i64,
+        it: &mut Item,
+        written: Option<Value>,
+    ) -> Result<(), EngineError> {
+        it.written = written;
+        it.result = ObjectResult::Ok;
+        let before = it.live.as_ref().and_then(|l| l.hash.clone());
+        let rv = it
+            .written
+            .as_ref()
+            .and_then(|w| w.pointer("/metadata/resourceVersion"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        self.store.audit(
+            run_id,
+            &self.now(),
+            it.kind.kind(),
+            &cfg.namespace,
+            &it.name,
+            if it.action == Action::Delete {
+                "delete"
+            } else {
+                "apply"
+            },
+            before.as_deref(),
+            it.hash.as_deref(),
+            rv.as_deref(),
+        )?;
         Ok(())
     }
 
@@ -1366,14 +1484,13 @@ impl Engine {
         cluster: &Cluster,
         run_id: i64,
         items: &mut [Item],
+        order: &[usize],
         cause: EngineError,
     ) -> EngineError {
         let mut restored = 0;
         let mut unknown = Vec::new();
-        for it in items.iter_mut().rev() {
-            if !(it.is_write() && it.result == ObjectResult::Ok) {
-                continue;
-            }
+        for &i in order.iter().rev() {
+            let it = &mut items[i];
             let ar = api_resource(it.kind);
             let r: Result<(), String> = match it.action {
                 Action::Create => {

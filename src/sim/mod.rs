@@ -31,6 +31,8 @@ pub const NETBOX_TOKEN: &str = "nbt_simfabsync01.0123456789abcdef0123456789abcde
 pub const ADMIN_TOKEN: &str = "sim-admin-token";
 /// The admin token of the simulated NetBox's fault endpoint (NetBox's v1 token format).
 pub const NETBOX_ADMIN_TOKEN: &str = "simadmin0123456789abcdef0123456789abcdef";
+/// The User-Agent of a person looking at the simulated cluster (tests, the validator).
+pub const PERSON_USER_AGENT: &str = "kubectl/v1.32.4 (simulated person)";
 /// Host name of the in-process NetBox.
 pub const NETBOX_URL: &str = "http://netbox.sim";
 /// Host name of the in-process cluster.
@@ -40,6 +42,7 @@ pub const CLUSTER_URL: &str = "https://apiserver.sim";
 pub const SHIPPED_PROFILES: &[&str] = &[
     "vs",
     "celestica-ds3000",
+    "celestica-ds5000",
     "celestica-ds4000",
     "dell-s5248f-on",
     "edgecore-dcs203",
@@ -117,6 +120,10 @@ impl SimConnector {
             .map_request(move |mut req: http::Request<kube::client::Body>| {
                 req.headers_mut()
                     .insert(http::header::AUTHORIZATION, auth.clone());
+                req.headers_mut().insert(
+                    http::header::USER_AGENT,
+                    HeaderValue::from_static(PERSON_USER_AGENT),
+                );
                 req
             })
             .service(self.apiserver.client_service());

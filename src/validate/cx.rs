@@ -1,0 +1,415 @@
+//! A workflow's context: its systems, the steps it has recorded, its evidence files, and the two
+//! ways a person drives fabsync — the browser's HTTP exchanges with the real web router (find the
+//! `#sync-now-button` form on the fabric page, submit it with its CSRF token and session cookie,
+//! follow the task) and the JSON API.
+//!
+//! Steps are recorded here with their expectation and observation; a failed check ends the
+//! workflow. It holds no sync logic.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use super::model::StepReport;
+use super::systems::Env;
+use crate::clock::format_ts;
+
+/// A step's declaration.
+#[derive(Debug, Clone, Copy)]
+pub struct Step {
+    /// Name.
+    pub name: &'static str,
+    /// The action.
+    pub action: &'static str,
+    /// The expected result.
+    pub expected: &'static str,
+    /// Requirements it proves.
+    pub proves: &'static [&'static str],
+}
+
+/// A workflow stopped at a failed step.
+#[derive(Debug, Clone)]
+pub struct Stop(pub String);
+
+/// One HTTP answer of the web layer.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// Status.
+    pub status: StatusCode,
+    /// `Location` header.
+    pub location: Option<String>,
+    /// Body.
+    pub body: String,
+}
+
+/// The evidence files a validation writes, by path (deterministic order).
+pub type Files = BTreeMap<String, Vec<u8>>;
+
+/// A workflow in progress.
+pub struct Cx<'a> {
+    /// The systems.
+    pub env: &'a mut Env,
+    /// Workflow id.
+    pub id: String,
+    /// Steps so far.
+    pub steps: Vec<StepReport>,
+    /// Evidence files written so far (whole bundle).
+    pub files: &'a mut Files,
+    /// Wall-clock durations (for timings.json only).
+    pub timings: &'a mut Vec<(String, f64)>,
+    /// The browser's cookies.
+    cookies: BTreeMap<String, String>,
+    step_started: jiff::Timestamp,
+    wall_started: std::time::Instant,
+}
+
+impl<'a> Cx<'a> {
+    /// A context for workflow `id`.
+    pub fn new(
+        env: &'a mut Env,
+        id: &str,
+        files: &'a mut Files,
+        timings: &'a mut Vec<(String, f64)>,
+    ) -> Self {
+        let now = env.clock.now();
+        Cx {
+            env,
+            id: id.to_string(),
+            steps: Vec::new(),
+            files,
+            timings,
+            cookies: BTreeMap::new(),
+            step_started: now,
+            wall_started: std::time::Instant::now(),
+        }
+    }
+
+    /// Writes an evidence file under this workflow's folder; returns its bundle path.
+    pub fn evidence(&mut self, name: &str, content: impl Into<Vec<u8>>) -> String {
+        let path = format!("workflows/{}/{name}", self.id);
+        self.files.insert(path.clone(), content.into());
+        path
+    }
+
+    /// Records a step. `passed == false` ends the workflow with the step, the expectation and
+    /// the observation.
+    pub fn check(
+        &mut self,
+        step: Step,
+        passed: bool,
+        observed: impl Into<String>,
+        evidence: Vec<String>,
+    ) -> Result<(), Stop> {
+        let observed = observed.into();
+        let now = self.env.clock.now();
+        let clock_ms = now.duration_since(self.step_started).as_millis().max(0) as u64;
+        self.step_started = now;
+        self.timings.push((
+            format!("{}/{}", self.id, step.name),
+            self.wall_started.elapsed().as_secs_f64() * 1000.0,
+        ));
+        self.wall_started = std::time::Instant::now();
+        self.steps.push(StepReport {
+            name: step.name.to_string(),
+            action: step.action.to_string(),
+            expected: step.expected.to_string(),
+            observed: observed.clone(),
+            passed,
+            requirements: step.proves.iter().map(|s| s.to_string()).collect(),
+            evidence,
+            clock_ms,
+        });
+        if passed {
+            Ok(())
+        } else {
+            Err(Stop(format!(
+                "step \"{}\" failed: expected {}; observed {}",
+                step.name, step.expected, observed
+            )))
+        }
+    }
+
+    /// The world's time now (RFC 3339, seconds).
+    pub fn now(&self) -> String {
+        format_ts(self.env.clock.now())
+    }
+
+    /// Waits (virtual time in the simulation).
+    pub async fn wait(&self, d: Duration) {
+        tokio::time::sleep(d).await;
+    }
+
+    // ----- the browser --------------------------------------------------------------------
+
+    /// One request to the web layer with the browser's cookies; stores the cookies it sets.
+    pub async fn http(
+        &mut self,
+        method: Method,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> Result<Page, String> {
+        let mut req = Request::builder()
+            .method(method.clone())
+            .uri(path)
+            .header(header::HOST, "127.0.0.1:8080")
+            .header(header::ACCEPT, "text/html");
+        if !self.cookies.is_empty() {
+            let c = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            req = req.header(header::COOKIE, c);
+        }
+        let body = match form {
+            Some(pairs) => {
+                req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+                let mut s = form_urlencoded::Serializer::new(String::new());
+                for (k, v) in pairs {
+                    s.append_pair(k, v);
+                }
+                axum::body::Body::from(s.finish())
+            }
+            None => axum::body::Body::empty(),
+        };
+        let req = req.body(body).map_err(|e| e.to_string())?;
+        let resp = self
+            .env
+            .web
+            .clone()
+            .oneshot(req)
+            .await
+            .map_err(|e| format!("{method} {path}: {e}"))?;
+        for v in resp.headers().get_all(header::SET_COOKIE) {
+            if let Ok(v) = v.to_str()
+                && let Some((kv, _)) = v.split_once(';').or(Some((v, "")))
+                && let Some((k, val)) = kv.split_once('=')
+            {
+                self.cookies
+                    .insert(k.trim().to_string(), val.trim().to_string());
+            }
+        }
+        let status = resp.status();
+        let location = resp
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        Ok(Page {
+            status,
+            location,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        })
+    }
+
+    /// A JSON API call.
+    pub async fn api(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, Value), String> {
+        let mut req = Request::builder()
+            .method(method.clone())
+            .uri(path)
+            .header(header::HOST, "127.0.0.1:8080")
+            .header(header::ACCEPT, "application/json");
+        let b = match body {
+            Some(v) => {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+                axum::body::Body::from(serde_json::to_vec(v).expect("JSON serializes"))
+            }
+            None => axum::body::Body::empty(),
+        };
+        let resp = self
+            .env
+            .web
+            .clone()
+            .oneshot(req.body(b).map_err(|e| e.to_string())?)
+            .await
+            .map_err(|e| format!("{method} {path}: {e}"))?;
+        let status = resp.status();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok((status, v))
+    }
+
+    /// Opens the fabric page, finds the Sync Now form and submits it exactly as a browser does
+    /// (its action, method and hidden fields, the session cookie). Returns the task id and the
+    /// page evidence.
+    pub async fn click_sync_now(&mut self) -> Result<(String, Vec<String>), String> {
+        let fabric = self.env.fabric.clone();
+        let page = self
+            .http(Method::GET, &format!("/fabrics/{fabric}"), None)
+            .await?;
+        if page.status != StatusCode::OK {
+            return Err(format!("the fabric page answered {}", page.status));
+        }
+        let form = find_sync_form(&page.body)?;
+        let page_file = self.evidence("fabric-page.html", page.body.clone());
+        let pairs: Vec<(&str, &str)> = form
+            .fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let resp = self
+            .http(
+                form.method.parse().unwrap_or(Method::POST),
+                &form.action,
+                Some(&pairs),
+            )
+            .await?;
+        let task_page = match (resp.status, &resp.location) {
+            (s, Some(loc)) if s.is_redirection() => loc.clone(),
+            (s, _) => {
+                return Err(format!(
+                    "submitting the Sync Now form answered {s} without a redirect to its task: {}",
+                    resp.body.chars().take(300).collect::<String>()
+                ));
+            }
+        };
+        // The task is named in the redirect: `…?task=<id>` or `/tasks/<id>`.
+        let (path, query) = task_page.split_once('?').unwrap_or((&task_page, ""));
+        let from_query = form_urlencoded::parse(query.split('#').next().unwrap_or("").as_bytes())
+            .find(|(k, _)| k == "task")
+            .map(|(_, v)| v.into_owned());
+        let task_id = match from_query {
+            Some(id) => id,
+            None => path
+                .strip_prefix("/tasks/")
+                .map(str::to_string)
+                .ok_or_else(|| format!("the redirect {task_page} names no task"))?,
+        };
+        Ok((task_id, vec![page_file]))
+    }
+
+    /// Follows a task like the page's polling does, until SUCCESS or FAILURE or `limit`.
+    pub async fn follow_task(&mut self, task_id: &str, limit: Duration) -> Result<Value, String> {
+        self.follow_task_until(task_id, limit, false).await
+    }
+
+    /// Follows a task until SUCCESS or FAILURE (or RETRY when `stop_at_retry`) or `limit`.
+    pub async fn follow_task_until(
+        &mut self,
+        task_id: &str,
+        limit: Duration,
+        stop_at_retry: bool,
+    ) -> Result<Value, String> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let (status, v) = self
+                .api(Method::GET, &format!("/api/tasks/{task_id}"), None)
+                .await?;
+            if status != StatusCode::OK {
+                return Err(format!("GET /api/tasks/{task_id} answered {status}: {v}"));
+            }
+            let state = v["state"].as_str().unwrap_or_default().to_string();
+            if state == "SUCCESS" || state == "FAILURE" || (stop_at_retry && state == "RETRY") {
+                return Ok(v);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "task {task_id} still {state} after {} s",
+                    limit.as_secs()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// GET that follows redirects, as a browser does.
+    pub async fn get_page(&mut self, path: &str) -> Result<Page, String> {
+        let mut path = path.to_string();
+        for _ in 0..5 {
+            let page = self.http(Method::GET, &path, None).await?;
+            match (&page.location, page.status.is_redirection()) {
+                (Some(loc), true) => path = loc.split('#').next().unwrap_or(loc).to_string(),
+                _ => return Ok(page),
+            }
+        }
+        Err(format!("too many redirects from {path}"))
+    }
+
+    /// The task page as the browser shows it when the task is done.
+    pub async fn task_page(&mut self, task_id: &str) -> Result<Page, String> {
+        self.get_page(&format!("/tasks/{task_id}")).await
+    }
+}
+
+/// The Sync Now form found in a page.
+#[derive(Debug, Clone)]
+pub struct SyncForm {
+    /// Form action.
+    pub action: String,
+    /// Form method.
+    pub method: String,
+    /// Hidden fields (the CSRF token among them).
+    pub fields: Vec<(String, String)>,
+}
+
+/// Finds `#sync-now-button` and the form around it (as a browser resolves a submit button).
+pub fn find_sync_form(html: &str) -> Result<SyncForm, String> {
+    let doc = scraper::Html::parse_document(html);
+    let button_sel = scraper::Selector::parse("#sync-now-button").expect("valid selector");
+    let button = doc
+        .select(&button_sel)
+        .next()
+        .ok_or("the fabric page has no element #sync-now-button")?;
+    let form = button
+        .ancestors()
+        .filter_map(scraper::ElementRef::wrap)
+        .find(|e| e.value().name() == "form")
+        .ok_or("#sync-now-button is not inside a form")?;
+    let input_sel = scraper::Selector::parse("input[type=hidden]").expect("valid selector");
+    let fields: Vec<(String, String)> = form
+        .select(&input_sel)
+        .filter_map(|i| {
+            Some((
+                i.value().attr("name")?.to_string(),
+                i.value().attr("value").unwrap_or_default().to_string(),
+            ))
+        })
+        .collect();
+    if !fields.iter().any(|(k, _)| k == "csrf_token") {
+        return Err("the Sync Now form carries no csrf_token field".into());
+    }
+    Ok(SyncForm {
+        action: form.value().attr("action").unwrap_or_default().to_string(),
+        method: form
+            .value()
+            .attr("method")
+            .unwrap_or("get")
+            .to_ascii_uppercase(),
+        fields,
+    })
+}
+
+/// The text of the first element matching a CSS selector.
+pub fn text_of(html: &str, selector: &str) -> Option<String> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(selector).ok()?;
+    doc.select(&sel).next().map(|e| {
+        e.text()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+}

@@ -1,0 +1,367 @@
+//! The systems a workflow runs against, behind one interface: fabsync itself (store, engine,
+//! scheduler and the real web router), NetBox and the cluster as a person reaches them, the
+//! faults the target can be given, and the log of every API call.
+//!
+//! `sim` builds them in-process on the paused clock; `real` (and `local`, which starts the fakes
+//! on loopback ports) reaches them over the network with the same code paths a deployment uses.
+//! Workflows only see this interface, so the same workflow runs on every target.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::SharedClock;
+use crate::engine::Engine;
+use crate::netbox::NetboxClient;
+use crate::scheduler::{BoxFuture, Scheduler, SchedulerConfig};
+use crate::sim::World;
+use crate::store::Store;
+use crate::web::{AppState, router};
+
+/// One request either system answered (the shared request-log shape of ARCHITECTURE.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiCall {
+    /// `apiserver` or `netbox`.
+    pub server: String,
+    /// The server's sequence number of this request.
+    #[serde(default)]
+    pub seq: u64,
+    /// The client's User-Agent.
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    /// When (world clock).
+    pub time: String,
+    /// HTTP method.
+    pub method: String,
+    /// Path.
+    pub path: String,
+    /// Query string.
+    #[serde(default)]
+    pub query: String,
+    /// Status code.
+    pub status: u16,
+    /// Kubernetes verb or NetBox action.
+    #[serde(default)]
+    pub verb: Option<String>,
+    /// Object name (cluster).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A dry run.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// A write that took effect.
+    #[serde(default)]
+    pub write: bool,
+    /// The fault that fired, if any.
+    #[serde(default)]
+    pub fault: Option<String>,
+    /// How the caller authenticated (never the secret).
+    #[serde(default)]
+    pub auth: String,
+}
+
+/// Faults a target can be given. Every target supports the ones a real system can be given
+/// (unreachable, wrong credentials); the simulated ones support more.
+pub trait Faults: Send + Sync {
+    /// Makes the cluster unreachable (or reachable again).
+    fn cluster_unreachable(&self, on: bool) -> BoxFuture<Result<(), String>>;
+    /// Makes fabsync present a wrong cluster token (or the right one again).
+    fn cluster_wrong_token(&self, on: bool) -> BoxFuture<Result<(), String>>;
+    /// Makes NetBox unreachable (or reachable again).
+    fn netbox_unreachable(&self, on: bool) -> BoxFuture<Result<(), String>>;
+    /// Makes fabsync present a wrong NetBox token (or the right one again).
+    fn netbox_wrong_token(&self, on: bool) -> BoxFuture<Result<(), String>>;
+    /// The `n`-th cluster write from now fails with HTTP 500. `Err` when unsupported.
+    fn fail_nth_cluster_write(&self, n: u64) -> Result<(), String>;
+    /// The next `times` server-side applies answer 429 with `Retry-After: secs`.
+    fn throttle_cluster(&self, times: u32, secs: u32) -> Result<(), String>;
+    /// Every cluster request takes `millis` longer.
+    fn slow_cluster(&self, millis: u64) -> Result<(), String>;
+    /// Removes every fault.
+    fn clear(&self) -> BoxFuture<Result<(), String>>;
+}
+
+/// One workflow's systems.
+pub struct Env {
+    /// The fabric under test.
+    pub fabric: String,
+    /// fabsync's store.
+    pub store: Store,
+    /// fabsync's engine.
+    pub engine: Engine,
+    /// fabsync's scheduler (running).
+    pub scheduler: Scheduler,
+    /// fabsync's web router (the real HTTP layer).
+    pub web: axum::Router,
+    /// The world's clock.
+    pub clock: SharedClock,
+    /// NetBox, as a person edits it.
+    pub netbox: NetboxClient,
+    /// The cluster, as a person with kubectl sees it.
+    pub kube: kube::Client,
+    /// Faults.
+    pub faults: Arc<dyn Faults>,
+    /// Reads every API call so far.
+    pub calls: Arc<dyn Fn() -> Vec<ApiCall> + Send + Sync>,
+    /// Secrets the run must never print (tokens), for the redaction check.
+    pub secrets: Vec<String>,
+    /// The simulated world, when there is one.
+    pub world: Option<World>,
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Env").field("fabric", &self.fabric).finish()
+    }
+}
+
+impl Env {
+    /// Stops fabsync's scheduler (end of a workflow).
+    pub async fn stop(&self) {
+        self.scheduler
+            .shutdown(std::time::Duration::from_secs(30))
+            .await;
+    }
+
+    /// Restarts fabsync on the same store, as after a process restart: a new scheduler (which
+    /// closes runs the old one left STARTED) and a new router.
+    pub fn restart(&mut self, cfg: SchedulerConfig) -> Result<(), String> {
+        self.scheduler = Scheduler::start(
+            self.store.clone(),
+            self.clock.clone(),
+            Arc::new(self.engine.clone()),
+            cfg,
+            None,
+        )
+        .map_err(|e| e.to_string())?;
+        self.web = web_router(self);
+        Ok(())
+    }
+}
+
+/// The web router over an environment's parts (no access token: loopback semantics).
+pub fn web_router(env: &Env) -> axum::Router {
+    router(AppState {
+        store: env.store.clone(),
+        scheduler: env.scheduler.clone(),
+        engine: env.engine.clone(),
+        clock: env.clock.clone(),
+        auth_token: None,
+        secret_key: [7u8; 32],
+        demo: None,
+    })
+}
+
+/// Scheduler settings for validation: no jitter (exact cadence), the world's seed.
+pub fn scheduler_config(seed: u64) -> SchedulerConfig {
+    SchedulerConfig {
+        jitter: 0.0,
+        seed,
+        replica: "fabsync-validate".into(),
+        ..SchedulerConfig::default()
+    }
+}
+
+/// Faults of the simulated world: the fakes' own fault injection.
+struct SimFaults {
+    world: World,
+    netbox_fault: std::sync::Mutex<Option<u64>>,
+}
+
+impl Faults for SimFaults {
+    fn cluster_unreachable(&self, on: bool) -> BoxFuture<Result<(), String>> {
+        self.world.apiserver.faults().set_unreachable(on);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn cluster_wrong_token(&self, on: bool) -> BoxFuture<Result<(), String>> {
+        self.world.connector.set_cluster_token(if on {
+            "wrong-cluster-token"
+        } else {
+            crate::sim::CLUSTER_TOKEN
+        });
+        Box::pin(async { Ok(()) })
+    }
+
+    fn netbox_unreachable(&self, on: bool) -> BoxFuture<Result<(), String>> {
+        let mut slot = self.netbox_fault.lock().unwrap();
+        if on {
+            if slot.is_none() {
+                *slot = Some(self.world.netbox.faults().add(fake_netbox::FaultRule::new(
+                    fake_netbox::FaultKind::Unreachable,
+                )));
+            }
+        } else if let Some(id) = slot.take() {
+            self.world.netbox.faults().remove(id);
+        }
+        Box::pin(async { Ok(()) })
+    }
+
+    fn netbox_wrong_token(&self, on: bool) -> BoxFuture<Result<(), String>> {
+        self.world.connector.set_netbox_token(if on {
+            "nbt_wrongwrong01.0000000000000000000000000000000000000000"
+        } else {
+            crate::sim::NETBOX_TOKEN
+        });
+        Box::pin(async { Ok(()) })
+    }
+
+    fn fail_nth_cluster_write(&self, n: u64) -> Result<(), String> {
+        self.world
+            .apiserver
+            .faults()
+            .add(fake_apiserver::Fault::FailNthWrite { n, code: Some(500) })
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    fn throttle_cluster(&self, times: u32, secs: u32) -> Result<(), String> {
+        self.world
+            .apiserver
+            .faults()
+            .add(fake_apiserver::Fault::TooManyRequests {
+                retry_after_seconds: secs,
+                form: fake_apiserver::RejectForm::Plain,
+                when: fake_apiserver::When::always().verb("apply").times(times),
+            })
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    fn slow_cluster(&self, millis: u64) -> Result<(), String> {
+        self.world
+            .apiserver
+            .faults()
+            .add(fake_apiserver::Fault::Latency {
+                millis,
+                when: fake_apiserver::When::always(),
+            })
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    fn clear(&self) -> BoxFuture<Result<(), String>> {
+        self.world.apiserver.faults().clear();
+        self.world.netbox.faults().clear();
+        *self.netbox_fault.lock().unwrap() = None;
+        self.world
+            .connector
+            .set_cluster_token(crate::sim::CLUSTER_TOKEN);
+        self.world
+            .connector
+            .set_netbox_token(crate::sim::NETBOX_TOKEN);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// Both fakes' request logs, merged in time order (apiserver first on ties).
+pub fn sim_calls(world: &World) -> Vec<ApiCall> {
+    let mut out: Vec<(i128, u8, u64, ApiCall)> = Vec::new();
+    let at = |c: &ApiCall| {
+        c.time
+            .parse::<jiff::Timestamp>()
+            .map(|t| t.as_nanosecond())
+            .unwrap_or(0)
+    };
+    for e in world.apiserver.log().entries() {
+        let v = serde_json::to_value(&e).expect("log entries serialize");
+        if let Ok(c) = serde_json::from_value::<ApiCall>(v) {
+            out.push((at(&c), 0, c.seq, c));
+        }
+    }
+    for e in world.netbox.log().entries() {
+        let v = serde_json::to_value(&e).expect("log entries serialize");
+        if let Ok(c) = serde_json::from_value::<ApiCall>(v) {
+            out.push((at(&c), 1, c.seq, c));
+        }
+    }
+    out.sort_by_key(|(t, server, seq, _)| (*t, *server, *seq));
+    out.into_iter().map(|(_, _, _, c)| c).collect()
+}
+
+/// A point in the request logs: the last sequence number seen per server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mark(std::collections::BTreeMap<String, u64>);
+
+impl Mark {
+    /// The point after every call in `calls`.
+    pub fn of(calls: &[ApiCall]) -> Mark {
+        let mut m = std::collections::BTreeMap::new();
+        for c in calls {
+            let e = m.entry(c.server.clone()).or_insert(0);
+            *e = (*e).max(c.seq);
+        }
+        Mark(m)
+    }
+
+    /// The calls after this point.
+    pub fn since(&self, calls: &[ApiCall]) -> Vec<ApiCall> {
+        calls
+            .iter()
+            .filter(|c| c.seq > self.0.get(&c.server).copied().unwrap_or(0))
+            .cloned()
+            .collect()
+    }
+}
+
+/// A simulated environment: a fresh world with Hedgehog installed and fabsync running on it.
+pub async fn sim_env(
+    world_cfg: crate::sim::WorldConfig,
+    periodic: Option<u64>,
+) -> Result<Env, String> {
+    let seed = world_cfg.seed;
+    let world = World::new(world_cfg);
+    world
+        .install_hedgehog()
+        .await
+        .map_err(|e| format!("installing Hedgehog's SwitchProfiles: {e}"))?;
+    let mut fabric = world
+        .store
+        .fabric(&world.fabric.name)
+        .map_err(|e| e.to_string())?
+        .config;
+    match periodic {
+        Some(secs) => {
+            fabric.interval_secs = secs;
+            fabric.enabled = true;
+        }
+        None => fabric.enabled = false,
+    }
+    world
+        .store
+        .update_fabric_config(&fabric)
+        .map_err(|e| e.to_string())?;
+    let scheduler = Scheduler::start(
+        world.store.clone(),
+        world.clock.clone(),
+        Arc::new(world.engine.clone()),
+        scheduler_config(seed),
+        None,
+    )
+    .map_err(|e| e.to_string())?;
+    let calls_world = world.clone();
+    let mut env = Env {
+        fabric: world.fabric.name.clone(),
+        store: world.store.clone(),
+        engine: world.engine.clone(),
+        scheduler,
+        web: axum::Router::new(),
+        clock: world.clock.clone(),
+        netbox: world.netbox_client(),
+        kube: world.kube(),
+        faults: Arc::new(SimFaults {
+            world: world.clone(),
+            netbox_fault: std::sync::Mutex::new(None),
+        }),
+        calls: Arc::new(move || sim_calls(&calls_world)),
+        secrets: vec![
+            crate::sim::CLUSTER_TOKEN.into(),
+            crate::sim::NETBOX_TOKEN.into(),
+            crate::sim::ADMIN_TOKEN.into(),
+            crate::sim::NETBOX_ADMIN_TOKEN.into(),
+        ],
+        world: Some(world),
+    };
+    env.web = web_router(&env);
+    Ok(env)
+}
