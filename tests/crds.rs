@@ -24,9 +24,11 @@ fn shared_crds() -> Option<PathBuf> {
     None
 }
 
-/// path → (type, enum) of every property under `spec`.
-fn spec_props(schema: &Value) -> BTreeMap<String, (String, Vec<String>)> {
-    fn walk(s: &Value, path: String, out: &mut BTreeMap<String, (String, Vec<String>)>) {
+/// path → (type, enum, validation keywords) of every property under `spec`.
+type Props = BTreeMap<String, (String, Vec<String>, String)>;
+
+fn spec_props(schema: &Value) -> Props {
+    fn walk(s: &Value, path: String, out: &mut Props) {
         let ty = s
             .get("type")
             .and_then(Value::as_str)
@@ -42,7 +44,38 @@ fn spec_props(schema: &Value) -> BTreeMap<String, (String, Vec<String>)> {
             })
             .unwrap_or_default();
         en.sort();
-        out.insert(path.clone(), (ty, en));
+        // What the apiserver enforces or fills in besides type and enum.
+        let keywords: serde_json::Map<String, Value> = [
+            "format",
+            "minimum",
+            "maximum",
+            "minLength",
+            "maxLength",
+            "minItems",
+            "maxItems",
+            "pattern",
+            "default",
+        ]
+        .iter()
+        .filter_map(|k| {
+            s.get(*k).map(|v| {
+                // 3 and 3.0 are the same bound.
+                let v = match v.as_f64() {
+                    Some(f) if v.is_number() => serde_json::json!(f),
+                    _ => v.clone(),
+                };
+                (k.to_string(), v)
+            })
+        })
+        .collect();
+        out.insert(
+            path.clone(),
+            (
+                ty,
+                en,
+                serde_json::to_string(&Value::Object(keywords)).unwrap(),
+            ),
+        );
         if let Some(Value::Object(props)) = s.get("properties") {
             for (k, v) in props {
                 walk(v, format!("{path}.{k}"), out);
@@ -147,10 +180,11 @@ fn crds_command_matches_upstream() {
             only_ours.is_empty() && only_up.is_empty(),
             "{name}: property paths differ: only ours {only_ours:?}, only upstream {only_up:?}"
         );
-        for (path, (uty, uen)) in &up_ {
-            let (oty, oen) = &op[path];
+        for (path, (uty, uen, ukw)) in &up_ {
+            let (oty, oen, okw) = &op[path];
             assert_eq!(oty, uty, "{name}: type of {path}");
             assert_eq!(oen, uen, "{name}: enum of {path}");
+            assert_eq!(okw, ukw, "{name}: validation keywords of {path}");
         }
     }
 }

@@ -553,3 +553,31 @@ async fn the_audit_log_records_every_write() {
             .all(|a| a.verb == "apply" && a.after_hash.is_some())
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_value_the_cluster_refuses_stops_the_run_in_preflight_naming_object_and_field() {
+    let w = world().await;
+    sync(&w).await;
+    let before = cluster_content(&w).await;
+    // A 4-byte private ASN: NetBox takes it, the Switch CRD's int32 does not.
+    let leaf = device(&w, "leaf-02").await;
+    netbox_patch(
+        &w,
+        "dcim/devices",
+        leaf.id,
+        json!({"custom_fields": {"hedgehog_asn": 4_200_000_000u64}}),
+    )
+    .await;
+    let mark = w.apiserver.log().len();
+    let r = sync(&w).await;
+    assert_eq!(r.phase, Phase::Failure);
+    let e = r.error.unwrap();
+    assert_eq!(e.kind(), "invalid_object", "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains("Switch \"leaf-02\""), "{msg}");
+    assert!(msg.contains("spec.asn"), "{msg}");
+    assert!(!e.is_transient());
+    assert_no_writes(&w, mark);
+    assert_eq!(cluster_content(&w).await, before);
+    assert_eq!(r.end.step, "preflight");
+}

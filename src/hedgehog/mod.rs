@@ -8,6 +8,7 @@ pub mod admission;
 pub mod diagram;
 pub mod kinds;
 pub mod names;
+pub mod schema;
 pub mod vpc;
 pub mod wiring;
 

@@ -44,7 +44,9 @@ pub struct VpcDhcpOptions {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub time_servers: Vec<String>,
     #[serde(rename = "interfaceMTU")]
+    #[schemars(schema_with = "crate::hedgehog::schema::integer")]
     pub interface_mtu: u16,
+    #[schemars(schema_with = "crate::hedgehog::schema::int32")]
     pub lease_time_seconds: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable_default_route: Option<bool>,
@@ -87,6 +89,7 @@ pub struct VpcSubnet {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dhcp: Option<VpcDhcp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::hedgehog::schema::integer")]
     pub vlan: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub isolated: Option<bool>,
@@ -339,6 +342,7 @@ pub struct ExternalSpec {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub struct ExternalAttachmentSwitch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::hedgehog::schema::integer")]
     pub vlan: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
@@ -348,6 +352,7 @@ pub struct ExternalAttachmentSwitch {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 pub struct ExternalAttachmentNeighbor {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::hedgehog::schema::int32")]
     pub asn: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
@@ -360,6 +365,7 @@ pub struct ExternalAttachmentStatic {
     #[serde(rename = "remoteIP")]
     pub remote_ip: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::hedgehog::schema::integer")]
     pub vlan: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
@@ -403,20 +409,25 @@ pub struct AclTcpFilters {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AclStatement {
+    #[schemars(schema_with = "crate::hedgehog::schema::integer")]
     pub seq: u32,
     pub action: String,
     pub protocol: String,
     pub src_prefix: String,
     pub dst_prefix: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::hedgehog::schema::integer")]
     pub port_range_begin: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::hedgehog::schema::integer")]
     pub port_range_end: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tcp_filters: Option<AclTcpFilters>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::hedgehog::schema::integer")]
     pub icmp_type: Option<u8>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::hedgehog::schema::integer")]
     pub icmp_code: Option<u8>,
 }
 

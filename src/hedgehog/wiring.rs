@@ -157,10 +157,13 @@ pub struct SwitchEcmp {
 #[serde(rename_all = "camelCase")]
 pub struct LinkFlapErrDisable {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::hedgehog::schema::flap_threshold")]
     pub flap_threshold: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::hedgehog::schema::recovery_interval")]
     pub recovery_interval: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::hedgehog::schema::sampling_interval")]
     pub sampling_interval: Option<u32>,
 }
 
@@ -214,6 +217,7 @@ pub struct SwitchSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vlan_namespaces: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::hedgehog::schema::int32")]
     pub asn: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
@@ -312,7 +316,9 @@ pub struct SwitchGroupSpec {}
     Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, JsonSchema,
 )]
 pub struct VlanRange {
+    #[schemars(schema_with = "crate::hedgehog::schema::integer")]
     pub from: u16,
+    #[schemars(schema_with = "crate::hedgehog::schema::integer")]
     pub to: u16,
 }
 
@@ -401,6 +407,7 @@ pub struct SwitchToSwitchLink {
 pub struct ConnUnbundled {
     pub link: ServerToSwitchLink,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::hedgehog::schema::integer")]
     pub mtu: Option<u16>,
 }
 
@@ -409,6 +416,7 @@ pub struct ConnUnbundled {
 pub struct ConnBundled {
     pub links: Vec<ServerToSwitchLink>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::hedgehog::schema::integer")]
     pub mtu: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback: Option<bool>,
@@ -420,6 +428,7 @@ pub struct ConnMultihomed {
     #[schemars(length(min = 2))]
     pub links: Vec<ServerToSwitchLink>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::hedgehog::schema::integer")]
     pub mtu: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback: Option<bool>,
@@ -514,6 +523,7 @@ pub struct ConnStaticExternalLinkSwitch {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subnets: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::hedgehog::schema::integer")]
     pub vlan: Option<u16>,
 }
 
@@ -796,6 +806,7 @@ pub struct SwitchProfileConfig {
         rename = "maxPathsEBGP",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(schema_with = "crate::hedgehog::schema::int32")]
     pub max_paths_ebgp: Option<u32>,
 }
 
@@ -878,6 +889,7 @@ pub struct SwitchProfilePortProfile {
 #[serde(rename_all = "camelCase")]
 pub struct SwitchProfilePipeline {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::hedgehog::schema::integer")]
     pub max_ports: Option<u32>,
 }
 
@@ -941,6 +953,7 @@ pub struct SwitchProfileSpec {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pipelines: BTreeMap<String, SwitchProfilePipeline>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::hedgehog::schema::integer")]
     pub max_ports: Option<u32>,
 }
 
