@@ -643,6 +643,15 @@ context = "hedgehog"
     }
 
     #[test]
+    fn the_documented_example_parses() {
+        let text = include_str!("../docs/fabsync.example.toml");
+        let c = Config::parse(text, Path::new("docs/fabsync.example.toml")).unwrap();
+        assert_eq!(c.fabrics.len(), 1);
+        assert_eq!(c.fabrics[0].conflict_policy, ConflictPolicy::Fail);
+        assert_eq!(c.server.max_concurrent_runs, 4);
+    }
+
+    #[test]
     fn secrets_never_print() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("token");
