@@ -34,10 +34,19 @@ fn fixtures() -> Vec<(&'static str, Fixture, &'static str)> {
     v
 }
 
+/// The QPS budget is lifted (and the deadline widened): on the paused clock its waits cost no
+/// wall time anyway, but at 50 qps the xlarge first sync (~25 000 requests) would pass the
+/// default 300 s deadline in virtual time. These benches measure the work, not the budget.
 async fn world(fixture: &Fixture, fabric: &str) -> World {
     let w = World::new(WorldConfig {
         fixture: fixture.clone(),
         fabric: fabric.into(),
+        limits: fabsync::config::Limits {
+            qps: 10_000.0,
+            burst: 10_000,
+            concurrency: 8,
+            deadline_secs: 3_600,
+        },
         ..WorldConfig::default()
     });
     w.install_hedgehog().await.expect("profiles");

@@ -68,6 +68,18 @@ pub trait ClusterView {
     fn get(&self, group: &str, resource: &str, namespace: &str, name: &str) -> Option<Value>;
     /// All objects of a resource, in one namespace or (None) all, sorted by namespace/name.
     fn list(&self, group: &str, resource: &str, namespace: Option<&str>) -> Vec<Value>;
+    /// Visits objects of a resource by reference, sorted by namespace/name, until `f` returns
+    /// false; with `label = Some((key, value))` only the objects carrying that label (found
+    /// through the label index, as a label selector would). No copies: hooks that scan many
+    /// objects per request stay cheap.
+    fn visit(
+        &self,
+        group: &str,
+        resource: &str,
+        namespace: Option<&str>,
+        label: Option<(&str, &str)>,
+        f: &mut dyn FnMut(&Value) -> bool,
+    );
 }
 
 /// A validating (and optionally mutating) admission hook.

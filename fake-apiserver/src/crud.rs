@@ -152,6 +152,40 @@ impl ClusterView for View<'_> {
             .map(|(_, v)| (**v).clone())
             .collect()
     }
+    fn visit(
+        &self,
+        group: &str,
+        resource: &str,
+        namespace: Option<&str>,
+        label: Option<(&str, &str)>,
+        f: &mut dyn FnMut(&Value) -> bool,
+    ) {
+        let res = res_key(group, resource);
+        match label {
+            None => {
+                for (_, v) in self.st.store.list(&res, namespace, None, None) {
+                    if !f(v) {
+                        return;
+                    }
+                }
+            }
+            Some((k, val)) => {
+                let Some(keys) = self.st.store.by_label(&res, k, val) else {
+                    return;
+                };
+                for key in keys {
+                    if namespace.is_some_and(|ns| key.0 != ns) {
+                        continue;
+                    }
+                    if let Some(v) = self.st.store.get(&res, key)
+                        && !f(v)
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn meta_str<'a>(o: &'a Value, k: &str) -> &'a str {

@@ -459,14 +459,18 @@ impl Cluster {
         Api::namespaced_with(self.client.clone(), ns, ar)
     }
 
-    /// Metadata of every object of a kind matching a label selector (paged).
-    pub async fn list_metadata(
+    /// Follows `continue` tokens through every page of a list.
+    async fn paged<T, F, Fut>(
         &self,
         ar: &ApiResource,
-        ns: &str,
         selector: &str,
-    ) -> Result<Vec<PartialObjectMeta<DynamicObject>>, ClusterError> {
-        let api = self.api(ar, ns);
+        fetch: F,
+    ) -> Result<Vec<T>, ClusterError>
+    where
+        T: Clone + serde::de::DeserializeOwned,
+        F: Fn(ListParams) -> Fut,
+        Fut: Future<Output = kube::Result<kube::core::ObjectList<T>>>,
+    {
         let op = Op {
             verb: "list",
             ar,
@@ -477,9 +481,7 @@ impl Cluster {
         loop {
             let page = self
                 .timed("a list", async {
-                    api.list_metadata(&lp)
-                        .await
-                        .map_err(|e| self.classify(e, op))
+                    fetch(lp.clone()).await.map_err(|e| self.classify(e, op))
                 })
                 .await?;
             out.extend(page.items);
@@ -491,6 +493,22 @@ impl Cluster {
         Ok(out)
     }
 
+    /// Metadata of every object of a kind matching a label selector (paged).
+    pub async fn list_metadata(
+        &self,
+        ar: &ApiResource,
+        ns: &str,
+        selector: &str,
+    ) -> Result<Vec<PartialObjectMeta<DynamicObject>>, ClusterError> {
+        let api = &self.api(ar, ns);
+        self.paged(
+            ar,
+            selector,
+            |lp| async move { api.list_metadata(&lp).await },
+        )
+        .await
+    }
+
     /// Every object of a kind matching a label selector (paged).
     pub async fn list(
         &self,
@@ -498,27 +516,9 @@ impl Cluster {
         ns: &str,
         selector: &str,
     ) -> Result<Vec<DynamicObject>, ClusterError> {
-        let api = self.api(ar, ns);
-        let op = Op {
-            verb: "list",
-            ar,
-            name: "",
-        };
-        let mut out = Vec::new();
-        let mut lp = ListParams::default().labels(selector).limit(500);
-        loop {
-            let page = self
-                .timed("a list", async {
-                    api.list(&lp).await.map_err(|e| self.classify(e, op))
-                })
-                .await?;
-            out.extend(page.items);
-            match page.metadata.continue_ {
-                Some(c) if !c.is_empty() => lp = lp.continue_token(&c),
-                _ => break,
-            }
-        }
-        Ok(out)
+        let api = &self.api(ar, ns);
+        self.paged(ar, selector, |lp| async move { api.list(&lp).await })
+            .await
     }
 
     /// One object, or `None` when it does not exist.

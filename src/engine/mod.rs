@@ -1371,28 +1371,9 @@ impl Engine {
                 let results = self
                     .write_batch(cfg, cluster, fence, deadline, items, &batch)
                     .await;
-                let mut first_err = None;
-                for (i, r) in results {
-                    match r {
-                        Ok(written) => {
-                            self.record_write(cfg, run_id, &mut items[i], written)?;
-                            order.push(i);
-                        }
-                        Err(EngineError::Cluster(ClusterError::Denied { .. }))
-                            if !delete_stage && deletes_after(items, range.end) =>
-                        {
-                            postponed.push(i);
-                        }
-                        Err(e) => {
-                            items[i].result = ObjectResult::Failed;
-                            items[i].message = Some(e.to_string());
-                            first_err.get_or_insert(e);
-                        }
-                    }
-                }
-                if let Some(e) = first_err {
-                    return Err(e);
-                }
+                let can_wait = !delete_stage && deletes_after(items, range.end);
+                let wait = can_wait.then_some(&mut postponed);
+                self.absorb(cfg, run_id, items, order, results, wait)?;
             }
             // Writes that waited for the deletes, in reference order.
             postponed.sort_by_key(|&i| (items[i].kind.rank(), i));
@@ -1408,23 +1389,7 @@ impl Engine {
                 let results = self
                     .write_batch(cfg, cluster, fence, deadline, items, &batch)
                     .await;
-                let mut first_err = None;
-                for (i, r) in results {
-                    match r {
-                        Ok(written) => {
-                            self.record_write(cfg, run_id, &mut items[i], written)?;
-                            order.push(i);
-                        }
-                        Err(e) => {
-                            items[i].result = ObjectResult::Failed;
-                            items[i].message = Some(e.to_string());
-                            first_err.get_or_insert(e);
-                        }
-                    }
-                }
-                if let Some(e) = first_err {
-                    return Err(e);
-                }
+                self.absorb(cfg, run_id, items, order, results, None)?;
             }
             Ok(())
         }
@@ -1440,6 +1405,37 @@ impl Engine {
             }
         }
         result
+    }
+
+    /// Takes a batch's results: records the writes that took effect (in `order`), sets aside
+    /// admission refusals into `postpone` when given, and returns the first other failure.
+    fn absorb(
+        &self,
+        cfg: &FabricConfig,
+        run_id: i64,
+        items: &mut [Item],
+        order: &mut Vec<usize>,
+        results: Vec<(usize, Result<Option<Value>, EngineError>)>,
+        mut postpone: Option<&mut Vec<usize>>,
+    ) -> Result<(), EngineError> {
+        let mut first_err = None;
+        for (i, r) in results {
+            match (r, postpone.as_deref_mut()) {
+                (Ok(written), _) => {
+                    self.record_write(cfg, run_id, &mut items[i], written)?;
+                    order.push(i);
+                }
+                (Err(EngineError::Cluster(ClusterError::Denied { .. })), Some(later)) => {
+                    later.push(i);
+                }
+                (Err(e), _) => {
+                    items[i].result = ObjectResult::Failed;
+                    items[i].message = Some(e.to_string());
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        first_err.map_or(Ok(()), Err)
     }
 
     /// Records a write that took effect: its answer, and an audit entry.

@@ -3,8 +3,9 @@
 //! belongs to one connection, connection type is immutable, no delete while referenced.
 //!
 //! Mirrors the subset of `githedgehog/fabric` `pkg/ctrl/*_wh.go` that decides whether a sync's
-//! writes are accepted and in which order; it does not re-implement Hedgehog's defaulting or
-//! profile/port capability checks.
+//! writes are accepted and in which order, and the `fabric.githedgehog.com` labels its mutating
+//! webhooks put on connections, switches and VPCs (which its checks then select by); it does not
+//! re-implement Hedgehog's spec defaulting or profile/port capability checks.
 
 use fake_apiserver::{Admission, AdmissionError, AdmissionRequest, ClusterView, Operation};
 use serde_json::Value;
@@ -70,6 +71,89 @@ fn conn_spec(v: &Value) -> Result<ConnectionSpec, AdmissionError> {
 
 fn name_of(v: &Value) -> String {
     s(v, &["metadata", "name"]).unwrap_or_default().to_string()
+}
+
+/// Every `port` string under a connection's spec (switch and server ports), without copying.
+fn ports_of(v: &Value) -> Vec<&str> {
+    fn walk<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    match (k.as_str(), x) {
+                        ("port", Value::String(p)) => out.push(p),
+                        _ => walk(x, out),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(spec) = v.get("spec") {
+        walk(spec, &mut out);
+    }
+    out
+}
+
+/// The label Hedgehog puts on every connection touching switch `name`.
+fn switch_label(name: &str) -> String {
+    format!("switch.fabric.githedgehog.com/{name}")
+}
+
+/// The label Hedgehog puts on every connection touching server `name`.
+fn server_label(name: &str) -> String {
+    format!("server.fabric.githedgehog.com/{name}")
+}
+
+/// The `fabric.githedgehog.com` labels Hedgehog's mutating webhooks regenerate on every write
+/// (`CleanupFabricLabels`, then set): connection type and the devices a connection touches,
+/// a switch's profile, groups and VLAN namespaces, a VPC's namespaces.
+fn fabric_labels(kind: Kind, obj: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    match kind {
+        Kind::Connection => {
+            if let Ok(spec) = conn_spec(obj) {
+                if let Some(t) = spec.connection_type() {
+                    out.push((
+                        "fabric.githedgehog.com/connection-type".into(),
+                        t.label().to_string(),
+                    ));
+                }
+                let e = spec.endpoints();
+                for sw in &e.switches {
+                    out.push((switch_label(sw), "true".into()));
+                }
+                for srv in &e.servers {
+                    out.push((server_label(srv), "true".into()));
+                }
+            }
+        }
+        Kind::Switch => {
+            if let Some(p) = s(obj, &["spec", "profile"]) {
+                out.push(("fabric.githedgehog.com/profile".into(), p.into()));
+            }
+            for g in strs(obj, &["spec", "groups"]) {
+                out.push((
+                    format!("switchgroup.fabric.githedgehog.com/{g}"),
+                    "true".into(),
+                ));
+            }
+            for v in strs(obj, &["spec", "vlanNamespaces"]) {
+                out.push((format!("vlanns.fabric.githedgehog.com/{v}"), "true".into()));
+            }
+        }
+        Kind::VPC => {
+            if let Some(v) = s(obj, &["spec", "ipv4Namespace"]) {
+                out.push(("fabric.githedgehog.com/ipv4ns".into(), v.into()));
+            }
+            if let Some(v) = s(obj, &["spec", "vlanNamespace"]) {
+                out.push(("fabric.githedgehog.com/vlanns".into(), v.into()));
+            }
+        }
+        _ => {}
+    }
+    out
 }
 
 impl HedgehogAdmission {
@@ -143,22 +227,37 @@ impl HedgehogAdmission {
                         )));
                     }
                 }
-                for other in c.list(
-                    Kind::Connection.group(),
-                    Kind::Connection.plural(),
-                    Some(ns),
-                ) {
-                    if name_of(&other) == req.name {
-                        continue;
-                    }
-                    let Ok(os) = conn_spec(&other) else { continue };
-                    for p in os.endpoints().ports {
-                        if seen.contains(&p) {
-                            return Err(AdmissionError::denied(format!(
-                                "port {p} is already used by other connection {}",
-                                name_of(&other)
-                            )));
-                        }
+                // The connections sharing a device with this one, through the labels the
+                // mutating step put on every connection (as Hedgehog's webhook selects them).
+                let mut clash: Option<(String, String)> = None;
+                let labels = ep
+                    .switches
+                    .iter()
+                    .map(|d| switch_label(d))
+                    .chain(ep.servers.iter().map(|d| server_label(d)));
+                for label in labels {
+                    c.visit(
+                        Kind::Connection.group(),
+                        Kind::Connection.plural(),
+                        Some(ns),
+                        Some((&label, "true")),
+                        &mut |other| {
+                            let other_name = s(other, &["metadata", "name"]).unwrap_or_default();
+                            if other_name == req.name {
+                                return true;
+                            }
+                            if let Some(p) = ports_of(other).into_iter().find(|p| seen.contains(*p))
+                            {
+                                clash = Some((p.to_string(), other_name.to_string()));
+                                return false;
+                            }
+                            true
+                        },
+                    );
+                    if let Some((p, other)) = clash {
+                        return Err(AdmissionError::denied(format!(
+                            "port {p} is already used by other connection {other}"
+                        )));
                     }
                 }
             }
@@ -234,12 +333,30 @@ impl HedgehogAdmission {
         name: &str,
         c: &dyn ClusterView,
     ) -> Option<String> {
-        let list = |k: Kind| c.list(k.group(), k.plural(), Some(ns));
         let hit = |k: Kind, pred: &dyn Fn(&Value) -> bool| {
-            list(k)
-                .into_iter()
-                .find(|o| pred(o))
-                .map(|o| format!("{} {}", k.kind(), name_of(&o)))
+            let mut found = None;
+            c.visit(k.group(), k.plural(), Some(ns), None, &mut |o| {
+                if pred(o) {
+                    found = Some(format!("{} {}", k.kind(), name_of(o)));
+                    return false;
+                }
+                true
+            });
+            found
+        };
+        let labelled = |k: Kind, label: String| {
+            let mut found = None;
+            c.visit(
+                k.group(),
+                k.plural(),
+                Some(ns),
+                Some((&label, "true")),
+                &mut |o| {
+                    found = Some(format!("{} {}", k.kind(), name_of(o)));
+                    false
+                },
+            );
+            found
         };
         match kind {
             Kind::SwitchGroup => hit(Kind::Switch, &|o| {
@@ -264,12 +381,8 @@ impl HedgehogAdmission {
                     s(o, &["spec", "ipv4Namespace"]) == Some(name)
                 })
             }),
-            Kind::Switch | Kind::Server => hit(Kind::Connection, &|o| {
-                conn_spec(o).is_ok_and(|sp| {
-                    let e = sp.endpoints();
-                    e.switches.iter().chain(&e.servers).any(|d| d == name)
-                })
-            }),
+            Kind::Switch => labelled(Kind::Connection, switch_label(name)),
+            Kind::Server => labelled(Kind::Connection, server_label(name)),
             Kind::Connection => hit(Kind::VPCAttachment, &|o| {
                 s(o, &["spec", "connection"]) == Some(name)
             })
@@ -310,6 +423,33 @@ impl HedgehogAdmission {
 impl Admission for HedgehogAdmission {
     fn name(&self) -> &str {
         "hedgehog.githedgehog.com"
+    }
+
+    fn mutate(&self, req: &AdmissionRequest<'_>, obj: &mut Value) -> Result<(), AdmissionError> {
+        let Some(kind) = Kind::from_plural(req.group, req.resource) else {
+            return Ok(());
+        };
+        if !req.subresource.is_empty() {
+            return Ok(());
+        }
+        let wanted = fabric_labels(kind, obj);
+        let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
+            return Ok(());
+        };
+        let labels = meta
+            .entry("labels")
+            .or_insert_with(|| Value::Object(Default::default()));
+        let Some(labels) = labels.as_object_mut() else {
+            return Ok(());
+        };
+        labels.retain(|k, _| !k.contains("fabric.githedgehog.com/"));
+        for (k, v) in wanted {
+            labels.insert(k, Value::String(v));
+        }
+        if labels.is_empty() {
+            meta.remove("labels");
+        }
+        Ok(())
     }
 
     fn validate(

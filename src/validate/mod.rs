@@ -82,6 +82,16 @@ fn sim_world_config(seed: u64, def: &workflows::Def, scale: Scale) -> crate::sim
         }
         .into(),
         conflict_policy: def.policy,
+        limits: match (def.fabric, scale) {
+            // ~25 000 requests for the first sync of xlarge: at the default 50 qps that is over
+            // 8 minutes of budget alone. A fabric that size is configured with a larger budget.
+            (Fabric::Scale, Scale::Xlarge) => crate::config::Limits {
+                qps: 250.0,
+                burst: 500,
+                ..crate::config::Limits::default()
+            },
+            _ => crate::config::Limits::default(),
+        },
         ..crate::sim::WorldConfig::default()
     }
 }
