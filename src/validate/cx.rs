@@ -3,8 +3,13 @@
 //! `#sync-now-button` form on the fabric page, submit it with its CSRF token and session cookie,
 //! follow the task) and the JSON API.
 //!
+//! With `--browser` the click is a real Chromium's: the fabric page is served on a loopback port,
+//! the browser clicks `#sync-now-button`, and screenshots of the page and of the outcome go into
+//! the bundle (`screenshots/`).
+//!
 //! Steps are recorded here with their expectation and observation; a failed check ends the
-//! workflow. It holds no sync logic.
+//! workflow, and a step the target cannot be given the conditions for is recorded as not
+//! provable (its requirements stay NOT COVERED, with the reason). It holds no sync logic.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -61,8 +66,15 @@ pub struct Cx<'a> {
     pub files: &'a mut Files,
     /// Wall-clock durations (for timings.json only).
     pub timings: &'a mut Vec<(String, f64)>,
+    /// Requirements a step could not prove on this target, with the reason.
+    pub uncovered: Vec<(String, String)>,
     /// The browser's cookies.
     cookies: BTreeMap<String, String>,
+    /// The page the real browser works on, while a click is followed.
+    served: Option<super::browser::Served>,
+    /// The task the real browser's last click created.
+    browser_task: Option<String>,
+    shots: usize,
     step_started: jiff::Timestamp,
     wall_started: std::time::Instant,
 }
@@ -82,7 +94,11 @@ impl<'a> Cx<'a> {
             steps: Vec::new(),
             files,
             timings,
+            uncovered: Vec::new(),
             cookies: BTreeMap::new(),
+            served: None,
+            browser_task: None,
+            shots: 0,
             step_started: now,
             wall_started: std::time::Instant::now(),
         }
@@ -131,6 +147,30 @@ impl<'a> Cx<'a> {
                 step.name, step.expected, observed
             )))
         }
+    }
+
+    /// Records a step this target cannot be given the conditions for: not passed, proving
+    /// nothing, and its requirements noted as not covered with `reason`. Ends the workflow.
+    pub fn not_provable(&mut self, step: Step, reason: impl Into<String>) -> Stop {
+        let reason = reason.into();
+        for r in step.proves {
+            self.uncovered.push((r.to_string(), reason.clone()));
+        }
+        self.steps.push(StepReport {
+            name: step.name.to_string(),
+            action: step.action.to_string(),
+            expected: step.expected.to_string(),
+            observed: format!("not provable on this target: {reason}"),
+            passed: false,
+            requirements: vec![],
+            evidence: vec![],
+            clock_ms: 0,
+        });
+        Stop(format!(
+            "step \"{}\" is not provable on this target ({} stays NOT COVERED here): {reason}",
+            step.name,
+            step.proves.join(", ")
+        ))
     }
 
     /// The world's time now (RFC 3339, seconds).
@@ -254,6 +294,9 @@ impl<'a> Cx<'a> {
     /// (its action, method and hidden fields, the session cookie). Returns the task id and the
     /// page evidence.
     pub async fn click_sync_now(&mut self) -> Result<(String, Vec<String>), String> {
+        if let Some(b) = self.env.browser.clone() {
+            return self.click_in_browser(&b).await;
+        }
         let fabric = self.env.fabric.clone();
         let page = self
             .http(Method::GET, &format!("/fabrics/{fabric}"), None)
@@ -299,6 +342,51 @@ impl<'a> Cx<'a> {
         Ok((task_id, vec![page_file]))
     }
 
+    /// A screenshot of what the browser shows, saved in the bundle; returns its path.
+    async fn shot(&mut self, b: &super::browser::Browser, what: &str) -> Result<String, String> {
+        let png = b.screenshot().await?;
+        self.shots += 1;
+        let path = super::browser::screenshot_name(self.shots, &self.id, what);
+        self.files.insert(path.clone(), png);
+        Ok(path)
+    }
+
+    /// Sync Now in the real browser: serve the web router on loopback, open the fabric page,
+    /// click `#sync-now-button`, wait for the task view.
+    async fn click_in_browser(
+        &mut self,
+        b: &super::browser::Browser,
+    ) -> Result<(String, Vec<String>), String> {
+        let fabric = self.env.fabric.clone();
+        let served = super::browser::Served::start(self.env.web.clone()).await?;
+        b.goto(&format!("{}/fabrics/{fabric}", served.base)).await?;
+        let button = b.wait_for("#sync-now-button").await?;
+        let page = self.shot(b, "fabric-page").await?;
+        b.click(&button).await?;
+        let task_id = b.wait_for_task_url().await?;
+        let clicked = self.shot(b, "clicked").await?;
+        self.served = Some(served);
+        self.browser_task = Some(task_id.clone());
+        Ok((task_id, vec![page, clicked]))
+    }
+
+    /// When the browser's task has ended: wait for the page's outcome message and keep a
+    /// screenshot of it.
+    async fn browser_outcome(&mut self, task_id: &str) -> Result<(), String> {
+        if self.browser_task.as_deref() != Some(task_id) {
+            return Ok(());
+        }
+        let Some(b) = self.env.browser.clone() else {
+            return Ok(());
+        };
+        b.wait_for(".sync-success-message, .sync-error-message")
+            .await?;
+        self.shot(&b, "outcome").await?;
+        self.browser_task = None;
+        self.served = None;
+        Ok(())
+    }
+
     /// Follows a task like the page's polling does, until SUCCESS or FAILURE or `limit`.
     pub async fn follow_task(&mut self, task_id: &str, limit: Duration) -> Result<Value, String> {
         self.follow_task_until(task_id, limit, false).await
@@ -320,7 +408,11 @@ impl<'a> Cx<'a> {
                 return Err(format!("GET /api/tasks/{task_id} answered {status}: {v}"));
             }
             let state = v["state"].as_str().unwrap_or_default().to_string();
-            if state == "SUCCESS" || state == "FAILURE" || (stop_at_retry && state == "RETRY") {
+            if state == "SUCCESS" || state == "FAILURE" {
+                self.browser_outcome(task_id).await?;
+                return Ok(v);
+            }
+            if stop_at_retry && state == "RETRY" {
                 return Ok(v);
             }
             if tokio::time::Instant::now() >= deadline {

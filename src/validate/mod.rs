@@ -4,27 +4,35 @@
 //! requirement is PROVEN.
 //!
 //! Targets: `sim` (default; in-process fakes on a paused clock, one seed, byte-identical bundles
-//! for one seed except `timings.json`) and `real` (a kubeconfig and a NetBox URL: the same
-//! workflows with faults a real system can be given). The workflows themselves are in
+//! for one seed except `timings.json`), `real` (a kubeconfig and a NetBox URL: the same
+//! workflows in real time with faults a real system can be given; `real.rs`) and `local` (the
+//! fakes served on loopback ports, reached exactly like `real`, plus the fakes' own faults;
+//! `local.rs`). Every target runs the same loop ([`Target`]). The workflows themselves are in
 //! `workflows.rs`; this module orchestrates and writes files.
 
+pub mod browser;
 pub mod cx;
+pub mod local;
 pub mod model;
 pub mod oracle;
+pub mod real;
+pub mod record;
 pub mod report;
 pub mod requirements;
 pub mod snapshot;
 pub mod systems;
 pub mod workflows;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use futures::FutureExt;
 use serde_json::Value;
 
 use cx::{Cx, Files, Step};
 use model::{UserType, ValidationReport, WorkflowReport};
 use systems::{Env, sim_env};
-use workflows::{Fabric, WORKFLOWS};
+use workflows::{Def, Fabric, WORKFLOWS};
 
 /// Fixture scale of the large-fabric workflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -107,20 +115,34 @@ async fn snapshots(env: &Env) -> Result<(String, String), String> {
     Ok((nb, cl))
 }
 
-/// Runs one workflow on an environment and returns its report.
+/// Runs one workflow on an environment; returns its report and the requirements it found not
+/// provable on this target (with the reason).
 async fn run_workflow(
     def: &workflows::Def,
     env: &mut Env,
     files: &mut Files,
     timings: &mut Vec<(String, f64)>,
-) -> WorkflowReport {
+) -> (WorkflowReport, Vec<(String, String)>) {
     let dir = format!("snapshots/{}", def.id);
     let mut evidence = Vec::new();
     let before = snapshots(env).await;
-    let (steps, failure) = {
+    let (steps, failure, uncovered) = {
         let mut cx = Cx::new(env, def.id, files, timings);
-        let r = workflows::run(def.id, &mut cx).await;
-        (cx.steps, r.err().map(|s| s.0))
+        let r = std::panic::AssertUnwindSafe(workflows::run(def.id, &mut cx))
+            .catch_unwind()
+            .await;
+        let failure = match r {
+            Ok(r) => r.err().map(|s| s.0),
+            Err(panic) => Some(format!(
+                "the workflow panicked: {}",
+                panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default()
+            )),
+        };
+        (cx.steps, failure, cx.uncovered)
     };
     let _ = env.faults.clear().await;
     // Let anything the workflow started settle before the after-snapshot.
@@ -161,7 +183,7 @@ async fn run_workflow(
             evidence.push(path);
         }
     }
-    WorkflowReport {
+    let report = WorkflowReport {
         id: def.id.to_string(),
         goal: def.goal.to_string(),
         user: def.user,
@@ -169,7 +191,8 @@ async fn run_workflow(
         steps,
         failure,
         evidence,
-    }
+    };
+    (report, uncovered)
 }
 
 fn jsonl<T: serde::Serialize>(workflow: &str, items: &[T]) -> String {
@@ -273,30 +296,135 @@ fn evidence_workflow(
     }
 }
 
-/// Runs the validation on the simulated target. Call it on a current-thread runtime with the
-/// clock paused (see [`run_sim_blocking`]).
-pub async fn run_sim(opts: &Options) -> Result<(Outcome, Vec<(String, f64)>), String> {
+/// Where the workflows run: builds each workflow's systems, takes its API log afterwards and
+/// tidies up. `sim`, `real` and `local` all run [`run_on`].
+pub(crate) trait Target {
+    /// `sim`, `real` or `local`.
+    fn name(&self) -> &'static str;
+    /// The systems of workflow `def` (number `index` in [`WORKFLOWS`]).
+    async fn env(&mut self, def: &Def, index: usize) -> Result<Env, String>;
+    /// After the workflow (its scheduler stopped): its API-log lines; the target tidies up.
+    async fn done(&mut self, def: &Def, env: Env) -> String;
+    /// After a failed [`Target::env`]: API-log lines; the target removes what it set up.
+    async fn setup_failed(&mut self, def: &Def, index: usize) -> String;
+    /// After every workflow: the last API-log lines and the target's own workflow reports.
+    async fn finish(&mut self) -> (String, Vec<WorkflowReport>);
+    /// Secrets the bundle must not contain.
+    fn secrets(&self) -> Vec<String>;
+}
+
+/// The simulated target: a fresh world per workflow.
+struct SimTarget {
+    seed: u64,
+    scale: Scale,
+}
+
+impl Target for SimTarget {
+    fn name(&self) -> &'static str {
+        "sim"
+    }
+
+    async fn env(&mut self, def: &Def, _index: usize) -> Result<Env, String> {
+        sim_env(sim_world_config(self.seed, def, self.scale), def.periodic).await
+    }
+
+    async fn done(&mut self, def: &Def, env: Env) -> String {
+        jsonl(def.id, &(env.calls)())
+    }
+
+    async fn setup_failed(&mut self, _def: &Def, _index: usize) -> String {
+        String::new()
+    }
+
+    async fn finish(&mut self) -> (String, Vec<WorkflowReport>) {
+        (String::new(), Vec::new())
+    }
+
+    fn secrets(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// `requirements.json`, with a `reason` for every requirement that is NOT COVERED.
+fn requirements_with_reasons(
+    report: &ValidationReport,
+    uncovered: &BTreeMap<String, (String, String)>,
+) -> Vec<u8> {
+    let mut items: Vec<Value> =
+        serde_json::from_slice(&report::requirements_json(report)).expect("requirements parse");
+    for item in &mut items {
+        if item["status"] != "NOT_COVERED" {
+            continue;
+        }
+        let id = item["id"].as_str().unwrap_or_default().to_string();
+        let reason = match uncovered.get(&id) {
+            Some((workflow, why)) => {
+                format!(
+                    "not provable on target {}: {workflow}: {why}",
+                    report.target
+                )
+            }
+            None => format!(
+                "no step of the workflows run on target {} proved it",
+                report.target
+            ),
+        };
+        item["reason"] = Value::String(reason);
+    }
+    let mut v = serde_json::to_vec_pretty(&items).expect("requirements serialize");
+    v.push(b'\n');
+    v
+}
+
+/// Runs the selected workflows on a target and builds the bundle.
+pub(crate) async fn run_on<T: Target>(
+    target: &mut T,
+    opts: &Options,
+) -> Result<(Outcome, Vec<(String, f64)>), String> {
     let mut files = Files::new();
     let mut timings = Vec::new();
     let mut reports = Vec::new();
     let mut api_log = String::new();
     let mut tasks = String::new();
-    let mut secrets: Vec<String> = Vec::new();
-    for def in WORKFLOWS
+    let mut secrets: Vec<String> = target.secrets();
+    let mut uncovered: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for (index, def) in WORKFLOWS
         .iter()
-        .filter(|d| opts.only.is_empty() || opts.only.iter().any(|o| o == d.id))
+        .enumerate()
+        .filter(|(_, d)| opts.only.is_empty() || opts.only.iter().any(|o| o == d.id))
     {
         let wall = std::time::Instant::now();
-        let mut env = sim_env(sim_world_config(opts.seed, def, opts.scale), def.periodic).await?;
-        let report = run_workflow(def, &mut env, &mut files, &mut timings).await;
-        env.stop().await;
-        api_log.push_str(&jsonl(def.id, &(env.calls)()));
-        tasks.push_str(&jsonl(def.id, &env.store.all_tasks().unwrap_or_default()));
-        for s in &env.secrets {
-            if !secrets.contains(s) {
-                secrets.push(s.clone());
+        let report = match target.env(def, index).await {
+            Ok(mut env) => {
+                let (report, unc) = run_workflow(def, &mut env, &mut files, &mut timings).await;
+                env.stop().await;
+                tasks.push_str(&jsonl(def.id, &env.store.all_tasks().unwrap_or_default()));
+                for s in &env.secrets {
+                    if !secrets.contains(s) {
+                        secrets.push(s.clone());
+                    }
+                }
+                api_log.push_str(&target.done(def, env).await);
+                for (req, why) in unc {
+                    uncovered
+                        .entry(req)
+                        .or_insert_with(|| (def.id.to_string(), why));
+                }
+                report
             }
-        }
+            Err(e) => {
+                api_log.push_str(&target.setup_failed(def, index).await);
+                WorkflowReport {
+                    id: def.id.to_string(),
+                    goal: def.goal.to_string(),
+                    user: def.user,
+                    passed: false,
+                    steps: Vec::new(),
+                    failure: Some(format!("setting up the workflow's systems failed: {e}")),
+                    evidence: Vec::new(),
+                }
+            }
+        };
         timings.push((def.id.to_string(), wall.elapsed().as_secs_f64() * 1000.0));
         if opts.progress {
             eprintln!(
@@ -311,25 +439,132 @@ pub async fn run_sim(opts: &Options) -> Result<(Outcome, Vec<(String, f64)>), St
         }
         reports.push(report);
     }
+    let (log, extra) = target.finish().await;
+    api_log.push_str(&log);
     if opts.only.is_empty() {
         reports.push(evidence_workflow(&reports, &api_log, &secrets));
     }
-    let report = ValidationReport::new("sim", opts.seed, opts.scale.as_str(), reports);
+    for r in &extra {
+        if opts.progress {
+            eprintln!(
+                "{} {} ({} steps)",
+                if r.passed { "passed" } else { "FAILED" },
+                r.id,
+                r.steps.len()
+            );
+            if let Some(f) = &r.failure {
+                eprintln!("  {f}");
+            }
+        }
+    }
+    reports.extend(extra);
+    let report = ValidationReport::new(target.name(), opts.seed, opts.scale.as_str(), reports);
+    let screenshots: Vec<String> = files
+        .keys()
+        .filter(|k| k.starts_with("screenshots/"))
+        .cloned()
+        .collect();
     files.insert("api-log.jsonl".into(), api_log.into_bytes());
     files.insert("tasks.jsonl".into(), tasks.into_bytes());
     files.insert("seed".into(), format!("{}\n", opts.seed).into_bytes());
     files.insert("report.json".into(), report::json(&report));
     files.insert(
         "requirements.json".into(),
-        report::requirements_json(&report),
+        requirements_with_reasons(&report, &uncovered),
     );
     files.insert("report.md".into(), report::markdown(&report).into_bytes());
     files.insert(
         "report.html".into(),
-        report::html(&report, &[]).into_bytes(),
+        report::html(&report, &screenshots).into_bytes(),
     );
     files.insert("junit.xml".into(), report::junit(&report));
     Ok((Outcome { report, files }, timings))
+}
+
+/// Runs the validation on the simulated target. Call it on a current-thread runtime with the
+/// clock paused (see [`run_sim_blocking`]).
+pub async fn run_sim(opts: &Options) -> Result<(Outcome, Vec<(String, f64)>), String> {
+    run_on(
+        &mut SimTarget {
+            seed: opts.seed,
+            scale: opts.scale,
+        },
+        opts,
+    )
+    .await
+}
+
+/// Runs on a real-time target; on Ctrl-C it stops the workflows, cleans up and fails.
+async fn run_interruptible<T: Target>(
+    target: &mut T,
+    opts: &Options,
+) -> Result<(Outcome, Vec<(String, f64)>), String> {
+    {
+        let run = run_on(target, opts);
+        tokio::pin!(run);
+        tokio::select! {
+            r = &mut run => return r,
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    eprintln!("interrupted: removing what the validation created");
+    let (_, reports) = target.finish().await;
+    let failures: Vec<String> = reports.iter().filter_map(|r| r.failure.clone()).collect();
+    Err(if failures.is_empty() {
+        "interrupted; everything the validation created was removed".into()
+    } else {
+        format!("interrupted; cleanup: {}", failures.join("; "))
+    })
+}
+
+fn real_time_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// `--target real`: the workflows against the systems of `systems`, in real time.
+pub fn run_real_blocking(
+    opts: &Options,
+    systems: real::RealSystems,
+) -> Result<(Outcome, Vec<(String, f64)>), String> {
+    real_time_runtime()?.block_on(async {
+        let mut target =
+            real::RealTarget::connect("real", systems, opts, None, None, Vec::new()).await?;
+        run_interruptible(&mut target, opts).await
+    })
+}
+
+/// `--target local`: the fakes on loopback ports (HTTPS for the cluster), reached like `real`;
+/// with `browser`, a real Chromium clicks Sync Now.
+pub fn run_local_blocking(
+    opts: &Options,
+    browser: Option<browser::BrowserPaths>,
+) -> Result<(Outcome, Vec<(String, f64)>), String> {
+    real_time_runtime()?.block_on(async {
+        let local = local::LocalSystems::start(opts.seed).await?;
+        let browser = match &browser {
+            Some(paths) => Some(browser::Browser::start(paths).await?),
+            None => None,
+        };
+        let mut target = real::RealTarget::connect(
+            "local",
+            local.systems.clone(),
+            opts,
+            Some(local.faults.clone()),
+            browser.clone(),
+            local.secrets.clone(),
+        )
+        .await?;
+        let r = run_interruptible(&mut target, opts).await;
+        if let Some(b) = browser {
+            b.close().await;
+        }
+        drop(local);
+        r
+    })
 }
 
 /// Runs the simulated validation on its own paused current-thread runtime.

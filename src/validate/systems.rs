@@ -2,8 +2,9 @@
 //! scheduler and the real web router), NetBox and the cluster as a person reaches them, the
 //! faults the target can be given, and the log of every API call.
 //!
-//! `sim` builds them in-process on the paused clock; `real` (and `local`, which starts the fakes
-//! on loopback ports) reaches them over the network with the same code paths a deployment uses.
+//! `sim` builds them in-process on the paused clock; `real` (and `local`, which serves the fakes
+//! on loopback ports) reaches them over the network with the same code paths a deployment uses
+//! (`real.rs` builds those environments).
 //! Workflows only see this interface, so the same workflow runs on every target.
 
 use std::sync::Arc;
@@ -71,12 +72,15 @@ pub trait Faults: Send + Sync {
     fn netbox_unreachable(&self, on: bool) -> BoxFuture<Result<(), String>>;
     /// Makes fabsync present a wrong NetBox token (or the right one again).
     fn netbox_wrong_token(&self, on: bool) -> BoxFuture<Result<(), String>>;
-    /// The `n`-th cluster write from now fails with HTTP 500. `Err` when unsupported.
-    fn fail_nth_cluster_write(&self, n: u64) -> Result<(), String>;
-    /// The next `times` server-side applies answer 429 with `Retry-After: secs`.
-    fn throttle_cluster(&self, times: u32, secs: u32) -> Result<(), String>;
-    /// Every cluster request takes `millis` longer.
-    fn slow_cluster(&self, millis: u64) -> Result<(), String>;
+    /// The `n`-th cluster write from now fails with HTTP 500. `Err` (saying why) when the
+    /// target cannot be given this fault.
+    fn fail_nth_cluster_write(&self, n: u64) -> BoxFuture<Result<(), String>>;
+    /// The next `times` server-side applies answer 429 with `Retry-After: secs`. `Err` (saying
+    /// why) when the target cannot be given this fault.
+    fn throttle_cluster(&self, times: u32, secs: u32) -> BoxFuture<Result<(), String>>;
+    /// Every cluster request takes about `millis` longer (a real target: fabsync's own QPS
+    /// budget is lowered to one request per `millis`).
+    fn slow_cluster(&self, millis: u64) -> BoxFuture<Result<(), String>>;
     /// Removes every fault.
     fn clear(&self) -> BoxFuture<Result<(), String>>;
 }
@@ -107,6 +111,8 @@ pub struct Env {
     pub secrets: Vec<String>,
     /// The simulated world, when there is one.
     pub world: Option<World>,
+    /// A real browser that clicks Sync Now (`--browser`), when there is one.
+    pub browser: Option<super::browser::Browser>,
 }
 
 impl std::fmt::Debug for Env {
@@ -206,17 +212,20 @@ impl Faults for SimFaults {
         Box::pin(async { Ok(()) })
     }
 
-    fn fail_nth_cluster_write(&self, n: u64) -> Result<(), String> {
-        self.world
+    fn fail_nth_cluster_write(&self, n: u64) -> BoxFuture<Result<(), String>> {
+        let r = self
+            .world
             .apiserver
             .faults()
             .add(fake_apiserver::Fault::FailNthWrite { n, code: Some(500) })
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string());
+        Box::pin(async move { r })
     }
 
-    fn throttle_cluster(&self, times: u32, secs: u32) -> Result<(), String> {
-        self.world
+    fn throttle_cluster(&self, times: u32, secs: u32) -> BoxFuture<Result<(), String>> {
+        let r = self
+            .world
             .apiserver
             .faults()
             .add(fake_apiserver::Fault::TooManyRequests {
@@ -225,11 +234,13 @@ impl Faults for SimFaults {
                 when: fake_apiserver::When::always().verb("apply").times(times),
             })
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string());
+        Box::pin(async move { r })
     }
 
-    fn slow_cluster(&self, millis: u64) -> Result<(), String> {
-        self.world
+    fn slow_cluster(&self, millis: u64) -> BoxFuture<Result<(), String>> {
+        let r = self
+            .world
             .apiserver
             .faults()
             .add(fake_apiserver::Fault::Latency {
@@ -237,7 +248,8 @@ impl Faults for SimFaults {
                 when: fake_apiserver::When::always(),
             })
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string());
+        Box::pin(async move { r })
     }
 
     fn clear(&self) -> BoxFuture<Result<(), String>> {
@@ -361,6 +373,7 @@ pub async fn sim_env(
             crate::sim::NETBOX_ADMIN_TOKEN.into(),
         ],
         world: Some(world),
+        browser: None,
     };
     env.web = web_router(&env);
     Ok(env)
