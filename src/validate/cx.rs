@@ -167,7 +167,7 @@ impl<'a> Cx<'a> {
             clock_ms: 0,
         });
         Stop(format!(
-            "step \"{}\" is not provable on this target ({} stays NOT COVERED here): {reason}",
+            "step \"{}\" is not provable on this target (it would prove {}): {reason}",
             step.name,
             step.proves.join(", ")
         ))

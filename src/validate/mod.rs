@@ -311,6 +311,8 @@ pub(crate) trait Target {
     async fn finish(&mut self) -> (String, Vec<WorkflowReport>);
     /// Secrets the bundle must not contain.
     fn secrets(&self) -> Vec<String>;
+    /// What the target found out about the systems (written as `target.json`; `None`: no file).
+    fn facts(&self) -> Option<Value>;
 }
 
 /// The simulated target: a fresh world per workflow.
@@ -342,6 +344,10 @@ impl Target for SimTarget {
 
     fn secrets(&self) -> Vec<String> {
         Vec::new()
+    }
+
+    fn facts(&self) -> Option<Value> {
+        None
     }
 }
 
@@ -464,6 +470,11 @@ pub(crate) async fn run_on<T: Target>(
         .filter(|k| k.starts_with("screenshots/"))
         .cloned()
         .collect();
+    if let Some(facts) = target.facts() {
+        let mut v = serde_json::to_vec_pretty(&facts).expect("facts serialize");
+        v.push(b'\n');
+        files.insert("target.json".into(), v);
+    }
     files.insert("api-log.jsonl".into(), api_log.into_bytes());
     files.insert("tasks.jsonl".into(), tasks.into_bytes());
     files.insert("seed".into(), format!("{}\n", opts.seed).into_bytes());

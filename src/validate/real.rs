@@ -44,7 +44,7 @@ use crate::engine::{Connector, Engine, NetboxConn, api_resource};
 use crate::hedgehog::Kind;
 use crate::netbox::{NetboxClient, NetboxError, Snapshot, Token, https_service, into_http_service};
 use crate::plan::{LABEL_FABRIC, PlanConfig, plan};
-use crate::scheduler::{BoxFuture, Scheduler};
+use crate::scheduler::{BoxFuture, RetryPolicy, Scheduler, SchedulerConfig};
 use crate::store::Store;
 
 /// User-Agent of the validator's own requests (a person with kubectl and a NetBox browser tab).
@@ -119,13 +119,15 @@ pub trait SimulatedFaults: Send + Sync {
 /// file over the same HTTPS transport as `RealConnector`), with the recording layer underneath.
 ///
 /// kube-rs's default stack retries 429/503/504 itself (server-aware, honouring `Retry-After`)
-/// below everything a caller can add. So that every attempt is recorded, the connector builds
-/// kube-rs's stack without that retry and puts the same policy
-/// (`RetryPolicy::server_retry()`) above the recording layer: what fabsync sends and when is
-/// unchanged, and the log shows each 429 and its retry.
+/// below everything a caller can add. Whether `Cluster::connect` keeps that retry is found out
+/// once ([`kube_retries_beneath_fabsync`]); when it does, this connector builds kube-rs's stack
+/// without it and puts the same policy (`RetryPolicy::server_retry()`) right above the
+/// recording layer — still beneath fabsync's own layers, as in `Cluster::connect` — so what
+/// fabsync sends and when is unchanged, and the log shows each 429 and its retry.
 #[derive(Clone)]
 pub struct RecordingConnector {
     recorder: Recorder,
+    kube_retry: bool,
 }
 
 impl std::fmt::Debug for RecordingConnector {
@@ -135,10 +137,92 @@ impl std::fmt::Debug for RecordingConnector {
 }
 
 impl RecordingConnector {
-    /// A connector whose clients record into `recorder`.
-    pub fn new(recorder: Recorder) -> Self {
-        Self { recorder }
+    /// A connector whose clients record into `recorder`; `kube_retry`: whether kube-rs's own
+    /// retry sits beneath fabsync's layers (as `Cluster::connect` builds it).
+    pub fn new(recorder: Recorder, kube_retry: bool) -> Self {
+        Self {
+            recorder,
+            kube_retry,
+        }
     }
+}
+
+/// Finds out whether `Cluster::connect` (what `fabsync serve` and `fabsync sync` use) leaves
+/// kube-rs's own retry of 429/503/504 in place beneath fabsync's layers: a loopback server
+/// answers the first request 429 (`Retry-After: 0`) and the next one normally; if the server saw
+/// more requests than fabsync's request counter, the retry happened beneath fabsync.
+pub async fn kube_retries_beneath_fabsync(scratch: &Scratch) -> Result<bool, String> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("probe server: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let seen = Arc::new(AtomicU64::new(0));
+    let counter = seen.clone();
+    let server = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |_req: http::Request<hyper::body::Incoming>| {
+                    let n = counter.fetch_add(1, Ordering::SeqCst);
+                    async move {
+                        let resp = if n == 0 {
+                            http::Response::builder()
+                                .status(429)
+                                .header("Retry-After", "0")
+                                .header("Content-Type", "text/plain")
+                                .body(http_body_util::Full::new(bytes::Bytes::from_static(
+                                    b"Too many requests, please try again later.",
+                                )))
+                        } else {
+                            http::Response::builder()
+                                .status(200)
+                                .header("Content-Type", "application/json")
+                                .body(http_body_util::Full::new(bytes::Bytes::from_static(
+                                    br#"{"major":"1","minor":"33","gitVersion":"v1.33.0","gitCommit":"","gitTreeState":"clean","buildDate":"2025-01-01T00:00:00Z","goVersion":"go1.24","compiler":"gc","platform":"linux/amd64"}"#,
+                                )))
+                        };
+                        resp
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    let kubeconfig = scratch.write(
+        "kubeconfig-retry-probe",
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: probe\n  cluster:\n    server: http://{addr}\nusers:\n- name: probe\n  user: {{}}\ncontexts:\n- name: probe\n  context:\n    cluster: probe\n    user: probe\ncurrent-context: probe\n"
+        )
+        .as_bytes(),
+    )?;
+    let target = ClusterTarget {
+        kubeconfig: Some(kubeconfig),
+        ..Default::default()
+    };
+    let result = async {
+        let cluster = Cluster::connect(
+            &target,
+            "retry-probe",
+            "default",
+            &crate::cluster::ClusterLimits::default(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        cluster
+            .probe()
+            .await
+            .map_err(|e| format!("probing how Cluster::connect retries: {e}"))?;
+        Ok::<bool, String>(seen.load(Ordering::SeqCst) > cluster.counters().requests())
+    }
+    .await;
+    server.abort();
+    result
 }
 
 impl Connector for RecordingConnector {
@@ -162,6 +246,7 @@ impl Connector for RecordingConnector {
     fn cluster(&self, fabric: &FabricConfig) -> BoxFuture<Result<Cluster, ClusterError>> {
         let fabric = fabric.clone();
         let recorder = self.recorder.clone();
+        let kube_retry = self.kube_retry;
         Box::pin(async move {
             let limits = cluster_limits(&fabric);
             let config = kube_config(&fabric.cluster, &fabric.namespace, limits.request_timeout)
@@ -174,14 +259,19 @@ impl Connector for RecordingConnector {
                 .to_string();
             let mut config = config;
             config.default_retry = false;
-            let inner = ClientBuilder::try_from(config)
+            let recorded = ClientBuilder::try_from(config)
                 .map_err(|e| ClusterError::Config(e.to_string()))?
-                .with_layer(&recorder.layer("apiserver"))
-                .with_layer(&tower::buffer::BufferLayer::new(1024))
-                .with_layer(&tower::retry::RetryLayer::new(
-                    kube::client::retry::RetryPolicy::server_retry(),
-                ))
-                .build();
+                .with_layer(&recorder.layer("apiserver"));
+            let inner = if kube_retry {
+                recorded
+                    .with_layer(&tower::buffer::BufferLayer::new(1024))
+                    .with_layer(&tower::retry::RetryLayer::new(
+                        kube::client::retry::RetryPolicy::server_retry(),
+                    ))
+                    .build()
+            } else {
+                recorded.build()
+            };
             let svc = tower::service_fn(move |req: http::Request<kube::client::Body>| {
                 let c = inner.clone();
                 async move { c.send(req).await }
@@ -875,6 +965,9 @@ pub struct RealTarget {
     fabrics: Vec<String>,
     problems: Vec<String>,
     logged: u64,
+    kube_retry: bool,
+    profiles_ever_created: Vec<String>,
+    workflow_vrfs: BTreeMap<String, Vec<u64>>,
     _scratch: Arc<Scratch>,
 }
 
@@ -933,6 +1026,12 @@ impl RealTarget {
             secrets.push(t.clone());
         }
         secrets.extend(extra_secrets);
+        let kube_retry = kube_retries_beneath_fabsync(&scratch).await?;
+        if kube_retry {
+            eprintln!(
+                "note: fabsync's cluster connection (Cluster::connect) lets kube-rs retry 429/503/504 beneath fabsync's QPS budget and Retry-After layer; the validation keeps it that way (see target.json)"
+            );
+        }
         let kube_variants = Arc::new(KubeconfigVariants {
             info,
             scratch: scratch.clone(),
@@ -959,6 +1058,9 @@ impl RealTarget {
             fabrics: Vec::new(),
             problems: Vec::new(),
             logged: 0,
+            kube_retry,
+            profiles_ever_created: Vec::new(),
+            workflow_vrfs: BTreeMap::new(),
             _scratch: scratch,
         })
     }
@@ -1013,6 +1115,7 @@ impl RealTarget {
             .await
             .map_err(|e| format!("creating SwitchProfile {name}: {e}"))?;
             self.created_profiles.push(name.clone());
+            self.profiles_ever_created.push(name.clone());
         }
         Ok(())
     }
@@ -1036,9 +1139,31 @@ impl RealTarget {
         snap.site.slug = fabric.to_string();
         snap.site.name = fabric.to_string();
         self.fabrics.push(fabric.to_string());
-        crate::netbox::import::write_snapshot(&self.netbox, &snap)
+        // VRFs are global in NetBox and carry a fabric's VPC settings (peers, externals): the
+        // ones this setup creates belong to this workflow and go with its site.
+        let vrfs_before: BTreeSet<u64> = ids_of(
+            &self
+                .netbox
+                .list_values("ipam/vrfs", &[])
+                .await
+                .map_err(|e| e.to_string())?,
+        )
+        .into_iter()
+        .collect();
+        let written = crate::netbox::import::write_snapshot(&self.netbox, &snap).await;
+        let vrfs_after = self
+            .netbox
+            .list_values("ipam/vrfs", &[])
             .await
-            .map_err(|e| format!("writing the fixture into site {fabric}: {e}"))?;
+            .map_err(|e| e.to_string())?;
+        self.workflow_vrfs.insert(
+            fabric.to_string(),
+            ids_of(&vrfs_after)
+                .into_iter()
+                .filter(|id| !vrfs_before.contains(id))
+                .collect(),
+        );
+        written.map_err(|e| format!("writing the fixture into site {fabric}: {e}"))?;
         write_virtual_chassis(&self.netbox, &snap)
             .await
             .map_err(|e| format!("writing the fixture into site {fabric}: {e}"))?;
@@ -1128,6 +1253,10 @@ impl RealTarget {
             Err(e) => self.problems.push(format!("fabric {fabric}: {e}")),
         }
         if let Err(e) = remove_site(&self.netbox, fabric).await {
+            self.problems.push(format!("site {fabric}: {e}"));
+        }
+        let vrfs = self.workflow_vrfs.remove(fabric).unwrap_or_default();
+        if let Err(e) = bulk_delete(&self.netbox, "ipam/vrfs", &vrfs).await {
             self.problems.push(format!("site {fabric}: {e}"));
         }
     }
@@ -1327,13 +1456,24 @@ impl super::Target for RealTarget {
         let engine = Engine::new(
             store.clone(),
             clock.clone(),
-            Arc::new(RecordingConnector::new(self.recorder.clone())),
+            Arc::new(RecordingConnector::new(
+                self.recorder.clone(),
+                self.kube_retry,
+            )),
         );
         let scheduler = Scheduler::start(
             store.clone(),
             clock.clone(),
             Arc::new(engine.clone()),
-            scheduler_config(self.seed),
+            SchedulerConfig {
+                // Three attempts (at 0, 5 and 15 s) instead of five: a failure that lasts ends
+                // its task after 15 real seconds, not 75.
+                retry: RetryPolicy {
+                    max_attempts: 3,
+                    ..RetryPolicy::default()
+                },
+                ..scheduler_config(self.seed)
+            },
             None,
         )
         .map_err(|e| e.to_string())?;
@@ -1401,5 +1541,22 @@ impl super::Target for RealTarget {
         let mut s = self.secrets.clone();
         s.push(self.netbox_token.clone());
         s
+    }
+
+    fn facts(&self) -> Option<Value> {
+        Some(json!({
+            "target": self.name,
+            "kubeconfig": self.systems.kubeconfig,
+            "context": self.systems.context,
+            "netbox_url": self.systems.netbox_url,
+            "fabrics": self.fabrics,
+            "switch_profiles_created": self.profiles_ever_created,
+            "kube_rs_retries_beneath_fabsync": self.kube_retry,
+            "kube_rs_retry_note": if self.kube_retry {
+                "Cluster::connect keeps kube-rs's default retry of 429/503/504: those retries happen beneath fabsync's QPS budget, Retry-After layer and request counters"
+            } else {
+                "fabsync's own Retry-After layer retries 429/503 above its QPS budget"
+            },
+        }))
     }
 }
