@@ -166,28 +166,29 @@ pub async fn kube_retries_beneath_fabsync(scratch: &Scratch) -> Result<bool, Str
             };
             let counter = counter.clone();
             tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |_req: http::Request<hyper::body::Incoming>| {
-                    let n = counter.fetch_add(1, Ordering::SeqCst);
-                    async move {
-                        let resp = if n == 0 {
-                            http::Response::builder()
-                                .status(429)
-                                .header("Retry-After", "0")
-                                .header("Content-Type", "text/plain")
-                                .body(http_body_util::Full::new(bytes::Bytes::from_static(
-                                    b"Too many requests, please try again later.",
-                                )))
-                        } else {
-                            http::Response::builder()
+                let svc = hyper::service::service_fn(
+                    move |_req: http::Request<hyper::body::Incoming>| {
+                        let n = counter.fetch_add(1, Ordering::SeqCst);
+                        async move {
+                            if n == 0 {
+                                http::Response::builder()
+                                    .status(429)
+                                    .header("Retry-After", "0")
+                                    .header("Content-Type", "text/plain")
+                                    .body(http_body_util::Full::new(bytes::Bytes::from_static(
+                                        b"Too many requests, please try again later.",
+                                    )))
+                            } else {
+                                http::Response::builder()
                                 .status(200)
                                 .header("Content-Type", "application/json")
                                 .body(http_body_util::Full::new(bytes::Bytes::from_static(
                                     br#"{"major":"1","minor":"33","gitVersion":"v1.33.0","gitCommit":"","gitTreeState":"clean","buildDate":"2025-01-01T00:00:00Z","goVersion":"go1.24","compiler":"gc","platform":"linux/amd64"}"#,
                                 )))
-                        };
-                        resp
-                    }
-                });
+                            }
+                        }
+                    },
+                );
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
                     .await;
@@ -472,6 +473,8 @@ struct SettingsFaults {
     state: Mutex<FaultState>,
     simulated: Option<Arc<dyn SimulatedFaults>>,
     target: &'static str,
+    kube: kube::Client,
+    recorder: Recorder,
 }
 
 /// Kubeconfig copies with one thing broken, written once per run.
@@ -638,10 +641,45 @@ impl Faults for SettingsFaults {
         self.set(|s| s.slow_millis = Some(millis))
     }
 
+    fn concurrent_writer(&self, kind: Kind, name: &str) -> BoxFuture<Result<(), String>> {
+        let kube = self.kube.clone();
+        let recorder = self.recorder.clone();
+        let name = name.to_string();
+        Box::pin(async move {
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(kube, "default", &api_resource(kind));
+            let obj = api
+                .get(&name)
+                .await
+                .map_err(|e| format!("reading {} {name}: {e}", kind.kind()))?;
+            let body = json!({
+                "apiVersion": kind.api_version(), "kind": kind.kind(),
+                "metadata": {"name": name, "namespace": "default"},
+                "spec": obj.data["spec"],
+            });
+            recorder.after_next_fabsync_write(Box::new(move || {
+                Box::pin(async move {
+                    if let Err(e) = api
+                        .patch(
+                            &name,
+                            &PatchParams::apply(super::systems::CONCURRENT_WRITER),
+                            &Patch::Apply(&body),
+                        )
+                        .await
+                    {
+                        tracing::warn!(object = %name, error = %e, "the concurrent writer could not apply");
+                    }
+                })
+            }));
+            Ok(())
+        })
+    }
+
     fn clear(&self) -> BoxFuture<Result<(), String>> {
         if let Some(s) = &self.simulated {
             s.clear();
         }
+        self.recorder.disarm();
         self.set(|s| *s = FaultState::default())
     }
 }
@@ -1488,6 +1526,8 @@ impl super::Target for RealTarget {
             state: Mutex::new(FaultState::default()),
             simulated: self.simulated.clone(),
             target: self.name,
+            kube: self.kube.clone(),
+            recorder: self.recorder.clone(),
         });
         let start = self.recorder.position();
         let recorder = self.recorder.clone();

@@ -4,8 +4,10 @@
 //! object name, dry run, write, User-Agent, time — and never a header value that could hold a
 //! secret (the token is added below this layer, so it is never even seen here).
 //!
-//! It only observes: requests and responses pass through unchanged. Deciding what the calls
-//! prove is the workflows' job.
+//! It only observes: requests and responses pass through unchanged. One hook exists for a
+//! concurrent writer: an action armed with [`Recorder::after_next_fabsync_write`] runs when
+//! fabsync's next write has taken effect, before fabsync sees the answer (so before it can send
+//! anything else that depends on it). Deciding what the calls prove is the workflows' job.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -29,12 +31,16 @@ pub struct Entry {
     pub call: ApiCall,
 }
 
-#[derive(Debug, Default)]
+/// An action run once, after fabsync's next write.
+pub type Hook = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
+#[derive(Default)]
 struct State {
     next_order: u64,
     seq: BTreeMap<String, u64>,
     phase: String,
     entries: Vec<Entry>,
+    after_write: Option<Hook>,
 }
 
 /// Every call of one validation, in the order the requests started.
@@ -114,6 +120,31 @@ impl Recorder {
         v
     }
 
+    /// Arms `hook` to run once, right after fabsync's next cluster write that took effect (not
+    /// a dry run), before fabsync gets the answer.
+    pub fn after_next_fabsync_write(&self, hook: Hook) {
+        self.state.lock().unwrap().after_write = Some(hook);
+    }
+
+    /// Drops an armed hook that has not run.
+    pub fn disarm(&self) {
+        self.state.lock().unwrap().after_write = None;
+    }
+
+    fn take_hook(&self, call: &ApiCall) -> Option<Hook> {
+        if call.server == "apiserver"
+            && call.write
+            && call
+                .user_agent
+                .as_deref()
+                .is_some_and(|u| u.starts_with("fabsync/"))
+        {
+            self.state.lock().unwrap().after_write.take()
+        } else {
+            None
+        }
+    }
+
     /// A layer recording into this log as `server` (`apiserver` or `netbox`).
     pub fn layer(&self, server: &'static str) -> RecordLayer {
         RecordLayer {
@@ -157,7 +188,13 @@ impl Recorder {
         }
     }
 
-    fn finish(&self, server: &str, s: Started, status: Option<u16>, failure: Option<String>) {
+    fn finish(
+        &self,
+        server: &str,
+        s: Started,
+        status: Option<u16>,
+        failure: Option<String>,
+    ) -> Option<Hook> {
         let (verb, name) = match server {
             "apiserver" => kube_verb(&s.method, &s.path, &s.query, s.apply),
             _ => netbox_verb(&s.method, &s.path),
@@ -188,11 +225,13 @@ impl Recorder {
                 _ => "api token".into(),
             },
         };
+        let hook = self.take_hook(&call);
         self.state.lock().unwrap().entries.push(Entry {
             order: s.order,
             phase: s.phase,
             call,
         });
+        hook
     }
 }
 
@@ -308,7 +347,8 @@ impl<S, B, RB> tower::Service<Request<B>> for Record<S>
 where
     S: tower::Service<Request<B>, Response = Response<RB>>,
     S::Future: Send + 'static,
-    S::Error: std::fmt::Display,
+    S::Error: std::fmt::Display + Send + 'static,
+    RB: Send + 'static,
 {
     type Response = Response<RB>;
     type Error = S::Error;
@@ -325,9 +365,12 @@ where
         let server = self.server;
         Box::pin(async move {
             let r = fut.await;
-            match &r {
+            let hook = match &r {
                 Ok(resp) => recorder.finish(server, started, Some(resp.status().as_u16()), None),
                 Err(e) => recorder.finish(server, started, None, Some(format!("transport: {e}"))),
+            };
+            if let Some(hook) = hook {
+                hook().await;
             }
             r
         })

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::SharedClock;
 use crate::engine::Engine;
+use crate::hedgehog::Kind;
 use crate::netbox::NetboxClient;
 use crate::scheduler::{BoxFuture, Scheduler, SchedulerConfig};
 use crate::sim::World;
@@ -81,9 +82,17 @@ pub trait Faults: Send + Sync {
     /// Every cluster request takes about `millis` longer (a real target: fabsync's own QPS
     /// budget is lowered to one request per `millis`).
     fn slow_cluster(&self, millis: u64) -> BoxFuture<Result<(), String>>;
+    /// Right after fabsync's next cluster write, another field manager applies `kind`/`name`'s
+    /// current spec (same content: only field ownership and the resourceVersion change), as a
+    /// concurrent writer would. A write of fabsync that relies on the version it observed (a
+    /// delete with a precondition) then meets a 409. Works on any cluster.
+    fn concurrent_writer(&self, kind: Kind, name: &str) -> BoxFuture<Result<(), String>>;
     /// Removes every fault.
     fn clear(&self) -> BoxFuture<Result<(), String>>;
 }
+
+/// The field manager of the concurrent writer fault.
+pub const CONCURRENT_WRITER: &str = "inventory-sync";
 
 /// One workflow's systems.
 pub struct Env {
@@ -250,6 +259,44 @@ impl Faults for SimFaults {
             .map(|_| ())
             .map_err(|e| e.to_string());
         Box::pin(async move { r })
+    }
+
+    fn concurrent_writer(&self, kind: Kind, name: &str) -> BoxFuture<Result<(), String>> {
+        let world = self.world.clone();
+        let name = name.to_string();
+        Box::pin(async move {
+            let api: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+                world.kube(),
+                "default",
+                &crate::engine::api_resource(kind),
+            );
+            let obj = api
+                .get(&name)
+                .await
+                .map_err(|e| format!("reading {} {name}: {e}", kind.kind()))?;
+            world
+                .apiserver
+                .faults()
+                .add(fake_apiserver::Fault::ConcurrentWriter {
+                    target: fake_apiserver::ObjectRef {
+                        group: kind.group().to_string(),
+                        resource: kind.plural().to_string(),
+                        namespace: "default".into(),
+                        name: name.clone(),
+                    },
+                    field_manager: CONCURRENT_WRITER.into(),
+                    patch: serde_json::json!({
+                        "apiVersion": kind.api_version(), "kind": kind.kind(),
+                        "metadata": {"name": name, "namespace": "default"},
+                        "spec": obj.data["spec"],
+                    }),
+                    patch_type: fake_apiserver::WriterPatch::Apply,
+                    // Just before the 2nd write from now: right after the next one.
+                    on_nth_write: Some(2),
+                })
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
     }
 
     fn clear(&self) -> BoxFuture<Result<(), String>> {

@@ -1408,7 +1408,7 @@ async fn conflict(cx: &mut Cx<'_>) -> R {
 
 const ROLLED_BACK: Step = Step {
     name: "rolled back",
-    action: "edit 8 devices, make the 5th cluster write fail (HTTP 500), click Sync Now",
+    action: "edit 8 devices and delete server-06 in NetBox; make a cluster write fail after others took effect (the 5th write answers HTTP 500 where the target can be told so; on a real cluster another field manager applies to Server/server-06 right after fabsync's first write, so fabsync's delete of it meets a changed resourceVersion); click Sync Now",
     expected: "the attempt ends FAILURE \"rolled back\" and the cluster's content is identical to before",
     proves: &["EH-4", "DI-5"],
 };
@@ -1432,16 +1432,36 @@ async fn rollback(cx: &mut Cx<'_>) -> R {
         )
         .await;
     }
+    // A removal too: its deletes come after every update.
+    let gone = netbox_device(cx, "server-06").await.map_err(Stop)?;
+    cx.env
+        .netbox
+        .delete("dcim/devices", gone["id"].as_u64().unwrap_or(0))
+        .await
+        .map_err(|e| Stop(format!("deleting server-06 in NetBox: {e}")))?;
     let before = cluster_content(cx).await;
-    let fault = cx.env.faults.fail_nth_cluster_write(5).await;
-    if let Err(reason) = &fault {
-        return Err(cx.not_provable(ROLLED_BACK, reason.clone()));
-    }
+    let how = match cx.env.faults.fail_nth_cluster_write(5).await {
+        Ok(()) => "the 5th cluster write answered HTTP 500".to_string(),
+        Err(no_fault) => match cx
+            .env
+            .faults
+            .concurrent_writer(Kind::Server, "server-06")
+            .await
+        {
+            Ok(()) => format!(
+                "another field manager ({}) applied Server/server-06 right after fabsync's first write",
+                super::systems::CONCURRENT_WRITER
+            ),
+            Err(e) => {
+                return Err(cx.not_provable(ROLLED_BACK, format!("{no_fault}; {e}")));
+            }
+        },
+    };
     let (task_id, _) = match cx.click_sync_now().await {
         Ok(x) => x,
         Err(e) => return cx.check(CLICK, false, e, vec![]).map(|_| ()),
     };
-    // The failed attempt (a 500 is transient: the scheduler retries it after 5 s).
+    // The failed attempt (a 500 or a 409 is transient: the scheduler retries it after 5 s).
     let first = cx
         .follow_task_until(&task_id, Duration::from_secs(120), true)
         .await
@@ -1456,16 +1476,18 @@ async fn rollback(cx: &mut Cx<'_>) -> R {
         "cluster-after-rollback.json",
         serde_json::to_vec_pretty(&after).unwrap_or_default(),
     );
+    let writes_undone = run.as_ref().is_some_and(|r| r.writes > 0);
     cx.check(
         ROLLED_BACK,
-        fault.is_ok()
-            && run.as_ref().is_some_and(|r| r.phase == Phase::Failure)
+        run.as_ref().is_some_and(|r| r.phase == Phase::Failure)
             && run.as_ref().and_then(|r| r.message.as_deref()) == Some("rolled back")
+            && writes_undone
             && before == after,
         format!(
-            "fault {fault:?}; task {}; run {:?}; cluster identical: {}",
+            "{how}; task {}; run {:?}; cluster identical: {}",
             first["state"],
-            run.as_ref().map(|r| (r.message.clone(), r.error.clone())),
+            run.as_ref()
+                .map(|r| (r.message.clone(), r.writes, r.error.clone())),
             before == after
         ),
         vec![ev_b, ev_a],
@@ -1475,14 +1497,19 @@ async fn rollback(cx: &mut Cx<'_>) -> R {
         .await
         .map_err(Stop)?;
     let run = run_of(cx, &done);
+    let servers = cluster_objects(cx, Kind::Server).await;
     cx.check(
         Step {
             name: "the retry applies everything",
             action: "let the scheduler retry the transient failure",
-            expected: "SUCCESS with the 8 updates",
+            expected: "SUCCESS with the 8 updates and server-06 gone",
             proves: &["PS-5"],
         },
-        done["state"] == "SUCCESS" && run.as_ref().is_some_and(|r| r.counts.updated == 8),
+        done["state"] == "SUCCESS"
+            && run
+                .as_ref()
+                .is_some_and(|r| r.counts.updated == 8 && r.counts.deleted >= 1)
+            && !servers.contains_key("server-06"),
         format!("task {}; {:?}", done["state"], run.map(|r| r.counts)),
         vec![],
     )
