@@ -27,11 +27,15 @@ pub fn fabsync_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_fabsync"))
 }
 
-/// A workspace binary of another package: `$<NAME>_BIN`, else built with cargo now (once per
-/// test process).
-pub fn workspace_bin(package: &str) -> PathBuf {
+/// The fake binaries this file starts.
+pub const FAKE_BINS: &[&str] = &["fake-apiserver", "fake-netbox"];
+
+/// A binary of another workspace package (one of [`FAKE_BINS`]): `$<NAME>_BIN`, else built with
+/// cargo on first use — all of [`FAKE_BINS`] in one `cargo build --bin …` from the workspace
+/// root, so features resolve as in the normal build and nothing is rebuilt twice.
+pub fn workspace_bin(name: &str) -> PathBuf {
     static BUILT: OnceLock<Mutex<BTreeMap<String, PathBuf>>> = OnceLock::new();
-    let var = format!("{}_BIN", package.to_uppercase().replace('-', "_"));
+    let var = format!("{}_BIN", name.to_uppercase().replace('-', "_"));
     if let Some(p) = std::env::var_os(&var) {
         let p = PathBuf::from(p);
         assert!(p.is_file(), "${var} = {} is not a file", p.display());
@@ -39,23 +43,36 @@ pub fn workspace_bin(package: &str) -> PathBuf {
     }
     let cache = BUILT.get_or_init(|| Mutex::new(BTreeMap::new()));
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(p) = cache.get(package) {
+    if let Some(p) = cache.get(name) {
         return p.clone();
     }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.args([
-        "build",
-        "-p",
-        package,
-        "--bin",
-        package,
-        "--message-format=json-render-diagnostics",
-    ])
-    .current_dir(env!("CARGO_MANIFEST_DIR"))
-    .stdin(Stdio::null())
-    .stderr(Stdio::inherit());
-    // Same profile as this test binary (target/<profile>/deps/… → target/<profile>).
+    cmd.arg("build");
+    for bin in FAKE_BINS {
+        cmd.args(["--bin", bin]);
+    }
+    // Not the variables cargo sets for this test: build scripts (ring's) watch some of them,
+    // and a different value would rebuild them here and again in the next normal build.
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().to_string();
+        if k == "CARGO_MANIFEST_DIR"
+            || k == "CARGO_MANIFEST_PATH"
+            || k == "CARGO_CRATE_NAME"
+            || k == "CARGO_PRIMARY_PACKAGE"
+            || k == "CARGO_TARGET_TMPDIR"
+            || k == "OUT_DIR"
+            || k.starts_with("CARGO_PKG_")
+            || k.starts_with("CARGO_BIN_EXE_")
+        {
+            cmd.env_remove(&k);
+        }
+    }
+    cmd.arg("--message-format=json-render-diagnostics")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit());
+    // Same profile as this test binary (target/<profile>/fabsync).
     let profile_dir = fabsync_bin()
         .parent()
         .map(Path::to_path_buf)
@@ -65,23 +82,27 @@ pub fn workspace_bin(package: &str) -> PathBuf {
     }
     let out = cmd
         .output()
-        .unwrap_or_else(|e| panic!("running cargo build -p {package}: {e}"));
+        .unwrap_or_else(|e| panic!("running cargo build for {FAKE_BINS:?}: {e}"));
     assert!(
         out.status.success(),
-        "cargo build -p {package} failed (set ${var} to a prebuilt binary to skip the build)"
+        "cargo build of {FAKE_BINS:?} failed (set ${var} to a prebuilt binary to skip the build)"
     );
-    let exe = String::from_utf8_lossy(&out.stdout)
+    for m in String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .rfind(|m| {
-            m["reason"] == "compiler-artifact"
-                && m["target"]["name"] == package
-                && m["executable"].is_string()
-        })
-        .map(|m| PathBuf::from(m["executable"].as_str().unwrap()))
-        .unwrap_or_else(|| panic!("cargo reported no {package} executable"));
-    cache.insert(package.to_string(), exe.clone());
-    exe
+        .filter(|m| m["reason"] == "compiler-artifact" && m["executable"].is_string())
+    {
+        if let Some(target) = m["target"]["name"].as_str() {
+            cache.insert(
+                target.to_string(),
+                PathBuf::from(m["executable"].as_str().unwrap()),
+            );
+        }
+    }
+    cache
+        .get(name)
+        .cloned()
+        .unwrap_or_else(|| panic!("cargo reported no {name} executable"))
 }
 
 /// A child process, killed (by its id) and reaped when dropped; its output goes to a log file.
