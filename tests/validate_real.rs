@@ -388,3 +388,61 @@ fn target_flags_are_checked() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("--netbox-url"), "{}", r.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_validation_cleans_up() {
+    let fakes = start_fakes("empty");
+    let before_netbox = fakes.netbox_counts().await;
+    let kube = fakes.kube().await;
+    let log = fakes.dir.path().join("validate.log");
+    let mut child = std::process::Command::new(procs::fabsync_bin())
+        .args(["validate", "--target", "real", "--kubeconfig"])
+        .arg(&fakes.kubeconfig)
+        .arg("--netbox-url")
+        .arg(&fakes.netbox_url)
+        .arg("--netbox-token-file")
+        .arg(&fakes.netbox_token_file)
+        .arg("--out")
+        .arg(fakes.dir.path().join("evidence"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(fakes.dir.path().join("validate.out")).unwrap())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("start fabsync validate");
+    // Mid-run: a fixture site in NetBox and fabsync's objects in the cluster.
+    procs::poll(
+        Duration::from_secs(120),
+        "the first workflow synced",
+        || {
+            let kube = kube.clone();
+            async move {
+                let objects = hedgehog_objects(&kube).await;
+                objects
+                    .values()
+                    .any(|o| !o["metadata"]["labels"]["fabsync.githedgehog.com/fabric"].is_null())
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+    // Ctrl-C (SIGINT to the process we started, by its id).
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let code = procs::poll(Duration::from_secs(180), "fabsync validate exits", || {
+        let r = child.try_wait().unwrap();
+        async move { r.map(|s| s.code()) }
+    })
+    .await;
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("interrupted; everything the validation created was removed"),
+        "{stderr}"
+    );
+    assert_eq!(fakes.netbox_counts().await, before_netbox, "{stderr}");
+    let left = hedgehog_objects(&kube).await;
+    assert!(left.is_empty(), "{:?}", left.keys().collect::<Vec<_>>());
+}

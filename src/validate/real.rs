@@ -1568,6 +1568,8 @@ impl super::Target for RealTarget {
 
     async fn finish(&mut self) -> (String, Vec<WorkflowReport>) {
         self.recorder.set_phase("cleanup");
+        // Every workflow is over (or was interrupted): nothing of fabsync's may write any more.
+        self.recorder.stop_fabsync();
         // Anything a failed workflow may have left (reset is idempotent).
         for f in self.fabrics.clone() {
             self.reset(&f).await;

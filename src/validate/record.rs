@@ -41,6 +41,7 @@ struct State {
     phase: String,
     entries: Vec<Entry>,
     after_write: Option<Hook>,
+    fabsync_stopped: bool,
 }
 
 /// Every call of one validation, in the order the requests started.
@@ -124,6 +125,22 @@ impl Recorder {
     /// a dry run), before fabsync gets the answer.
     pub fn after_next_fabsync_write(&self, hook: Hook) {
         self.state.lock().unwrap().after_write = Some(hook);
+    }
+
+    /// From now on no request of fabsync's own clients reaches a server (it waits forever and
+    /// goes with the runtime): what is left of an interrupted validation cannot write while the
+    /// cleanup runs.
+    pub fn stop_fabsync(&self) {
+        self.state.lock().unwrap().fabsync_stopped = true;
+    }
+
+    fn fabsync_stopped<B>(&self, req: &Request<B>) -> bool {
+        self.state.lock().unwrap().fabsync_stopped
+            && req
+                .headers()
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|u| u.starts_with("fabsync/"))
     }
 
     /// Drops an armed hook that has not run.
@@ -359,6 +376,9 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
+        if self.recorder.fabsync_stopped(&req) {
+            return Box::pin(std::future::pending());
+        }
         let started = self.recorder.start(self.server, &req);
         let fut = self.inner.call(req);
         let recorder = self.recorder.clone();
