@@ -344,7 +344,7 @@ impl Drop for Served {
     }
 }
 
-/// A file name for a screenshot: `NN-<workflow>-<what>.png`.
+/// A file name for a screenshot: `screenshots/<workflow>-NN-<what>.png`.
 pub fn screenshot_name(n: usize, workflow: &str, what: &str) -> String {
-    format!("screenshots/{n:02}-{workflow}-{what}.png")
+    format!("screenshots/{workflow}-{n:02}-{what}.png")
 }

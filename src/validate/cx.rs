@@ -376,9 +376,17 @@ impl<'a> Cx<'a> {
         if self.browser_task.as_deref() != Some(task_id) {
             return Ok(());
         }
-        let Some(b) = self.env.browser.clone() else {
+        let (Some(b), Some(base)) = (
+            self.env.browser.clone(),
+            self.served.as_ref().map(|s| s.base.clone()),
+        ) else {
             return Ok(());
         };
+        // The page polls on its own; opening the task view again shows the final state for
+        // sure (a retried task shows its earlier attempt's error until then).
+        let fabric = self.env.fabric.clone();
+        b.goto(&format!("{base}/fabrics/{fabric}?task={task_id}"))
+            .await?;
         b.wait_for(".sync-success-message, .sync-error-message")
             .await?;
         self.shot(&b, "outcome").await?;
