@@ -14,8 +14,11 @@
 //! Faults are the ones a real system can be given, made through fabsync's settings (store +
 //! `scheduler.reload`, as the UI does): a kubeconfig whose server is a closed port, a kubeconfig
 //! user with a wrong token, a NetBox URL on a closed port, a token file with a wrong token, and a
-//! lower client-side QPS budget for "slow". Faults a real system cannot be given (fail the Nth
-//! write, 429 on demand) are refused unless the target has [`SimulatedFaults`] (`local`).
+//! lower client-side QPS budget for "slow", and a concurrent writer (another field manager that
+//! applies an object right after fabsync's first write, so a delete fabsync planned meets a
+//! changed resourceVersion). Faults a real system cannot be given (fail the Nth write, 429 on
+//! demand) are refused unless the target has [`SimulatedFaults`] (`local`); the workflow then
+//! says the step is not provable here and why.
 //!
 //! The API log comes from the client side ([`super::record`]). Not here: the workflows, starting
 //! fakes (`local.rs`), reports.
