@@ -109,7 +109,10 @@ fn bench_one_change(c: &mut Criterion) {
         let w = rt.block_on(synced(&fixture, fabric));
         let device = rt.block_on(async {
             w.netbox_client()
-                .list_values("dcim/devices", &[("site", fabric.to_string())])
+                .list_values(
+                    "dcim/devices",
+                    &[("site", fabric.to_string()), ("role", "spine".to_string())],
+                )
                 .await
                 .expect("devices")[0]["id"]
                 .as_u64()

@@ -369,6 +369,9 @@ impl Cluster {
                 .map_err(|e| ClusterError::Config(e.to_string()))?
         };
         config.default_namespace = namespace.to_string();
+        // kube-rs' own retry of 429/5xx would sit below fabsync's QPS budget, Retry-After layer
+        // and request counters: retried requests would escape the budget and the counts.
+        config.default_retry = false;
         config.read_timeout = Some(limits.request_timeout);
         config.connect_timeout = Some(Duration::from_secs(10));
         let server = config
