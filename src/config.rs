@@ -350,8 +350,9 @@ fn default_true() -> bool {
     true
 }
 
-/// Smallest periodic interval accepted (seconds).
-pub const MIN_INTERVAL_SECS: u64 = 10;
+/// Smallest periodic interval accepted (seconds). A periodic run with nothing changed costs one
+/// changelog query and one metadata list per kind, so a lab can sync every few seconds.
+pub const MIN_INTERVAL_SECS: u64 = 5;
 
 impl FabricConfig {
     /// The NetBox site slug.
@@ -624,7 +625,7 @@ context = "hedgehog"
         let e = Config::parse(&text, Path::new("f.toml")).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "fabric \"dc1\": interval_secs: 3 is below the minimum of 10 seconds (0 turns periodic sync off)"
+            "fabric \"dc1\": interval_secs: 3 is below the minimum of 5 seconds (0 turns periodic sync off)"
         );
         let text = EXAMPLE.replace("name = \"dc1\"", "name = \"DC 1\"");
         let e = Config::parse(&text, Path::new("f.toml")).unwrap_err();

@@ -288,7 +288,7 @@ fn configuration_errors_exit_2_naming_the_field() {
         (
             "interval.toml",
             base("interval_secs = 3", &tok),
-            "interval_secs: 3 is below the minimum of 10 seconds",
+            "interval_secs: 3 is below the minimum of 5 seconds",
         ),
         (
             "token.toml",

@@ -153,9 +153,9 @@ async fn two_replicas_with_leases_and_a_failover() {
     let token = "lease-test-token-0123456789";
     let token_file = fakes.dir.path().join("ui-token");
     std::fs::write(&token_file, format!("{token}\n")).unwrap();
-    // Each replica has its own store; both run the fabric every 10 s.
-    let ca = fakes.config("a.toml", "interval_secs = 10");
-    let cb = fakes.config("b.toml", "interval_secs = 10");
+    // Each replica has its own store; both run the fabric every 5 s (the minimum).
+    let ca = fakes.config("a.toml", "interval_secs = 5");
+    let cb = fakes.config("b.toml", "interval_secs = 5");
     let (mut a, base_a) = serve(
         &fakes,
         &ca,

@@ -797,13 +797,13 @@ async fn settings_form_validates_and_changes_take_effect_at_once() {
     let r = b
         .post_form(
             "/fabrics/vlab/settings",
-            &[("csrf_token", &csrf), ("interval_secs", "5")],
+            &[("csrf_token", &csrf), ("interval_secs", "4")],
         )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         r.body
-            .contains("interval_secs: 5 is below the minimum of 10 seconds")
+            .contains("interval_secs: 4 is below the minimum of 5 seconds")
     );
     assert!(r.body.contains("id=\"interval_secs-error\""));
     assert!(
@@ -1206,7 +1206,7 @@ async fn patch_applies_valid_settings_and_refuses_bad_input_changing_nothing() {
     assert_eq!(e["field"], "interval_secs");
     assert_eq!(
         e["message"],
-        "fabric \"vlab\": interval_secs: 3 is below the minimum of 10 seconds (0 turns periodic sync off)"
+        "fabric \"vlab\": interval_secs: 3 is below the minimum of 5 seconds (0 turns periodic sync off)"
     );
     let e = refuse(
         &api.patch_raw("/api/fabrics/vlab", j, r#"{"conflict_policy": "yolo"}"#)

@@ -267,6 +267,11 @@ impl Scheduler {
         &self.inner.cfg.replica
     }
 
+    /// The retry policy of transient failures.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.cfg.retry
+    }
+
     /// Whether the scheduler accepts work.
     pub fn is_alive(&self) -> bool {
         !self

@@ -1507,9 +1507,12 @@ impl super::Target for RealTarget {
             clock.clone(),
             Arc::new(engine.clone()),
             SchedulerConfig {
-                // Three attempts (at 0, 5 and 15 s) instead of five: a failure that lasts ends
-                // its task after 15 real seconds, not 75.
+                // Three attempts (at 0, 2 and 6 s) instead of five at 0, 5, 15, 35 and 75 s: a
+                // failure that lasts ends its task after 6 real seconds, not 75. The backoff
+                // itself (doubling from the base) is what the workflows check; the simulation
+                // checks the default timings exactly.
                 retry: RetryPolicy {
+                    base: Duration::from_secs(2),
                     max_attempts: 3,
                     ..RetryPolicy::default()
                 },

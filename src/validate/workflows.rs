@@ -7,7 +7,7 @@
 //! be given makes the step that needs it "not provable" (its requirement stays NOT COVERED, with
 //! the reason). Waits are polls with a deadline — virtual seconds in the simulation, real ones on
 //! a real target — and periodic timings follow the fabric's configured interval (60 s simulated,
-//! the 10 s minimum on a real target).
+//! the 5 s minimum on a real target).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -1041,7 +1041,13 @@ async fn periodic_retry(cx: &mut Cx<'_>) -> R {
     let fabric = cx.env.fabric.clone();
     let task = cx.env.scheduler.trigger(&fabric, Trigger::Manual);
     let task_id = task.map(|t| t.id).map_err(|e| Stop(e.to_string()))?;
-    // Attempts at 0 and 5 s fail; the task waits in RETRY for the one at 15 s.
+    // The first two attempts fail (at 0 and 5 s with the default policy); the task waits in
+    // RETRY for the third (at 15 s).
+    let policy = cx.env.scheduler.retry_policy().clone();
+    let (first, second) = (
+        policy.backoff(2).as_secs() as i64,
+        policy.backoff(3).as_secs() as i64,
+    );
     let attempts = |runs: &[RunRecord]| {
         runs.iter()
             .filter(|r| r.task_id.as_deref() == Some(task_id.as_str()) && r.finished_at.is_some())
@@ -1087,17 +1093,17 @@ async fn periodic_retry(cx: &mut Cx<'_>) -> R {
         Step {
             name: "retried with backoff and recovered",
             action: "make the cluster unreachable, request a sync, repair the cluster once two attempts failed",
-            expected: "the task goes RETRY, retries after 5 s then 10 s (±1 s), and ends SUCCESS",
+            expected: "the task goes RETRY, retries after the policy's first then doubled backoff (5 s then 10 s by default, ±1 s), and ends SUCCESS",
             proves: &["PS-5"],
         },
         mid.as_ref().is_some_and(|t| t.state == Phase::Retry)
             && task.as_ref().is_some_and(|t| t.state == Phase::Success)
             && gaps.len() == 2
-            && (5..=6).contains(&gaps[0])
-            && (10..=11).contains(&gaps[1])
+            && (first..=first + 1).contains(&gaps[0])
+            && (second..=second + 1).contains(&gaps[1])
             && runs.last().is_some_and(|r| r.trigger == Trigger::Retry),
         format!(
-            "mid-way {:?}, final {:?}, gaps between attempts {gaps:?} s",
+            "mid-way {:?}, final {:?}, gaps between attempts {gaps:?} s (policy: {first} s then {second} s)",
             mid.map(|t| t.state),
             task.map(|t| t.state)
         ),

@@ -31,8 +31,9 @@ pub fn fabsync_bin() -> PathBuf {
 pub const FAKE_BINS: &[&str] = &["fake-apiserver", "fake-netbox"];
 
 /// A binary of another workspace package (one of [`FAKE_BINS`]): `$<NAME>_BIN`, else built with
-/// cargo on first use — all of [`FAKE_BINS`] in one `cargo build --bin …` from the workspace
-/// root, so features resolve as in the normal build and nothing is rebuilt twice.
+/// cargo on first use by the workspace's own `cargo test --no-run` (the binaries it builds for
+/// the fakes' integration tests), so features resolve as in the normal build and nothing is
+/// rebuilt twice.
 pub fn workspace_bin(name: &str) -> PathBuf {
     static BUILT: OnceLock<Mutex<BTreeMap<String, PathBuf>>> = OnceLock::new();
     let var = format!("{}_BIN", name.to_uppercase().replace('-', "_"));
@@ -48,10 +49,10 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.arg("build");
-    for bin in FAKE_BINS {
-        cmd.args(["--bin", bin]);
-    }
+    // Exactly the build a plain `cargo test` has just done (every default member with its tests,
+    // features unified with the dev-dependencies): a no-op there, where `cargo build --bin …`
+    // would resolve other features and rebuild dozens of crates. Its bin artifacts are the fakes.
+    cmd.args(["test", "--no-run"]);
     // Not the variables cargo sets for this test: build scripts (ring's) watch some of them,
     // and a different value would rebuild them here and again in the next normal build.
     for (k, _) in std::env::vars_os() {
@@ -91,6 +92,12 @@ pub fn workspace_bin(name: &str) -> PathBuf {
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|m| m["reason"] == "compiler-artifact" && m["executable"].is_string())
+        .filter(|m| {
+            m["target"]["kind"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == "bin"))
+                && m["profile"]["test"] == false
+        })
     {
         if let Some(target) = m["target"]["name"].as_str() {
             cache.insert(
