@@ -33,13 +33,24 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 fn every_requirement_is_proven_and_the_same_seed_gives_the_same_bundle() {
     let tmp = tempfile::tempdir().unwrap();
     let mut bundles = Vec::new();
-    for run in ["a", "b"] {
-        let out = tmp.path().join(run);
-        let o = Command::new(bin())
-            .args(["validate", "--seed", "7", "--out"])
-            .arg(&out)
-            .output()
-            .unwrap();
+    // Both runs at once (separate processes, separate folders): the same bytes must come out
+    // whatever else the machine is doing.
+    let children: Vec<_> = ["a", "b"]
+        .into_iter()
+        .map(|run| {
+            let out = tmp.path().join(run);
+            let child = Command::new(bin())
+                .args(["validate", "--seed", "7", "--out"])
+                .arg(&out)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            (out, child)
+        })
+        .collect();
+    for (out, child) in children {
+        let o = child.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&o.stdout);
         assert!(
             o.status.success(),

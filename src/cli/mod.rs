@@ -87,7 +87,11 @@ pub fn run(cli: Cli) -> u8 {
 
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FABSYNC_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        // kube-rs logs every failed connection at ERROR; fabsync reports the same failure once,
+        // classified and naming the cluster, so its line would only repeat it.
+        .unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("warn,kube_client::client::builder=off")
+        });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
