@@ -8,9 +8,11 @@
 //! creates nothing, checked in the fake's change log); and through the real `fabsync` binary
 //! against the `fake-netbox` binary on a loopback port (`import-wiring`, then `plan`).
 
+mod procs;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -327,40 +329,9 @@ async fn vlab_sample_round_trips_over_the_fake_netbox_api() {
 
 // ---- through the real binaries: `fabsync` against `fake-netbox` on a loopback port ---------
 
-/// The `fake-netbox` binary: `$FAKE_NETBOX_BIN`, else built now with cargo (it belongs to
-/// another package of the workspace, so cargo does not build it for this test by itself).
+/// The `fake-netbox` binary (`$FAKE_NETBOX_BIN`, else the workspace's own test build of it).
 fn fake_netbox_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("FAKE_NETBOX_BIN") {
-        return PathBuf::from(p);
-    }
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args([
-        "build",
-        "-p",
-        "fake-netbox",
-        "--bin",
-        "fake-netbox",
-        "--message-format=json-render-diagnostics",
-    ])
-    .current_dir(env!("CARGO_MANIFEST_DIR"))
-    .stderr(Stdio::inherit());
-    let profile_dir = Path::new(env!("CARGO_BIN_EXE_fabsync")).parent().unwrap();
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        cmd.arg("--release");
-    }
-    let out = cmd.output().expect("run cargo build -p fake-netbox");
-    assert!(out.status.success(), "cargo build -p fake-netbox failed");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|m| {
-            m["reason"] == "compiler-artifact"
-                && m["target"]["name"] == "fake-netbox"
-                && m["executable"].is_string()
-        })
-        .map(|m| PathBuf::from(m["executable"].as_str().unwrap()))
-        .expect("cargo reported the fake-netbox executable")
+    procs::workspace_bin("fake-netbox")
 }
 
 /// A child process killed (by its own id) when dropped.

@@ -145,6 +145,9 @@ fn a_partial_run_fails_and_names_what_is_not_covered() {
     let di3 = reqs.iter().find(|r| r["id"] == "DI-3").unwrap();
     assert_eq!(di3["status"], "PROVEN");
     assert_eq!(di3["workflow"], "incremental-update");
+    // The bundle of a partial run is checked like any other.
+    let ev1 = reqs.iter().find(|r| r["id"] == "EV-1").unwrap();
+    assert_eq!(ev1["status"], "PROVEN", "{ev1}");
 
     let o = Command::new(bin())
         .args(["validate", "--workflow", "no-such-workflow"])

@@ -808,7 +808,7 @@ async fn settings_form_validates_and_changes_take_effect_at_once() {
     assert!(r.body.contains("id=\"interval_secs-error\""));
     assert!(
         r.body
-            .contains("name=\"interval_secs\" value=\"5\" aria-invalid=\"true\"")
+            .contains("name=\"interval_secs\" value=\"4\" aria-invalid=\"true\"")
     );
     // Not a number.
     let r = b

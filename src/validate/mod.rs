@@ -447,9 +447,8 @@ pub(crate) async fn run_on<T: Target>(
     }
     let (log, extra) = target.finish().await;
     api_log.push_str(&log);
-    if opts.only.is_empty() {
-        reports.push(evidence_workflow(&reports, &api_log, &secrets));
-    }
+    // The bundle's own checks hold for whatever ran (a partial run's bundle is evidence too).
+    reports.push(evidence_workflow(&reports, &api_log, &secrets));
     for r in &extra {
         if opts.progress {
             eprintln!(
