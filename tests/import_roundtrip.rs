@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fabsync::hedgehog::diagram::Diagram;
 use fabsync::hedgehog::kinds::Kind;
@@ -373,44 +373,10 @@ fn start_fake_netbox(token: &str) -> (Proc, String) {
     (proc, url)
 }
 
-/// Runs `fabsync ARGS` (env `vars` added), polling for its exit up to a deadline.
+/// Runs `fabsync ARGS` (env `vars` added): exit code, stdout, stderr.
 fn fabsync(args: &[&str], vars: &[(&str, &str)]) -> (i32, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fabsync"));
-    cmd.args(args)
-        .env_remove("FABSYNC_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("start fabsync");
-    let read = |r: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = BufReader::new(r).read_to_string(&mut s);
-            s
-        })
-    };
-    use std::io::Read;
-    let out = read(Box::new(child.stdout.take().unwrap()));
-    let err = read(Box::new(child.stderr.take().unwrap()));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > DEADLINE {
-            let _ = child.kill();
-            panic!("fabsync {args:?} did not finish within {DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    (
-        status.code().unwrap_or(-1),
-        out.join().unwrap(),
-        err.join().unwrap(),
-    )
+    let r = procs::fabsync_env(args, vars, DEADLINE);
+    (r.code, r.stdout, r.stderr)
 }
 
 #[test]

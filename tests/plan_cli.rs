@@ -4,12 +4,13 @@
 //! `kubectl apply -f` accepts; findings and the summary go to stderr; exit codes are 0 (ok),
 //! 1 (fatal findings, NetBox refused the input) and 2 (usage, unreachable, unauthorized).
 
+mod procs;
+
 use std::collections::BTreeMap;
-use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fabsync::hedgehog::Kind;
 use fabsync::hedgehog::admission::HedgehogAdmission;
@@ -20,55 +21,15 @@ use fake_apiserver::FakeApiServer;
 use fake_netbox::{FakeNetBox, Fixture};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
+use procs::Run;
 use serde_json::{Value, json};
 
 const DEADLINE: Duration = Duration::from_secs(300);
 const NB_TOKEN: &str = "nbt_plancli00001.0123456789abcdef0123456789abcdef01234567";
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `fabsync ARGS` (env `vars` added), polling for its exit up to a deadline.
+/// Runs `fabsync ARGS` (env `vars` added) to completion.
 fn fabsync(args: &[&str], vars: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fabsync"));
-    cmd.args(args)
-        .env_remove("FABSYNC_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("start fabsync");
-    let read = |r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = BufReader::new(r).read_to_string(&mut s);
-            s
-        })
-    };
-    let out = read(Box::new(child.stdout.take().unwrap()));
-    let err = read(Box::new(child.stderr.take().unwrap()));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > DEADLINE {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("fabsync {args:?} did not finish within {DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
+    procs::fabsync_env(args, vars, DEADLINE)
 }
 
 /// The documents of a multi-document YAML stream (empty documents dropped).

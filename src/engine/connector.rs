@@ -54,25 +54,32 @@ pub fn cluster_limits(fabric: &FabricConfig) -> ClusterLimits {
     }
 }
 
+/// The fabric's NetBox token (from the file or variable its settings name) and an HTTPS
+/// transport with the system's roots: what a connection to a real NetBox is made of.
+pub fn real_netbox_parts(fabric: &FabricConfig) -> Result<(Token, HttpService), NetboxError> {
+    let token = fabric
+        .netbox
+        .token()
+        .resolve(&fabric.name, "netbox.token_file")
+        .map_err(|e| NetboxError::Config {
+            what: "NetBox token".into(),
+            reason: e.to_string(),
+        })?;
+    let svc = https_service(None).map_err(|e| NetboxError::Config {
+        what: "NetBox transport".into(),
+        reason: e.to_string(),
+    })?;
+    Ok((Token::new(token.expose()), svc))
+}
+
 /// Connects to real systems as the fabric's settings say.
 #[derive(Debug, Default, Clone)]
 pub struct RealConnector;
 
 impl Connector for RealConnector {
     fn netbox(&self, fabric: &FabricConfig) -> Result<NetboxConn, NetboxError> {
-        let token = fabric
-            .netbox
-            .token()
-            .resolve(&fabric.name, "netbox.token_file")
-            .map_err(|e| NetboxError::Config {
-                what: "NetBox token".into(),
-                reason: e.to_string(),
-            })?;
-        let svc = https_service(None).map_err(|e| NetboxError::Config {
-            what: "NetBox transport".into(),
-            reason: e.to_string(),
-        })?;
-        NetboxConn::over(svc, &fabric.netbox.url, Token::new(token.expose()))
+        let (token, svc) = real_netbox_parts(fabric)?;
+        NetboxConn::over(svc, &fabric.netbox.url, token)
     }
 
     fn cluster(&self, fabric: &FabricConfig) -> BoxFuture<Result<Cluster, ClusterError>> {

@@ -42,7 +42,7 @@ use super::{Options, Scale};
 use crate::clock::{SharedClock, SystemClock};
 use crate::cluster::{Cluster, ClusterError};
 use crate::config::{ClusterTarget, FabricConfig, Limits, NetboxTarget, SecretRef};
-use crate::engine::connector::cluster_limits;
+use crate::engine::connector::{cluster_limits, real_netbox_parts};
 use crate::engine::{Connector, Engine, NetboxConn, api_resource};
 use crate::hedgehog::Kind;
 use crate::netbox::{NetboxClient, NetboxError, Snapshot, Token, https_service, into_http_service};
@@ -231,20 +231,9 @@ pub async fn kube_retries_beneath_fabsync(scratch: &Scratch) -> Result<bool, Str
 
 impl Connector for RecordingConnector {
     fn netbox(&self, fabric: &FabricConfig) -> Result<NetboxConn, NetboxError> {
-        let token = fabric
-            .netbox
-            .token()
-            .resolve(&fabric.name, "netbox.token_file")
-            .map_err(|e| NetboxError::Config {
-                what: "NetBox token".into(),
-                reason: e.to_string(),
-            })?;
-        let svc = https_service(None).map_err(|e| NetboxError::Config {
-            what: "NetBox transport".into(),
-            reason: e.to_string(),
-        })?;
+        let (token, svc) = real_netbox_parts(fabric)?;
         let svc = into_http_service(self.recorder.layer("netbox").layer(svc));
-        NetboxConn::over(svc, &fabric.netbox.url, Token::new(token.expose()))
+        NetboxConn::over(svc, &fabric.netbox.url, token)
     }
 
     fn cluster(&self, fabric: &FabricConfig) -> BoxFuture<Result<Cluster, ClusterError>> {

@@ -459,6 +459,11 @@ pub struct Run {
 
 /// Runs `fabsync ARGS` to completion within `limit` (killing it if it overruns).
 pub fn fabsync(args: &[&str], limit: Duration) -> Run {
+    fabsync_env(args, &[], limit)
+}
+
+/// [`fabsync`] with the environment variables `vars` added.
+pub fn fabsync_env(args: &[&str], vars: &[(&str, &str)], limit: Duration) -> Run {
     let mut cmd = Command::new(fabsync_bin());
     cmd.args(args)
         .env_remove("FABSYNC_LOG")
@@ -466,6 +471,9 @@ pub fn fabsync(args: &[&str], limit: Duration) -> Run {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
     let mut child = cmd.spawn().expect("start fabsync");
     let read = |r: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
