@@ -282,18 +282,12 @@ fn evidence_workflow(
         },
         vec!["snapshots/".into()],
     ));
-    WorkflowReport {
-        id: "evidence-bundle".into(),
-        goal: "The run leaves evidence a reviewer can check".into(),
-        user: UserType::Operator,
-        passed: steps.iter().all(|s| s.passed),
-        failure: steps
-            .iter()
-            .find(|s| !s.passed)
-            .map(|s| format!("step \"{}\" failed: {}", s.name, s.observed)),
+    WorkflowReport::from_steps(
+        "evidence-bundle",
+        "The run leaves evidence a reviewer can check",
+        UserType::Operator,
         steps,
-        evidence: vec![],
-    }
+    )
 }
 
 /// Where the workflows run: builds each workflow's systems, takes its API log afterwards and

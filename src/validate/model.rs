@@ -68,6 +68,25 @@ pub struct WorkflowReport {
     pub evidence: Vec<String>,
 }
 
+impl WorkflowReport {
+    /// A report of checks that ran as steps of their own (no workflow-level evidence): passed
+    /// when every step passed, failing with the first failed step.
+    pub fn from_steps(id: &str, goal: &str, user: UserType, steps: Vec<StepReport>) -> Self {
+        Self {
+            id: id.into(),
+            goal: goal.into(),
+            user,
+            passed: steps.iter().all(|s| s.passed),
+            failure: steps
+                .iter()
+                .find(|s| !s.passed)
+                .map(|s| format!("step \"{}\" failed: {}", s.name, s.observed)),
+            steps,
+            evidence: vec![],
+        }
+    }
+}
+
 /// A requirement's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum ReqStatus {

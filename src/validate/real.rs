@@ -1428,18 +1428,12 @@ impl RealTarget {
                 self.problems.join("; ")
             },
         ));
-        WorkflowReport {
-            id: "cleanup".into(),
-            goal: "Everything the validation created in NetBox and the cluster is removed".into(),
-            user: UserType::Operator,
-            passed: steps.iter().all(|s| s.passed),
-            failure: steps
-                .iter()
-                .find(|s| !s.passed)
-                .map(|s| format!("step \"{}\" failed: {}", s.name, s.observed)),
+        WorkflowReport::from_steps(
+            "cleanup",
+            "Everything the validation created in NetBox and the cluster is removed",
+            UserType::Operator,
             steps,
-            evidence: vec![],
-        }
+        )
     }
 }
 

@@ -93,17 +93,10 @@ impl Recorder {
 
     /// Calls that started at or after `position`, in start order (finished ones only).
     pub fn from(&self, position: u64) -> Vec<ApiCall> {
-        let mut v: Vec<Entry> = self
-            .state
-            .lock()
-            .unwrap()
-            .entries
-            .iter()
-            .filter(|e| e.order >= position)
-            .cloned()
-            .collect();
-        v.sort_by_key(|e| e.order);
-        v.into_iter().map(|e| e.call).collect()
+        self.entries_from(position)
+            .into_iter()
+            .map(|e| e.call)
+            .collect()
     }
 
     /// Entries that started at or after `position`, in start order.
