@@ -236,17 +236,22 @@ impl NetboxClient {
                     reason: format!("pagination did not end after {MAX_PAGES} pages"),
                 });
             }
-            let page = self.request(Method::GET, &pq, None).await?;
-            let results = page
-                .get("results")
-                .and_then(Value::as_array)
-                .ok_or_else(|| NetboxError::Decode {
-                    endpoint: endpoint.clone(),
-                    reason: "list answer has no \"results\" array".into(),
-                })?;
-            out.extend(results.iter().cloned());
+            let mut page = self.request(Method::GET, &pq, None).await?;
+            // Moved out of the page, not copied: a large fabric's pages hold tens of thousands
+            // of objects.
+            let results = match page.get_mut("results") {
+                Some(Value::Array(a)) => std::mem::take(a),
+                _ => {
+                    return Err(NetboxError::Decode {
+                        endpoint,
+                        reason: "list answer has no \"results\" array".into(),
+                    });
+                }
+            };
+            let empty = results.is_empty();
+            out.extend(results);
             next = match page.get("next") {
-                Some(Value::String(url)) if !results.is_empty() => {
+                Some(Value::String(url)) if !empty => {
                     let pq_next = next_path(url).ok_or_else(|| NetboxError::Decode {
                         endpoint: endpoint.clone(),
                         reason: format!("\"next\" is not a URL: {url:?}"),
