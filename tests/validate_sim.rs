@@ -2,6 +2,8 @@
 //! PROVEN and exit 0; the same seed gives a byte-identical bundle (except timings.json); a run
 //! that cannot prove everything exits 1 and says what is NOT COVERED.
 
+mod procs;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -13,20 +15,7 @@ fn bin() -> &'static str {
 }
 
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                let rel = p.strip_prefix(root).unwrap().to_string_lossy().to_string();
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
+    procs::read_tree(dir)
 }
 
 #[test]

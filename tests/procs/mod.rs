@@ -457,6 +457,24 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// Every file below `dir`, by its path relative to `dir` (an evidence bundle, say).
+pub fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().to_string();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
 /// Runs `fabsync ARGS` to completion within `limit` (killing it if it overruns).
 pub fn fabsync(args: &[&str], limit: Duration) -> Run {
     fabsync_env(args, &[], limit)
