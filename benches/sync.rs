@@ -15,6 +15,10 @@ use fabsync::sim::{World, WorldConfig};
 use fabsync::store::{Phase, Trigger};
 use fake_netbox::Fixture;
 
+/// The binary's allocator (`src/main.rs`), so the benches measure what `fabsync` runs.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -108,12 +108,25 @@ async fn one_netbox_edit_gives_exactly_one_write() {
     .await;
 
     let mark = w.apiserver.log().len();
+    let nb_mark = w.netbox.log().len();
     let r = periodic(&w).await;
     assert_eq!(r.phase, Phase::Success, "{:?}", r.error);
     let writes = cluster_writes(&w, mark);
     assert_eq!(writes.len(), 1, "{writes:?}");
     assert_eq!(writes[0].name.as_deref(), Some("leaf-01"));
     assert_eq!(r.end.counts.updated, 1);
+    // NetBox was not read in full: the change log, the edited device by id, and the journal
+    // entry and site fields written after the run.
+    let reads: Vec<String> = w.netbox.log().entries()[nb_mark..]
+        .iter()
+        .filter(|e| e.method == "GET" && !e.path.starts_with("/api/core/object-changes"))
+        .map(|e| format!("{}?{}", e.path, e.query))
+        .collect();
+    assert_eq!(
+        reads,
+        [format!("/api/dcim/devices/?id={}&limit=1000", leaf.id)],
+        "only the edited device is read again"
+    );
 
     let after = resource_versions(&w).await;
     for (k, rv) in &before {
@@ -124,6 +137,70 @@ async fn one_netbox_edit_gives_exactly_one_write() {
     assert_eq!(
         objects(&w, Kind::Switch).await["leaf-01"]["spec"]["description"],
         "rack 7, row B"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn edits_the_change_log_cannot_apply_exactly_fall_back_to_a_full_read() {
+    let w = world().await;
+    sync(&w).await;
+    // A rename changes the object's name, which other objects carry in their nested form of
+    // it (an interface's device): the snapshot cannot be patched, NetBox is read in full.
+    let leaf = device(&w, "leaf-01").await;
+    netbox_patch(&w, "dcim/devices", leaf.id, json!({"name": "leaf-01a"})).await;
+    let nb_mark = w.netbox.log().len();
+    let r = periodic(&w).await;
+    assert_eq!(r.phase, Phase::Success, "{:?}", r.error);
+    assert!(
+        w.netbox.log().entries()[nb_mark..]
+            .iter()
+            .any(|e| e.method == "GET" && e.path == "/api/dcim/interfaces/"),
+        "a rename reads every interface again"
+    );
+    let switches = objects(&w, Kind::Switch).await;
+    assert!(switches.contains_key("leaf-01a"));
+    assert!(!switches.contains_key("leaf-01"));
+    // What the periodic run left is what a full read plans: a manual sync writes nothing.
+    let mark = w.apiserver.log().len();
+    let r = sync(&w).await;
+    assert_eq!(r.phase, Phase::Success, "{:?}", r.error);
+    assert_no_writes(&w, mark);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_incremental_read_leaves_what_a_full_read_would() {
+    let w = world().await;
+    sync(&w).await;
+    // Several local edits of different kinds, one periodic run patching the snapshot.
+    let leaf = device(&w, "leaf-01").await;
+    let spine = device(&w, "spine-01").await;
+    netbox_patch(&w, "dcim/devices", leaf.id, json!({"description": "A"})).await;
+    netbox_patch(&w, "dcim/devices", spine.id, json!({"description": "B"})).await;
+    netbox_patch(&w, "dcim/devices", leaf.id, json!({"description": "C"})).await;
+    let nb_mark = w.netbox.log().len();
+    let r = periodic(&w).await;
+    assert_eq!(r.phase, Phase::Success, "{:?}", r.error);
+    assert_eq!(r.end.counts.updated, 2, "{:?}", r.objects);
+    assert!(
+        !w.netbox.log().entries()[nb_mark..]
+            .iter()
+            .any(|e| e.path == "/api/dcim/interfaces/"),
+        "local edits are applied from the change log"
+    );
+    let switches = objects(&w, Kind::Switch).await;
+    assert_eq!(switches["leaf-01"]["spec"]["description"], "C");
+    assert_eq!(switches["spine-01"]["spec"]["description"], "B");
+    // A manual run reads NetBox in full and finds nothing to write.
+    let mark = w.apiserver.log().len();
+    let nb_mark = w.netbox.log().len();
+    let r = sync(&w).await;
+    assert_eq!(r.phase, Phase::Success, "{:?}", r.error);
+    assert_no_writes(&w, mark);
+    assert!(
+        w.netbox.log().entries()[nb_mark..]
+            .iter()
+            .any(|e| e.path == "/api/dcim/interfaces/"),
+        "a manual run reads everything"
     );
 }
 
@@ -154,8 +231,34 @@ async fn prune_deletes_what_netbox_no_longer_has_and_never_touches_foreign_objec
         .delete("dcim/devices", srv.id)
         .await
         .unwrap();
+    let mark = w.apiserver.log().len();
     let r = sync(&w).await;
     assert_eq!(r.phase, Phase::Success, "{:?}", r.error);
+    // Each delete was dry-run first, and says so in its query (request logs, audit and write
+    // counters read the query, not the DeleteOptions body).
+    let deletes: Vec<_> = w.apiserver.log().entries()[mark..]
+        .iter()
+        .filter(|e| e.method == "DELETE")
+        .cloned()
+        .collect();
+    let real: Vec<_> = deletes.iter().filter(|e| !e.dry_run).collect();
+    assert_eq!(real.len() as u64, r.end.counts.deleted, "{deletes:?}");
+    for d in &real {
+        assert!(
+            deletes
+                .iter()
+                .take_while(|e| e.seq < d.seq)
+                .any(|e| e.path == d.path && e.query.contains("dryRun=All")),
+            "{} was dry-run first, with dryRun=All in the query",
+            d.path
+        );
+    }
+    assert!(
+        deletes
+            .iter()
+            .all(|e| e.dry_run == e.query.contains("dryRun=All"))
+    );
+    assert_eq!(r.end.writes, cluster_writes(&w, mark).len() as u64);
     assert!(!objects(&w, Kind::Server).await.contains_key("server-03"));
     assert!(
         !objects(&w, Kind::Connection)

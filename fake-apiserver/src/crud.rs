@@ -8,6 +8,7 @@
 use crate::admission::{AdmissionRequest, ClusterView, Operation};
 use crate::schema::{self, Schema};
 use crate::selectors::{FieldSelector, LabelSelector};
+use crate::sercache::Form;
 use crate::server::{
     CRD_RES, Inner, NS_RES, Reply, Req, ResPath, Served, State, error_reply, json_reply, res_key,
 };
@@ -2311,11 +2312,40 @@ fn list(ctx: &Ctx<'_>, st: &State, r: &Req, fmt: Format) -> Result<bytes::Bytes,
         meta.insert("remainingItemCount".into(), json!(remaining));
     }
     meta.insert("resourceVersion".into(), json!(list_rv.to_string()));
-    let items: Vec<Arc<Value>> = items.iter().map(|o| at_version(o, &api_version)).collect();
+    // (object, whether it is the stored one: only those have reusable serialisations)
+    let items: Vec<(Arc<Value>, bool)> = items
+        .iter()
+        .map(|o| {
+            // Metadata lists carry no apiVersion per object: nothing to convert.
+            let v = if matches!(fmt, Format::Partial | Format::PartialList) {
+                o.clone()
+            } else {
+                at_version(o, &api_version)
+            };
+            let stored = Arc::ptr_eq(&v, o);
+            (v, stored)
+        })
+        .collect();
+    let mut cache = st.ser_cache.borrow_mut();
+    let mut ser = |form: Form, (o, stored): &(Arc<Value>, bool), out: &mut Vec<u8>| {
+        let f = |v: &Value| {
+            let mut b = Vec::new();
+            match form {
+                Form::Whole => write_json(&mut b, v),
+                Form::Metadata => write_json(&mut b, v.get("metadata").unwrap_or(&Value::Null)),
+            }
+            b
+        };
+        if *stored {
+            out.extend_from_slice(&cache.get(form, o, f));
+        } else {
+            out.extend_from_slice(&f(o));
+        }
+    };
     let meta = Value::Object(meta);
     Ok(match fmt {
         Format::Table => {
-            let refs: Vec<&Value> = items.iter().map(|a| a.as_ref()).collect();
+            let refs: Vec<&Value> = items.iter().map(|(a, _)| a.as_ref()).collect();
             bytes::Bytes::from(
                 serde_json::to_vec(&table::table(
                     &refs,
@@ -2338,7 +2368,7 @@ fn list(ctx: &Ctx<'_>, st: &State, r: &Req, fmt: Format) -> Result<bytes::Bytes,
                     out.push(b',');
                 }
                 out.extend_from_slice(b"{\"kind\":\"PartialObjectMetadata\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":");
-                write_json(&mut out, it.get("metadata").unwrap_or(&Value::Null));
+                ser(Form::Metadata, it, &mut out);
                 out.push(b'}');
             }
             out.extend_from_slice(b"]}");
@@ -2347,16 +2377,16 @@ fn list(ctx: &Ctx<'_>, st: &State, r: &Req, fmt: Format) -> Result<bytes::Bytes,
         Format::Json => {
             let mut out = Vec::with_capacity(items.len() * 1024 + 128);
             let custom = ctx.rt.strategy == Strategy::Custom;
-            let write_items = |out: &mut Vec<u8>| {
+            let mut write_items = |out: &mut Vec<u8>| {
                 out.push(b'[');
                 for (i, it) in items.iter().enumerate() {
                     if i > 0 {
                         out.push(b',');
                     }
                     if custom {
-                        write_json(out, it.as_ref());
+                        ser(Form::Whole, it, out);
                     } else {
-                        write_json(out, &WithoutTypeMeta(it));
+                        write_json(out, &WithoutTypeMeta(&it.0));
                     }
                 }
                 out.push(b']');

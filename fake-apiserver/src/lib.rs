@@ -14,6 +14,7 @@ pub mod log;
 mod openapi;
 pub mod schema;
 pub mod selectors;
+mod sercache;
 mod server;
 pub mod ssa;
 pub mod status;

@@ -65,6 +65,8 @@ pub(crate) struct State {
     pub crd_timers: BTreeMap<String, CrdTimer>,
     pub terminating_ns: BTreeSet<String>,
     pub types_generation: u64,
+    /// Serialised objects for lists.
+    pub ser_cache: std::cell::RefCell<crate::sercache::SerCache>,
 }
 
 /// The shared server.
@@ -117,6 +119,7 @@ impl Inner {
             crd_timers: BTreeMap::new(),
             terminating_ns: BTreeSet::new(),
             types_generation: 0,
+            ser_cache: Default::default(),
         };
         let (rv_tx, _) = tokio::sync::watch::channel(0u64);
         let (drop_tx, _) = tokio::sync::watch::channel(0u64);

@@ -230,6 +230,14 @@ pub fn select(store: &Store, preds: &[Pred], ordering: Option<&str>) -> Vec<Id> 
         .collect();
     if fields.is_empty() {
         list.sort_by(|a, b| b.time.cmp(&a.time).then(b.id.cmp(&a.id)));
+    } else if fields.len() == 1 && fields[0].0 == "id" {
+        // The common `ordering=-id` (latest change first): the log is appended in id order.
+        if !list.is_sorted_by_key(|c| c.id) {
+            list.sort_by_key(|c| c.id);
+        }
+        if fields[0].1 {
+            list.reverse();
+        }
     } else {
         list.sort_by(|a, b| {
             for (f, desc) in &fields {

@@ -8,6 +8,7 @@
 
 pub mod layers;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use kube::api::{
     PropagationPolicy,
 };
 use kube::client::ClientBuilder;
-use kube::core::{ApiResource, PartialObjectMeta};
+use kube::core::ApiResource;
 use serde_json::Value;
 
 use crate::config::{ClusterTarget, Secret};
@@ -39,6 +40,111 @@ fn user_agent_layer() -> tower::util::MapRequestLayer<
         req
     }
     tower::util::MapRequestLayer::new(set as fn(_) -> _)
+}
+
+/// The identity and bookkeeping of one object, from a metadata list: the labels and annotations
+/// the caller asked for, nothing else.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectMetaLite {
+    pub name: String,
+    pub resource_version: String,
+    /// The requested labels the object has, in the object's order.
+    pub labels: Vec<(String, String)>,
+    /// The requested annotations the object has, in the object's order.
+    pub annotations: Vec<(String, String)>,
+}
+
+impl ObjectMetaLite {
+    /// The value of label `key` (when it was requested and is set).
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The value of annotation `key` (when it was requested and is set).
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.annotations
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One metadata-list item as it arrives, borrowing from the response text.
+#[derive(serde::Deserialize)]
+struct MetaItemB<'a> {
+    #[serde(borrow, default)]
+    metadata: MetaB<'a>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct MetaB<'a> {
+    #[serde(borrow, default)]
+    name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    resource_version: Cow<'a, str>,
+    #[serde(borrow, default)]
+    labels: Pairs<'a>,
+    #[serde(borrow, default)]
+    annotations: Pairs<'a>,
+}
+
+/// A JSON object of strings (or `null`) read as its pairs in order, borrowing, without a map.
+#[derive(Default)]
+struct Pairs<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Pairs<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Pairs<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of strings")
+            }
+            fn visit_unit<E>(self) -> Result<Pairs<'a>, E> {
+                Ok(Pairs::default())
+            }
+            fn visit_none<E>(self) -> Result<Pairs<'a>, E> {
+                Ok(Pairs::default())
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut m: M,
+            ) -> Result<Pairs<'a>, M::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = m.next_entry::<Borrowed<'a>, Borrowed<'a>>()? {
+                    out.push((k.0, v.0));
+                }
+                Ok(Pairs(out))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// A string that borrows from the input when it has no escapes.
+#[derive(serde::Deserialize)]
+struct Borrowed<'a>(#[serde(borrow)] Cow<'a, str>);
+
+impl Pairs<'_> {
+    fn pick(&self, keys: &[&str]) -> Vec<(String, String)> {
+        self.0
+            .iter()
+            .filter(|(k, _)| keys.contains(&k.as_ref()))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct MetaListB<'a> {
+    #[serde(default)]
+    metadata: kube::core::ListMeta,
+    #[serde(borrow, default)]
+    items: Option<Vec<MetaItemB<'a>>>,
 }
 
 /// One field owned by another manager that fabsync wanted to set.
@@ -470,7 +576,7 @@ impl Cluster {
         fetch: F,
     ) -> Result<Vec<T>, ClusterError>
     where
-        T: Clone + serde::de::DeserializeOwned,
+        T: Clone,
         F: Fn(ListParams) -> Fut,
         Fut: Future<Output = kube::Result<kube::core::ObjectList<T>>>,
     {
@@ -496,19 +602,44 @@ impl Cluster {
         Ok(out)
     }
 
-    /// Metadata of every object of a kind matching a label selector (paged).
+    /// Name, resourceVersion and the labels and annotations named in `labels`/`annotations` of
+    /// every object of a kind matching a label selector (paged, `PartialObjectMetadataList`).
+    /// Everything else the server sends (uid, timestamps, managedFields, other labels) is
+    /// skipped while parsing, not decoded: this list runs on every periodic change check, over
+    /// every object of the fabric.
     pub async fn list_metadata(
         &self,
         ar: &ApiResource,
         ns: &str,
         selector: &str,
-    ) -> Result<Vec<PartialObjectMeta<DynamicObject>>, ClusterError> {
+        labels: &[&str],
+        annotations: &[&str],
+    ) -> Result<Vec<ObjectMetaLite>, ClusterError> {
         let api = &self.api(ar, ns);
-        self.paged(
-            ar,
-            selector,
-            |lp| async move { api.list_metadata(&lp).await },
-        )
+        let client = &self.client;
+        self.paged(ar, selector, |lp| async move {
+            let req = kube::core::Request::new(api.resource_url())
+                .list_metadata(&lp)
+                .map_err(kube::Error::BuildRequest)?;
+            let text = client.request_text(req).await?;
+            let list: MetaListB<'_> =
+                serde_json::from_str(&text).map_err(kube::Error::SerdeError)?;
+            Ok(kube::core::ObjectList {
+                types: Default::default(),
+                metadata: list.metadata,
+                items: list
+                    .items
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|i| ObjectMetaLite {
+                        name: i.metadata.name.into_owned(),
+                        resource_version: i.metadata.resource_version.into_owned(),
+                        labels: i.metadata.labels.pick(labels),
+                        annotations: i.metadata.annotations.pick(annotations),
+                    })
+                    .collect(),
+            })
+        })
         .await
     }
 
@@ -645,8 +776,27 @@ impl Cluster {
             ar,
             name,
         };
+        // A dry run is said in the query as well as in the DeleteOptions body: both are the
+        // API's, and the query is what request logs, audit and fabsync's own counters read.
+        let send = async {
+            let mut req = kube::core::Request::new(api.resource_url())
+                .delete(name, &dp)
+                .map_err(kube::Error::BuildRequest)?;
+            if dry_run {
+                let uri = req.uri().to_string();
+                let uri = match uri.split_once('?') {
+                    Some((_, "")) => format!("{uri}dryRun=All"),
+                    Some(_) => format!("{uri}&dryRun=All"),
+                    None => format!("{uri}?dryRun=All"),
+                };
+                *req.uri_mut() = uri.parse().map_err(|e: http::uri::InvalidUri| {
+                    kube::Error::BuildRequest(kube::core::request::Error::Validation(e.to_string()))
+                })?;
+            }
+            self.client.request_text(req).await.map(|_| ())
+        };
         self.timed("a delete", async {
-            match api.delete(name, &dp).await {
+            match send.await {
                 Ok(_) => Ok(()),
                 Err(kube::Error::Api(s)) if s.code == 404 && s.reason == "NotFound" => {
                     // Gone already is what we wanted, unless the kind itself is missing.

@@ -15,52 +15,113 @@ pub const ANNOTATION_HASH: &str = "fabsync.githedgehog.com/content-hash";
 
 /// JSON with object keys sorted at every level.
 pub fn canonical(v: &Value) -> String {
-    fn sort(v: &Value) -> Value {
-        match v {
+    serde_json::to_string(&Canon(v)).expect("JSON values serialize")
+}
+
+/// Serialises a value with object keys sorted at every level, without copying it.
+struct Canon<'a>(&'a Value);
+
+impl serde::Serialize for Canon<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
             Value::Object(m) => {
-                let sorted: BTreeMap<&String, Value> =
-                    m.iter().map(|(k, v)| (k, sort(v))).collect();
-                Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+                let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                let mut map = s.serialize_map(Some(entries.len()))?;
+                for (k, v) in entries {
+                    map.serialize_entry(k, &Canon(v))?;
+                }
+                map.end()
             }
-            Value::Array(a) => Value::Array(a.iter().map(sort).collect()),
-            other => other.clone(),
+            Value::Array(a) => {
+                let mut seq = s.serialize_seq(Some(a.len()))?;
+                for v in a {
+                    seq.serialize_element(&Canon(v))?;
+                }
+                seq.end()
+            }
+            other => other.serialize(s),
         }
     }
-    serde_json::to_string(&sort(v)).expect("JSON values serialize")
+}
+
+/// A label or annotation map as hashed: absent, non-object and empty are all `{}`; the key in
+/// `.1` (the hash annotation itself) is left out.
+struct OwnedMap<'a>(Option<&'a Value>, Option<&'static str>);
+
+impl serde::Serialize for OwnedMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut entries: Vec<(&String, &Value)> = match self.0 {
+            Some(Value::Object(m)) => m
+                .iter()
+                .filter(|(k, _)| Some(k.as_str()) != self.1)
+                .collect(),
+            _ => Vec::new(),
+        };
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut map = s.serialize_map(Some(entries.len()))?;
+        for (k, v) in entries {
+            map.serialize_entry(k, &Canon(v))?;
+        }
+        map.end()
+    }
+}
+
+/// The owned content of a manifest, serialised canonically (keys in sorted order).
+struct Owned<'a>(&'a Value);
+
+impl<'a> serde::Serialize for Owned<'a> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let m = self.0;
+        let opt = |v: Option<&'a Value>| v.map(Canon);
+        let mut map = s.serialize_map(Some(7))?;
+        map.serialize_entry(
+            "annotations",
+            &OwnedMap(m.pointer("/metadata/annotations"), Some(ANNOTATION_HASH)),
+        )?;
+        map.serialize_entry("apiVersion", &opt(m.get("apiVersion")))?;
+        map.serialize_entry("kind", &opt(m.get("kind")))?;
+        map.serialize_entry("labels", &OwnedMap(m.pointer("/metadata/labels"), None))?;
+        map.serialize_entry("name", &opt(m.pointer("/metadata/name")))?;
+        map.serialize_entry("namespace", &opt(m.pointer("/metadata/namespace")))?;
+        map.serialize_entry("spec", &opt(m.get("spec")))?;
+        map.end()
+    }
+}
+
+/// Feeds serialised bytes into a hasher.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The hash of a manifest's owned content (apiVersion, kind, name, namespace, labels,
-/// annotations other than the hash itself, spec).
+/// annotations other than the hash itself, spec): SHA-256 of its canonical JSON, streamed
+/// (nothing is copied).
 pub fn content_hash(manifest: &Value) -> String {
-    let mut m = manifest.clone();
-    if let Some(ann) = m
-        .pointer_mut("/metadata/annotations")
-        .and_then(Value::as_object_mut)
-    {
-        ann.remove(ANNOTATION_HASH);
-    }
-    // Absent and empty label/annotation maps are the same content.
-    let map = |p: &str| match m.pointer(p) {
-        Some(Value::Object(o)) if !o.is_empty() => Value::Object(o.clone()),
-        _ => Value::Object(Map::new()),
-    };
-    let owned = serde_json::json!({
-        "apiVersion": m.get("apiVersion"),
-        "kind": m.get("kind"),
-        "name": m.pointer("/metadata/name"),
-        "namespace": m.pointer("/metadata/namespace"),
-        "labels": map("/metadata/labels"),
-        "annotations": map("/metadata/annotations"),
-        "spec": m.get("spec"),
-    });
-    let digest = Sha256::digest(canonical(&owned).as_bytes());
-    format!("sha256:{}", &hex::encode(digest)[..32])
+    let mut w = HashWriter(Sha256::new());
+    serde_json::to_writer(&mut w, &Owned(manifest)).expect("JSON values serialize");
+    format!("sha256:{}", &hex::encode(w.0.finalize())[..32])
 }
 
 /// The manifest with its content hash annotation added; returns (manifest, hash).
-pub fn with_hash(manifest: &Value) -> (Value, String) {
-    let hash = content_hash(manifest);
-    let mut m = manifest.clone();
+pub fn with_hash(m: Value) -> (Value, String) {
+    let hash = content_hash(&m);
+    (annotate(m, &hash), hash)
+}
+
+/// The manifest with `hash` (its [`content_hash`]) set as the hash annotation.
+pub fn annotate(mut m: Value, hash: &str) -> Value {
     let meta = m
         .as_object_mut()
         .expect("a manifest is an object")
@@ -76,8 +137,8 @@ pub fn with_hash(manifest: &Value) -> (Value, String) {
     }
     ann.as_object_mut()
         .expect("annotations is an object")
-        .insert(ANNOTATION_HASH.into(), Value::String(hash.clone()));
-    (m, hash)
+        .insert(ANNOTATION_HASH.into(), Value::String(hash.to_string()));
+    m
 }
 
 /// The parts of an object a sync compares: labels, annotations and spec.
@@ -358,10 +419,93 @@ mod tests {
         let a = json!({"apiVersion":"v","kind":"K","metadata":{"name":"n","labels":{"a":"1","b":"2"}},"spec":{"x":1,"y":[1,2]}});
         let b = json!({"kind":"K","spec":{"y":[1,2],"x":1},"metadata":{"labels":{"b":"2","a":"1"},"name":"n"},"apiVersion":"v"});
         assert_eq!(content_hash(&a), content_hash(&b));
-        let (with, h) = with_hash(&a);
+        let (with, h) = with_hash(a.clone());
         assert_eq!(content_hash(&with), h);
         let c = json!({"apiVersion":"v","kind":"K","metadata":{"name":"n","labels":{"a":"1","b":"2"}},"spec":{"x":2,"y":[1,2]}});
         assert_ne!(content_hash(&a), content_hash(&c));
+    }
+
+    /// The hash as first defined: a sorted copy of the owned content, serialised, hashed. The
+    /// streaming hash must give the same bytes (every object in every cluster carries one).
+    fn reference_hash(manifest: &Value) -> String {
+        fn sort(v: &Value) -> Value {
+            match v {
+                Value::Object(m) => {
+                    let sorted: BTreeMap<&String, Value> =
+                        m.iter().map(|(k, v)| (k, sort(v))).collect();
+                    Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+                }
+                Value::Array(a) => Value::Array(a.iter().map(sort).collect()),
+                other => other.clone(),
+            }
+        }
+        let mut m = manifest.clone();
+        if let Some(ann) = m
+            .pointer_mut("/metadata/annotations")
+            .and_then(Value::as_object_mut)
+        {
+            ann.remove(ANNOTATION_HASH);
+        }
+        let map = |p: &str| match m.pointer(p) {
+            Some(Value::Object(o)) if !o.is_empty() => Value::Object(o.clone()),
+            _ => Value::Object(Map::new()),
+        };
+        let owned = json!({
+            "apiVersion": m.get("apiVersion"),
+            "kind": m.get("kind"),
+            "name": m.pointer("/metadata/name"),
+            "namespace": m.pointer("/metadata/namespace"),
+            "labels": map("/metadata/labels"),
+            "annotations": map("/metadata/annotations"),
+            "spec": m.get("spec"),
+        });
+        let text = serde_json::to_string(&sort(&owned)).unwrap();
+        format!(
+            "sha256:{}",
+            &hex::encode(Sha256::digest(text.as_bytes()))[..32]
+        )
+    }
+
+    fn arb_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            (-1e6f64..1e6).prop_map(|f| json!(f)),
+            "[a-zA-Z0-9 \\\"/é.-]{0,8}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 40, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::vec(("[a-zA-Z./-]{0,6}", inner), 0..6)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn streaming_hash_equals_the_reference(
+            spec in arb_json(),
+            labels in arb_json(),
+            annotations in arb_json(),
+            hash_too in proptest::bool::ANY,
+            name in proptest::option::of("[a-z0-9-]{1,10}"),
+        ) {
+            let mut ann = annotations;
+            if hash_too && let Value::Object(m) = &mut ann {
+                m.insert(ANNOTATION_HASH.into(), json!("sha256:old"));
+            }
+            let m = json!({"apiVersion": "wiring.githedgehog.com/v1beta1", "kind": "Switch",
+                "metadata": {"name": name, "namespace": "default", "labels": labels, "annotations": ann},
+                "spec": spec});
+            proptest::prop_assert_eq!(content_hash(&m), reference_hash(&m));
+            let mut sparse = m.clone();
+            sparse.as_object_mut().unwrap().remove("spec");
+            sparse["metadata"].as_object_mut().unwrap().remove("labels");
+            proptest::prop_assert_eq!(content_hash(&sparse), reference_hash(&sparse));
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@
 pub mod connector;
 pub mod content;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ use crate::config::{ConflictPolicy, FabricConfig};
 use crate::hedgehog::Kind;
 use crate::netbox::writer::{JournalKind, ObjectChange, ObjectRef};
 use crate::netbox::{NetboxError, Snapshot};
-use crate::plan::{Finding, LABEL_FABRIC, PlanConfig, Severity, plan};
+use crate::plan::{DesiredObject, Finding, LABEL_FABRIC, PlanConfig, Severity, plan};
 use crate::scheduler::{Fence, RunOutcome};
 use crate::store::{
     Action, ConnectionState, Counts, ObjectResult, ObservedObject, Phase, RunEnd, RunObject,
@@ -32,8 +32,8 @@ use crate::store::{
 };
 pub use connector::{Connector, NetboxConn, RealConnector};
 use content::{
-    ANNOTATION_HASH, FieldChange, applied_fields, comparable, extract_owned, field_changes,
-    subset_mismatch, unified_diff, with_hash,
+    ANNOTATION_HASH, FieldChange, applied_fields, comparable, content_hash, extract_owned,
+    field_changes, subset_mismatch, unified_diff,
 };
 
 /// NetBox object types whose changes can change a fabric's desired state.
@@ -333,6 +333,16 @@ struct RunState {
 /// Called with (run id, step) as a run moves through its steps.
 pub type ProgressFn = Arc<dyn Fn(i64, &str) + Send + Sync>;
 
+/// A fabric's last NetBox snapshot, kept for the next run to bring up to date from the change
+/// log instead of reading everything again.
+struct CachedSnapshot {
+    /// NetBox URL, site slug and tag it was read with.
+    source: (String, String, Option<String>),
+    /// The latest NetBox change id read before it was read.
+    cursor: u64,
+    snapshot: Snapshot,
+}
+
 /// The sync engine.
 #[derive(Clone)]
 pub struct Engine {
@@ -340,7 +350,12 @@ pub struct Engine {
     clock: SharedClock,
     connector: Arc<dyn Connector>,
     progress: Option<ProgressFn>,
+    snapshots: Arc<std::sync::Mutex<BTreeMap<String, CachedSnapshot>>>,
+    /// Per fabric: the last run's desired objects with their content hashes.
+    hashes: Arc<std::sync::Mutex<BTreeMap<String, DesiredHashes>>>,
 }
+
+type DesiredHashes = HashMap<(Kind, String), (DesiredObject, String)>;
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -381,6 +396,8 @@ impl Engine {
             clock,
             connector,
             progress: None,
+            snapshots: Default::default(),
+            hashes: Default::default(),
         }
     }
 
@@ -447,9 +464,9 @@ impl Engine {
             (_, Err(e)) => (Err(EngineError::Cluster(e)), 0, 0, 0),
         };
         let mut counts = Counts::default();
-        let mut by_kind: BTreeMap<String, Counts> = BTreeMap::new();
+        let mut kinds: BTreeMap<&'static str, Counts> = BTreeMap::new();
         for it in &st.items {
-            let k = by_kind.entry(it.kind.kind().to_string()).or_default();
+            let k = kinds.entry(it.kind.kind()).or_default();
             for c in [&mut counts, k] {
                 match (it.result, it.action) {
                     (ObjectResult::Ok, Action::Create) => c.created += 1,
@@ -462,6 +479,8 @@ impl Engine {
                 }
             }
         }
+        let by_kind: BTreeMap<String, Counts> =
+            kinds.into_iter().map(|(k, c)| (k.to_string(), c)).collect();
         let objects: Vec<RunObject> = st
             .items
             .iter()
@@ -698,7 +717,7 @@ impl Engine {
                 let same = baseline_matches(&baseline, &live, &cfg.name);
                 if relevant == 0 && same {
                     st.no_changes = true;
-                    for o in &baseline {
+                    for o in baseline.iter() {
                         if let Some(kind) = Kind::from_kind(&o.kind) {
                             st.items.push(Item {
                                 kind,
@@ -731,11 +750,52 @@ impl Engine {
                 .latest_change_id()
                 .await
                 .map_err(EngineError::Netbox)?;
-            let snapshot: Snapshot = nb
-                .client
-                .read_fabric(cfg.site_slug(), cfg.tag.as_deref())
-                .await
-                .map_err(EngineError::Netbox)?;
+            let source = (
+                cfg.netbox.url.clone(),
+                cfg.site_slug().to_string(),
+                cfg.tag.clone(),
+            );
+            let cached = self
+                .snapshots
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&cfg.name)
+                .filter(|c| c.source == source);
+            let mut refreshed = None;
+            // Manual runs read everything; the others bring the last snapshot up to date when
+            // the change log allows it exactly.
+            if p.trigger != Trigger::Manual
+                && let (Some(mut c), Some(latest)) = (cached, st.cursor)
+                && latest >= c.cursor
+            {
+                let changes: Vec<ObjectChange> = if latest > c.cursor {
+                    nb.client
+                        .changes_since(c.cursor, &[])
+                        .await
+                        .map_err(EngineError::Netbox)?
+                        .into_iter()
+                        .filter(is_relevant)
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                if nb
+                    .client
+                    .refresh_fabric(&mut c.snapshot, &changes)
+                    .await
+                    .map_err(EngineError::Netbox)?
+                {
+                    refreshed = Some(c.snapshot);
+                }
+            }
+            let snapshot: Snapshot = match refreshed {
+                Some(s) => s,
+                None => nb
+                    .client
+                    .read_fabric(cfg.site_slug(), cfg.tag.as_deref())
+                    .await
+                    .map_err(EngineError::Netbox)?,
+            };
             st.netbox_state = Some(ConnectionState::Connected);
             st.site_id = Some(snapshot.site.id);
 
@@ -748,6 +808,19 @@ impl Engine {
                     namespace: cfg.namespace.clone(),
                 },
             );
+            if let Some(cursor) = st.cursor {
+                self.snapshots
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(
+                        cfg.name.clone(),
+                        CachedSnapshot {
+                            source,
+                            cursor,
+                            snapshot,
+                        },
+                    );
+            }
             st.findings = plan.findings.clone();
             if plan.has_fatal() {
                 return Err(EngineError::InvalidData(plan.findings));
@@ -766,6 +839,7 @@ impl Engine {
             st.items = self
                 .diff(cfg, cluster, &plan.objects, &live, &baseline)
                 .await?;
+            self.remember_hashes(&cfg.name, plan.objects, &st.items);
             st.drift = st.items.iter().filter(|i| i.drift).count() as u64;
             let foreign: Vec<String> = st.items.iter().filter(|i| i.adopt).map(Item::key).collect();
             if !foreign.is_empty() {
@@ -884,7 +958,13 @@ impl Engine {
         let mut live = BTreeMap::new();
         for kind in Kind::ALL.into_iter().filter(|k| k.is_planned()) {
             let items = match cluster
-                .list_metadata(&api_resource(kind), &cfg.namespace, "")
+                .list_metadata(
+                    &api_resource(kind),
+                    &cfg.namespace,
+                    "",
+                    &[LABEL_FABRIC],
+                    &[ANNOTATION_HASH],
+                )
                 .await
             {
                 Ok(items) => items,
@@ -893,15 +973,14 @@ impl Engine {
                 Err(e) => return Err(EngineError::Cluster(e)),
             };
             for m in items {
-                let name = m.metadata.name.clone().unwrap_or_default();
-                let labels = m.metadata.labels.clone().unwrap_or_default();
-                let ann = m.metadata.annotations.clone().unwrap_or_default();
+                let fabric = m.label(LABEL_FABRIC).map(str::to_string);
+                let hash = m.annotation(ANNOTATION_HASH).map(str::to_string);
                 live.insert(
-                    (kind, name),
+                    (kind, m.name),
                     LiveMeta {
-                        rv: m.metadata.resource_version.clone().unwrap_or_default(),
-                        fabric: labels.get(LABEL_FABRIC).cloned(),
-                        hash: ann.get(ANNOTATION_HASH).cloned(),
+                        rv: m.resource_version,
+                        fabric,
+                        hash,
                     },
                 );
             }
@@ -952,6 +1031,41 @@ impl Engine {
         Ok(out)
     }
 
+    /// The content hash of every desired object, reusing the last run's hash of an object
+    /// that has not changed since (hashing means building and serialising every manifest).
+    fn desired_hashes(&self, fabric: &str, desired: &[DesiredObject]) -> Vec<String> {
+        let cache = self.hashes.lock().unwrap_or_else(|e| e.into_inner());
+        let prev = cache.get(fabric);
+        desired
+            .iter()
+            .map(|d| {
+                prev.and_then(|p| p.get(&(d.kind, d.name.clone())))
+                    .filter(|(old, _)| old == d)
+                    .map(|(_, h)| h.clone())
+                    .unwrap_or_else(|| content_hash(&d.manifest()))
+            })
+            .collect()
+    }
+
+    /// Keeps a run's desired objects and their hashes for the next run's [`Self::desired_hashes`].
+    fn remember_hashes(&self, fabric: &str, desired: Vec<DesiredObject>, items: &[Item]) {
+        let hashes: HashMap<(Kind, &str), &str> = items
+            .iter()
+            .filter_map(|it| Some(((it.kind, it.name.as_str()), it.hash.as_deref()?)))
+            .collect();
+        let map: HashMap<(Kind, String), (DesiredObject, String)> = desired
+            .into_iter()
+            .filter_map(|d| {
+                let h = hashes.get(&(d.kind, d.name.as_str()))?.to_string();
+                Some(((d.kind, d.name.clone()), (d, h)))
+            })
+            .collect();
+        self.hashes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(fabric.to_string(), map);
+    }
+
     async fn diff(
         &self,
         cfg: &FabricConfig,
@@ -966,15 +1080,15 @@ impl Engine {
             .collect();
         let mut items = Vec::new();
         let mut wanted = BTreeSet::new();
-        for d in desired {
-            let (manifest, hash) = with_hash(&d.manifest());
+        let hashes = self.desired_hashes(&cfg.name, desired);
+        for (d, hash) in desired.iter().zip(hashes) {
             wanted.insert((d.kind, d.name.clone()));
             let l = live.get(&(d.kind, d.name.clone())).cloned();
             let mut it = Item {
                 kind: d.kind,
                 name: d.name.clone(),
                 action: Action::Unchanged,
-                desired: Some(manifest),
+                desired: None,
                 hash: Some(hash.clone()),
                 live: l.clone(),
                 pre: None,
@@ -1009,6 +1123,10 @@ impl Engine {
                         it.message = Some("suspect".into());
                     }
                 }
+            }
+            // The manifest is built only for what is written or compared.
+            if it.action != Action::Unchanged || it.message.is_some() {
+                it.desired = Some(content::annotate(d.manifest(), &hash));
             }
             items.push(it);
         }
@@ -1096,17 +1214,13 @@ impl Engine {
         }
         // Writes in reference order: creates/updates by ascending rank, then deletes by
         // descending rank.
-        items.sort_by(|a, b| {
-            let ka = match a.action {
-                Action::Delete => (1, 255 - a.kind.rank(), a.kind, a.name.clone()),
-                _ => (0, a.kind.rank(), a.kind, a.name.clone()),
-            };
-            let kb = match b.action {
-                Action::Delete => (1, 255 - b.kind.rank(), b.kind, b.name.clone()),
-                _ => (0, b.kind.rank(), b.kind, b.name.clone()),
-            };
-            ka.cmp(&kb)
-        });
+        fn order(it: &Item) -> (u8, u8, Kind, &str) {
+            match it.action {
+                Action::Delete => (1, 255 - it.kind.rank(), it.kind, it.name.as_str()),
+                _ => (0, it.kind.rank(), it.kind, it.name.as_str()),
+            }
+        }
+        items.sort_by(|a, b| order(a).cmp(&order(b)));
         Ok(items)
     }
 
@@ -1155,24 +1269,25 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let stage = |it: &Item| (it.action == Action::Delete, it.kind.rank());
         let results: Vec<Result<Option<Value>, ClusterError>> = {
-            let jobs = items
+            let writes: Vec<usize> = (0..items.len()).filter(|i| items[*i].is_write()).collect();
+            let jobs = writes
                 .iter()
-                .map(|it| {
-                    let run = it.is_write();
+                .map(|i| {
+                    let it = &items[*i];
                     let force = force_for(cfg, it);
-                    async move {
-                        if run {
-                            self.dry_run(cfg, cluster, it, force).await
-                        } else {
-                            Ok(None)
-                        }
-                    }
+                    async move { self.dry_run(cfg, cluster, it, force).await }
                 })
                 .collect::<Vec<_>>();
-            futures::stream::iter(jobs)
+            let done: Vec<Result<Option<Value>, ClusterError>> = futures::stream::iter(jobs)
                 .buffered(cfg.limits.concurrency)
                 .collect()
-                .await
+                .await;
+            let mut results: Vec<Result<Option<Value>, ClusterError>> =
+                (0..items.len()).map(|_| Ok(None)).collect();
+            for (i, r) in writes.into_iter().zip(done) {
+                results[i] = r;
+            }
+            results
         };
         let mut conflicts = Vec::new();
         let mut refused: Option<ClusterError> = None;
@@ -1818,16 +1933,18 @@ fn baseline_matches(
     live: &BTreeMap<(Kind, String), LiveMeta>,
     fabric: &str,
 ) -> bool {
-    let owned: BTreeSet<(String, String, String)> = live
-        .iter()
-        .filter(|(_, l)| l.fabric.as_deref() == Some(fabric))
-        .map(|((k, n), l)| (k.kind().to_string(), n.clone(), l.rv.clone()))
-        .collect();
-    let base: BTreeSet<(String, String, String)> = baseline
-        .iter()
-        .map(|o| (o.kind.clone(), o.name.clone(), o.resource_version.clone()))
-        .collect();
-    owned == base
+    let owned = live
+        .values()
+        .filter(|l| l.fabric.as_deref() == Some(fabric))
+        .count();
+    owned == baseline.len()
+        && baseline.iter().all(|o| {
+            Kind::from_kind(&o.kind).is_some_and(|kind| {
+                live.get(&(kind, o.name.clone())).is_some_and(|l| {
+                    l.rv == o.resource_version && l.fabric.as_deref() == Some(fabric)
+                })
+            })
+        })
 }
 
 /// Removes what the server sets, so a pre-image can be created again.

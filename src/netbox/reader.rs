@@ -1,9 +1,17 @@
 //! Reads one fabric (a Site, optionally narrowed by a Tag) from NetBox into a [`Snapshot`]:
-//! every endpoint the plan needs, concurrently within the client's bound, each list paginated.
+//! every endpoint the plan needs, concurrently within the client's bound, each list paginated;
+//! or brings an earlier snapshot up to date from NetBox's change log ([`NetboxClient::refresh_fabric`])
+//! when every change is one it can apply exactly.
 //!
-//! Reads only; never interprets what it reads (that is the plan's job).
+//! Reads only; never interprets what it reads for Hedgehog (that is the plan's job).
 
 use std::collections::BTreeSet;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::writer::ObjectChange;
 
 use super::client::NetboxClient;
 use super::error::NetboxError;
@@ -171,5 +179,185 @@ impl NetboxClient {
         };
         snap.sort();
         Ok(snap)
+    }
+}
+
+/// Fields whose change can move an object into or out of a fabric, or that other objects carry
+/// in their nested (brief) form of it: a change to one of them needs a full read.
+const SCOPE_FIELDS: &[&str] = &[
+    "name",
+    "slug",
+    "display",
+    "model",
+    "vid",
+    "address",
+    "mac_address",
+    "prefix",
+    "assigned_object_type",
+    "assigned_object_id",
+    "scope_type",
+    "scope_id",
+    "object_types",
+];
+
+/// Whether a JSON value holds a reference to another object (a nested object with an `id`).
+fn has_reference(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.contains_key("id") || m.values().any(has_reference),
+        Value::Array(a) => a.iter().any(has_reference),
+        _ => false,
+    }
+}
+
+/// Whether `new` differs from `old` only in fields that affect nothing but the object itself.
+fn local_change<T: Serialize>(old: &T, new: &T) -> bool {
+    let (Ok(Value::Object(old)), Ok(Value::Object(new))) =
+        (serde_json::to_value(old), serde_json::to_value(new))
+    else {
+        return false;
+    };
+    let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    keys.into_iter().all(|k| {
+        let (a, b) = (old.get(k), new.get(k));
+        a == b
+            || (!SCOPE_FIELDS.contains(&k.as_str())
+                && !a.is_some_and(has_reference)
+                && !b.is_some_and(has_reference))
+    })
+}
+
+/// Objects of one list fetched again by id, checked to be local changes; applied only once
+/// every list of a refresh checked out.
+struct Refetched<T> {
+    updates: Vec<T>,
+}
+
+impl NetboxClient {
+    /// Fetches the objects `ids` of one snapshot list again. `None` when one of them is not in
+    /// the list (new to the fabric), no longer exists, or changed more than locally.
+    async fn refetch<T>(
+        &self,
+        endpoint: &str,
+        list: &[T],
+        ids: &BTreeSet<u64>,
+        id: fn(&T) -> u64,
+    ) -> Result<Option<Refetched<T>>, NetboxError>
+    where
+        T: DeserializeOwned + Serialize,
+    {
+        if ids.is_empty() {
+            return Ok(Some(Refetched { updates: vec![] }));
+        }
+        if ids
+            .iter()
+            .any(|i| list.binary_search_by_key(i, id).is_err())
+        {
+            return Ok(None);
+        }
+        let wanted: Vec<u64> = ids.iter().copied().collect();
+        let fetched: Vec<T> = self
+            .list_chunked(endpoint, &[], "id", &wanted, ID_CHUNK)
+            .await?;
+        let got: BTreeSet<u64> = fetched.iter().map(id).collect();
+        if &got != ids {
+            return Ok(None);
+        }
+        for new in &fetched {
+            let Ok(at) = list.binary_search_by_key(&id(new), id) else {
+                return Ok(None);
+            };
+            if !local_change(&list[at], new) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(Refetched { updates: fetched }))
+    }
+
+    /// Brings `snap` up to date with `changes` (NetBox change-log entries since `snap` was
+    /// read) when every one of them is an update, to an object already in the snapshot, that
+    /// changes only fields no other object depends on: those objects are fetched again by id
+    /// and replaced. Returns `false`, leaving `snap` untouched, when any change needs a full
+    /// read (a create, a delete, an object new to the fabric, a changed reference, name or
+    /// scope, or a type the snapshot does not hold by id).
+    pub async fn refresh_fabric(
+        &self,
+        snap: &mut Snapshot,
+        changes: &[ObjectChange],
+    ) -> Result<bool, NetboxError> {
+        let mut ids: std::collections::BTreeMap<&str, BTreeSet<u64>> = Default::default();
+        for c in changes {
+            if c.action.value != "update" {
+                return Ok(false);
+            }
+            ids.entry(c.changed_object_type.as_str())
+                .or_default()
+                .insert(c.changed_object_id);
+        }
+        const KNOWN: &[&str] = &[
+            "dcim.device",
+            "dcim.interface",
+            "dcim.cable",
+            "dcim.macaddress",
+            "dcim.devicetype",
+            "dcim.devicerole",
+            "dcim.virtualchassis",
+            "ipam.ipaddress",
+            "ipam.vlan",
+            "ipam.vlangroup",
+            "ipam.prefix",
+            "ipam.vrf",
+        ];
+        if ids.keys().any(|t| !KNOWN.contains(t)) {
+            return Ok(false);
+        }
+        let none = BTreeSet::new();
+        let of = |t: &str| ids.get(t).unwrap_or(&none);
+        macro_rules! refetch {
+            ($endpoint:literal, $field:ident, $type:literal) => {
+                match self
+                    .refetch($endpoint, &snap.$field, of($type), |o| o.id)
+                    .await?
+                {
+                    Some(r) => r,
+                    None => return Ok(false),
+                }
+            };
+        }
+        let devices = refetch!("dcim/devices", devices, "dcim.device");
+        let interfaces = refetch!("dcim/interfaces", interfaces, "dcim.interface");
+        let cables = refetch!("dcim/cables", cables, "dcim.cable");
+        let macs = refetch!("dcim/mac-addresses", mac_addresses, "dcim.macaddress");
+        let device_types = refetch!("dcim/device-types", device_types, "dcim.devicetype");
+        let roles = refetch!("dcim/device-roles", roles, "dcim.devicerole");
+        let vcs = refetch!(
+            "dcim/virtual-chassis",
+            virtual_chassis,
+            "dcim.virtualchassis"
+        );
+        let ips = refetch!("ipam/ip-addresses", ip_addresses, "ipam.ipaddress");
+        let vlans = refetch!("ipam/vlans", vlans, "ipam.vlan");
+        let groups = refetch!("ipam/vlan-groups", vlan_groups, "ipam.vlangroup");
+        let prefixes = refetch!("ipam/prefixes", prefixes, "ipam.prefix");
+        let vrfs = refetch!("ipam/vrfs", vrfs, "ipam.vrf");
+        fn put<T>(list: &mut [T], r: Refetched<T>, id: fn(&T) -> u64) {
+            for new in r.updates {
+                if let Ok(at) = list.binary_search_by_key(&id(&new), id) {
+                    list[at] = new;
+                }
+            }
+        }
+        put(&mut snap.devices, devices, |o| o.id);
+        put(&mut snap.interfaces, interfaces, |o| o.id);
+        put(&mut snap.cables, cables, |o| o.id);
+        put(&mut snap.mac_addresses, macs, |o| o.id);
+        put(&mut snap.device_types, device_types, |o| o.id);
+        put(&mut snap.roles, roles, |o| o.id);
+        put(&mut snap.virtual_chassis, vcs, |o| o.id);
+        put(&mut snap.ip_addresses, ips, |o| o.id);
+        put(&mut snap.vlans, vlans, |o| o.id);
+        put(&mut snap.vlan_groups, groups, |o| o.id);
+        put(&mut snap.prefixes, prefixes, |o| o.id);
+        put(&mut snap.vrfs, vrfs, |o| o.id);
+        Ok(true)
     }
 }

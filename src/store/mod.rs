@@ -8,6 +8,7 @@
 
 pub mod model;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -154,10 +155,17 @@ const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
+/// A baseline as read or written, with the database's `data_version` at that moment.
+type CachedBaseline = (i64, Arc<Vec<ObservedObject>>);
+
 /// A handle on the store; clones share one connection.
 #[derive(Clone)]
 pub struct Store {
     conn: Arc<Mutex<Connection>>,
+    /// Baselines as last read or written, per fabric, with the database's `data_version` then
+    /// (which changes when another connection commits). Only `replace_observed` and
+    /// `reset_baseline` write baselines through this connection; both drop the entry.
+    baselines: Arc<Mutex<BTreeMap<String, CachedBaseline>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -222,6 +230,7 @@ impl Store {
         }
         let store = Self {
             conn: Arc::new(Mutex::new(conn)),
+            baselines: Default::default(),
         };
         store.migrate()?;
         Ok(store)
@@ -873,6 +882,7 @@ impl Store {
     /// Forgets a fabric's cursor and baseline (next run reads and compares everything).
     pub fn reset_baseline(&self, fabric: &str) -> Result<(), StoreError> {
         let conn = self.lock();
+        self.forget_baseline(fabric);
         conn.execute("DELETE FROM cursors WHERE fabric = ?1", params![fabric])
             .ctx("reset cursor")?;
         conn.execute("DELETE FROM observed WHERE fabric = ?1", params![fabric])
@@ -880,60 +890,145 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces the baseline of what fabsync verified in the cluster for a fabric.
+    /// Replaces the baseline of what fabsync verified in the cluster for a fabric. Only rows
+    /// that differ are written (a run that changed one object rewrites one row, not 11 000).
     pub fn replace_observed(
         &self,
         fabric: &str,
         objects: &[ObservedObject],
     ) -> Result<(), StoreError> {
         let mut conn = self.lock();
+        let version = data_version(&conn)?;
+        let cached = self.cached_baseline(fabric, version);
+        self.forget_baseline(fabric);
         let tx = conn.transaction().ctx("begin baseline")?;
-        tx.execute("DELETE FROM observed WHERE fabric = ?1", params![fabric])
-            .ctx("clear baseline")?;
         {
-            let mut stmt = tx
-                .prepare(
+            let before = match cached {
+                Some(b) => b,
+                None => Arc::new(read_baseline(&tx, fabric)?),
+            };
+            let mut old: std::collections::HashMap<(&str, &str, &str), (&str, &str)> = before
+                .iter()
+                .map(|o| {
+                    (
+                        (o.kind.as_str(), o.namespace.as_str(), o.name.as_str()),
+                        (o.resource_version.as_str(), o.content_hash.as_str()),
+                    )
+                })
+                .collect();
+            let mut upsert = tx
+                .prepare_cached(
                     "INSERT INTO observed (fabric, kind, namespace, name, resource_version, content_hash)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT(fabric, kind, namespace, name)
+                     DO UPDATE SET resource_version = ?5, content_hash = ?6",
                 )
                 .ctx("prepare baseline")?;
             for o in objects {
-                stmt.execute(params![
-                    fabric,
-                    o.kind,
-                    o.namespace,
-                    o.name,
-                    o.resource_version,
-                    o.content_hash
-                ])
-                .ctx("write baseline")?;
+                let key = (o.kind.as_str(), o.namespace.as_str(), o.name.as_str());
+                let same = old
+                    .remove(&key)
+                    .is_some_and(|(rv, hash)| rv == o.resource_version && hash == o.content_hash);
+                if !same {
+                    upsert
+                        .execute(params![
+                            fabric,
+                            o.kind,
+                            o.namespace,
+                            o.name,
+                            o.resource_version,
+                            o.content_hash
+                        ])
+                        .ctx("write baseline")?;
+                }
+            }
+            let mut delete = tx
+                .prepare_cached(
+                    "DELETE FROM observed WHERE fabric = ?1 AND kind = ?2 AND namespace = ?3 AND name = ?4",
+                )
+                .ctx("prepare baseline")?;
+            let mut gone: Vec<_> = old.into_keys().collect();
+            gone.sort_unstable();
+            for (kind, namespace, name) in gone {
+                delete
+                    .execute(params![fabric, kind, namespace, name])
+                    .ctx("write baseline")?;
             }
         }
-        tx.commit().ctx("commit baseline")
+        tx.commit().ctx("commit baseline")?;
+        // What was just written is the baseline (as of the data_version read before writing:
+        // a commit by another connection since then makes the next read go to the database).
+        let mut rows = objects.to_vec();
+        rows.sort_unstable_by(|a, b| {
+            (&a.kind, &a.namespace, &a.name).cmp(&(&b.kind, &b.namespace, &b.name))
+        });
+        rows.dedup_by(|a, b| (&a.kind, &a.namespace, &a.name) == (&b.kind, &b.namespace, &b.name));
+        self.baselines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(fabric.to_string(), (version, Arc::new(rows)));
+        Ok(())
     }
 
-    /// The baseline of a fabric, sorted by kind, namespace, name.
-    pub fn observed(&self, fabric: &str) -> Result<Vec<ObservedObject>, StoreError> {
-        let conn = self.lock();
-        let mut stmt = conn
-            .prepare(
-                "SELECT kind, namespace, name, resource_version, content_hash FROM observed
-                 WHERE fabric = ?1 ORDER BY kind, namespace, name",
-            )
-            .ctx("read baseline")?;
-        stmt.query_map(params![fabric], |r| {
-            Ok(ObservedObject {
-                kind: r.get(0)?,
-                namespace: r.get(1)?,
-                name: r.get(2)?,
-                resource_version: r.get(3)?,
-                content_hash: r.get(4)?,
-            })
-        })
-        .ctx("read baseline")?
-        .collect::<Result<_, _>>()
-        .ctx("read baseline")
+    fn forget_baseline(&self, fabric: &str) {
+        self.baselines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(fabric);
     }
+
+    fn cached_baseline(&self, fabric: &str, version: i64) -> Option<Arc<Vec<ObservedObject>>> {
+        self.baselines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(fabric)
+            .filter(|(v, _)| *v == version)
+            .map(|(_, b)| b.clone())
+    }
+
+    /// The baseline of a fabric (read once, then served from memory until it is written here or
+    /// another connection commits to the database).
+    pub fn observed(&self, fabric: &str) -> Result<Arc<Vec<ObservedObject>>, StoreError> {
+        let conn = self.lock();
+        let version = data_version(&conn)?;
+        if let Some(b) = self.cached_baseline(fabric, version) {
+            return Ok(b);
+        }
+        let rows = Arc::new(read_baseline(&conn, fabric)?);
+        self.baselines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(fabric.to_string(), (version, rows.clone()));
+        Ok(rows)
+    }
+}
+
+/// SQLite's `data_version`: changes when another connection commits.
+fn data_version(conn: &Connection) -> Result<i64, StoreError> {
+    conn.query_row("PRAGMA data_version", [], |r| r.get(0))
+        .ctx("read data_version")
+}
+
+/// A fabric's baseline rows, in (kind, namespace, name) order.
+fn read_baseline(conn: &Connection, fabric: &str) -> Result<Vec<ObservedObject>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT kind, namespace, name, resource_version, content_hash FROM observed
+             WHERE fabric = ?1 ORDER BY kind, namespace, name",
+        )
+        .ctx("read baseline")?;
+    stmt.query_map(params![fabric], |r| {
+        Ok(ObservedObject {
+            kind: r.get(0)?,
+            namespace: r.get(1)?,
+            name: r.get(2)?,
+            resource_version: r.get(3)?,
+            content_hash: r.get(4)?,
+        })
+    })
+    .ctx("read baseline")?
+    .collect::<Result<_, _>>()
+    .ctx("read baseline")
 }
 
 const FABRIC_SELECT: &str =
