@@ -102,6 +102,7 @@ pub(crate) fn plan_ipam(b: &mut Builder<'_>, w: &Wiring) {
         .prefixes
         .values()
         .filter(|p| idx.scoped_to_site(&p.scope_type, &p.scope_id))
+        .copied()
         .collect();
     let status = |p: &Prefix| {
         p.status
@@ -368,7 +369,7 @@ pub(crate) fn plan_ipam(b: &mut Builder<'_>, w: &Wiring) {
         if !externals.contains_key(ext_name) {
             continue;
         }
-        let sw_iface = &idx.interfaces[sw_if];
+        let sw_iface = idx.interfaces[sw_if];
         let sw_ip = idx
             .ips_of_interface(*sw_if)
             .first()

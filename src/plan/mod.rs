@@ -78,8 +78,14 @@ impl SourceRef {
 
 impl std::fmt::Display for SourceRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let ids: Vec<String> = self.ids.iter().map(u64::to_string).collect();
-        write!(f, "{}/{}", self.object_type, ids.join(","))
+        write!(f, "{}/", self.object_type)?;
+        for (i, id) in self.ids.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{id}")?;
+        }
+        Ok(())
     }
 }
 
@@ -225,7 +231,7 @@ fn name_problem(kind: Kind, name: &str) -> Option<NameProblem> {
 /// Shared state of one planning pass.
 pub(crate) struct Builder<'a> {
     pub cfg: &'a PlanConfig,
-    pub idx: &'a Index,
+    pub idx: &'a Index<'a>,
     pub f: Findings,
     pub objects: Vec<DesiredObject>,
 }
@@ -292,28 +298,26 @@ impl Builder<'_> {
         self.objects.sort_by(|a, b| {
             (a.kind.rank(), a.kind, &a.name).cmp(&(b.kind.rank(), b.kind, &b.name))
         });
-        // Two objects of one kind with one name: the cluster can hold only one.
-        let mut i = 1;
-        while i < self.objects.len() {
-            let (prev, cur) = (&self.objects[i - 1], &self.objects[i]);
-            if prev.kind == cur.kind && prev.name == cur.name {
-                let cur = self.objects.remove(i);
-                let prev = &self.objects[i - 1];
-                self.f.fatal(
-                    "name-collision",
-                    &cur.source.object_type,
-                    cur.source.ids.first().copied().unwrap_or(0),
-                    &cur.name,
-                    "name",
-                    format!(
-                        "{} {:?} would be made from both {} and {}",
-                        cur.kind, cur.name, prev.source, cur.source
-                    ),
-                );
-            } else {
-                i += 1;
+        // Two objects of one kind with one name: the cluster can hold only one (the first
+        // planned is kept; the sort is stable). `dedup_by` passes (later, kept earlier).
+        let f = &mut self.f;
+        self.objects.dedup_by(|cur, prev| {
+            if prev.kind != cur.kind || prev.name != cur.name {
+                return false;
             }
-        }
+            f.fatal(
+                "name-collision",
+                &cur.source.object_type,
+                cur.source.ids.first().copied().unwrap_or(0),
+                &cur.name,
+                "name",
+                format!(
+                    "{} {:?} would be made from both {} and {}",
+                    cur.kind, cur.name, prev.source, cur.source
+                ),
+            );
+            true
+        });
         Plan {
             objects: self.objects,
             findings: self.f.into_sorted(),

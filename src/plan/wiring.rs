@@ -5,14 +5,14 @@
 //!
 //! Pure; IPAM-derived kinds (VLANNamespace, VPC, External …) are `ipam.rs`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::index::natural_key;
 use super::{Builder, SourceRef};
 use crate::hedgehog::Kind;
 use crate::hedgehog::names::normalised;
 use crate::hedgehog::wiring::*;
-use crate::netbox::model::{Cable, Interface, cf_int, cf_str};
+use crate::netbox::model::{Cable, Interface, Termination, cf_int, cf_str};
 
 /// What a fabric device is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,40 +61,115 @@ struct Group {
 }
 
 /// One end of a cable resolved to a fabric device's interface.
-#[derive(Clone)]
-struct End {
+#[derive(Clone, Copy)]
+struct End<'a> {
     iface: u64,
     device: u64,
-    port: String,
+    port: &'a str,
 }
 
 #[derive(Default)]
-struct Pending {
+struct Pending<'a> {
     cables: Vec<u64>,
-    links: Vec<(End, End)>,
+    links: Vec<(End<'a>, End<'a>)>,
 }
 
-pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
+/// The connections planned so far.
+#[derive(Default)]
+struct Conns {
+    /// In the order they were added: (connection name, first cable id, ports as
+    /// `Endpoints()` lists them), for the one-port-one-connection rule, checked once all are
+    /// planned.
+    ports: Vec<(String, u64, Vec<String>)>,
+    /// Server-side interface id (NIC or LAG) → connection name.
+    of_server_iface: BTreeMap<u64, String>,
+    /// See [`Wiring::external_conns`].
+    external: Vec<(String, u64, u64, u64, u64)>,
+}
+
+impl Conns {
+    /// Adds a Connection object (see [`Builder::add`]) and remembers its ports when it was
+    /// added.
+    fn add(
+        &mut self,
+        b: &mut Builder<'_>,
+        name: &str,
+        spec: &ConnectionSpec,
+        source: SourceRef,
+        source_name: &str,
+    ) -> bool {
+        let cable = source.ids.first().copied().unwrap_or(0);
+        let added = b.add(
+            Kind::Connection,
+            name,
+            spec,
+            source,
+            "terminations",
+            source_name,
+        );
+        if added {
+            self.ports
+                .push((name.to_string(), cable, spec.endpoints().ports));
+        }
+        added
+    }
+
+    /// One port, one connection: a fatal finding for every port a connection shares with an
+    /// earlier one (or lists twice).
+    fn check_ports(&self, b: &mut Builder<'_>) {
+        let mut port_owner: HashMap<&str, &str> =
+            HashMap::with_capacity(self.ports.iter().map(|(_, _, p)| p.len()).sum());
+        for (name, cable, ports) in &self.ports {
+            for p in ports {
+                if let Some(other) = port_owner.get(p.as_str()) {
+                    if other != name {
+                        b.f.fatal(
+                            "port-in-two-connections",
+                            "dcim.cable",
+                            *cable,
+                            name,
+                            "terminations",
+                            format!("port {p} is used by connection {other:?} and by {name:?}; a port belongs to one connection"),
+                        );
+                    } else {
+                        b.f.fatal(
+                            "port-in-two-connections",
+                            "dcim.cable",
+                            *cable,
+                            name,
+                            "terminations",
+                            format!("port {p} appears twice in connection {name:?}"),
+                        );
+                    }
+                } else {
+                    port_owner.insert(p, name);
+                }
+            }
+        }
+    }
+}
+
+pub(crate) fn plan_wiring<'a>(b: &mut Builder<'a>) -> Wiring {
     let idx = b.idx;
-    let mut w = Wiring::default();
+    let mut class: BTreeMap<u64, DevClass> = BTreeMap::new();
+    let mut names: BTreeMap<u64, String> = BTreeMap::new();
 
     // --- devices: classes and names ---------------------------------------------------------
-    let mut by_normalised: BTreeMap<String, BTreeSet<(String, u64)>> = BTreeMap::new();
+    let mut by_normalised: BTreeMap<String, BTreeSet<(&str, u64)>> = BTreeMap::new();
     for d in idx.devices.values() {
         if d.site.as_ref().is_some_and(|s| s.id != idx.site.id) {
             continue; // another site: never a fabric member
         }
-        let label = idx.device_label(d.id);
         let (role, field) = match cf_str(&d.custom_fields, "hedgehog_role") {
-            Some(r) => (Some(r.to_string()), "custom_fields.hedgehog_role"),
+            Some(r) => (Some(r), "custom_fields.hedgehog_role"),
             None => (idx.role_slug(d), "role"),
         };
-        let Some(class) = role.as_deref().and_then(class_of_role) else {
+        let Some(c) = role.and_then(class_of_role) else {
             b.f.warn(
                 "unknown-role",
                 "dcim.device",
                 d.id,
-                &label,
+                &idx.device_label(d.id),
                 field,
                 format!(
                     "role {:?} is not a Hedgehog role (spine, server-leaf, leaf, border-leaf, mixed-leaf, virtual-edge, server, external, gateway); the device is not part of the fabric",
@@ -103,23 +178,23 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
             );
             continue;
         };
-        let Some(name) = d.name.clone().filter(|n| !n.is_empty()) else {
+        let Some(name) = d.name.as_deref().filter(|n| !n.is_empty()) else {
             b.f.fatal(
                 "invalid-name",
                 "dcim.device",
                 d.id,
-                &label,
+                &idx.device_label(d.id),
                 "name",
                 "the device has no name; Hedgehog objects are named after devices",
             );
             continue;
         };
         by_normalised
-            .entry(normalised(&name))
+            .entry(normalised(name))
             .or_default()
-            .insert((name.clone(), d.id));
-        w.class.insert(d.id, class);
-        w.names.insert(d.id, name);
+            .insert((name, d.id));
+        class.insert(d.id, c);
+        names.insert(d.id, name.to_string());
     }
     for (norm, set) in &by_normalised {
         if set.len() > 1 {
@@ -140,10 +215,9 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
     // --- redundancy groups ------------------------------------------------------------------
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     let mut group_of: BTreeMap<u64, String> = BTreeMap::new();
-    for (&id, class) in &w.class {
-        let DevClass::Switch(_) = class else { continue };
-        let d = &idx.devices[&id];
-        let label = idx.device_label(id);
+    for (&id, c) in &class {
+        let DevClass::Switch(_) = c else { continue };
+        let d = idx.devices[&id];
         let (gname, source) = match cf_str(&d.custom_fields, "hedgehog_redundancy_group") {
             Some(g) => (g.to_string(), SourceRef::one("dcim.device", id)),
             None => match &d.virtual_chassis {
@@ -170,7 +244,7 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
                         "invalid-value",
                         "dcim.device",
                         id,
-                        &label,
+                        &idx.device_label(id),
                         "custom_fields.hedgehog_redundancy_type",
                         format!("{t:?} is not a redundancy type (eslag or mclag)"),
                     );
@@ -189,7 +263,7 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
                 "redundancy-type-conflict",
                 "dcim.device",
                 id,
-                &label,
+                &idx.device_label(id),
                 "custom_fields.hedgehog_redundancy_type",
                 format!(
                     "redundancy group {gname:?} is {} on other members but {} here",
@@ -218,13 +292,13 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
     }
 
     // --- switches and servers ---------------------------------------------------------------
-    for (&id, class) in &w.class {
-        let d = &idx.devices[&id];
-        let name = &w.names[&id];
+    for (&id, c) in &class {
+        let d = idx.devices[&id];
+        let name = &names[&id];
         let (dt_slug, dt) = idx.device_type(d);
         let profile_cf = dt.and_then(|t| cf_str(&t.custom_fields, "hedgehog_profile"));
         let description = Some(d.description.trim().to_string()).filter(|s| !s.is_empty());
-        match class {
+        match c {
             DevClass::Switch(role) => {
                 let profile = profile_cf.map(str::to_string).or(dt_slug);
                 let mut spec = SwitchSpec {
@@ -282,13 +356,12 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
                     mac: None,
                     serial: Some(d.serial.trim().to_string()).filter(|s| !s.is_empty()),
                 };
-                for iid in idx
+                for iface in idx
                     .interfaces_by_device
                     .get(&id)
                     .map(Vec::as_slice)
                     .unwrap_or(&[])
                 {
-                    let iface = &idx.interfaces[iid];
                     if iface.name == "M1" && boot.mac.is_none() {
                         boot.mac = idx.mac_of_interface(iface);
                     }
@@ -328,8 +401,7 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
     }
 
     // --- cables → connections ---------------------------------------------------------------
-    let has_spines = w
-        .class
+    let has_spines = class
         .values()
         .any(|c| *c == DevClass::Switch(SwitchRole::Spine));
     let mut fabric: BTreeMap<(u64, u64), Pending> = BTreeMap::new(); // (spine, leaf)
@@ -339,19 +411,18 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
     let mut gateway: BTreeMap<(u64, u64), Pending> = BTreeMap::new(); // (switch, gateway)
     let mut lags: BTreeMap<u64, Pending> = BTreeMap::new(); // server LAG iface → (server, switch) links
     let mut unbundled: Vec<(u64, End, End)> = Vec::new(); // (cable, server, switch)
+    let mut conns = Conns::default();
 
-    let names = w.names.clone();
-    let name_of = |id: u64| names.get(&id).cloned().unwrap_or_default();
+    let name_of = |id: u64| names.get(&id).map_or("", String::as_str);
     for cable in idx.cables.values() {
-        let clabel = cable_label(cable);
-        let Some((a, b_end)) = resolve_cable(b, cable, &clabel, &w) else {
+        let Some((a, b_end)) = resolve_cable(b, cable, &class) else {
             continue;
         };
-        let (ca, cb) = (w.class[&a.device], w.class[&b_end.device]);
+        let (ca, cb) = (class[&a.device], class[&b_end.device]);
         use DevClass::*;
         match (ca, cb) {
             (Switch(_), Switch(_)) if a.device == b_end.device => {
-                let (x, y) = if natural_key(&a.port) <= natural_key(&b_end.port) {
+                let (x, y) = if natural_key(a.port) <= natural_key(b_end.port) {
                     (a, b_end)
                 } else {
                     (b_end, a)
@@ -389,7 +460,7 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
                                 "invalid-value",
                                 "dcim.cable",
                                 cable.id,
-                                &clabel,
+                                &cable_label(cable),
                                 "custom_fields.hedgehog_link",
                                 format!("{other:?} is not mclag-peer or mclag-session"),
                             );
@@ -408,7 +479,7 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
                         "unsupported-cable",
                         "dcim.cable",
                         cable.id,
-                        &clabel,
+                        &cable_label(cable),
                         "terminations",
                         format!(
                             "cable joins leaves {} and {} in a fabric with spines; leaf-to-leaf links are only mesh (no spines) or MCLAG peer/session links inside one mclag redundancy group",
@@ -420,7 +491,7 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
             }
             (Switch(_), Server) | (Server, Switch(_)) => {
                 let (srv, sw) = if ca == Server { (a, b_end) } else { (b_end, a) };
-                let iface = &idx.interfaces[&srv.iface];
+                let iface = idx.interfaces[&srv.iface];
                 match &iface.lag {
                     Some(lag) => {
                         let p = lags.entry(lag.id).or_default();
@@ -450,20 +521,20 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
                 let spec = ConnectionSpec {
                     external: Some(ConnExternal {
                         link: ConnExternalLink {
-                            switch: BasePortName::new(&name_of(sw.device), &sw.port),
+                            switch: BasePortName::new(name_of(sw.device), sw.port),
                         },
                     }),
                     ..Default::default()
                 };
-                if b.add(
-                    Kind::Connection,
+                if conns.add(
+                    b,
                     &name,
                     &spec,
                     SourceRef::one("dcim.cable", cable.id),
-                    "terminations",
-                    &clabel,
+                    &cable_label(cable),
                 ) {
-                    w.external_conns
+                    conns
+                        .external
                         .push((name, sw.iface, ext.iface, ext.device, cable.id));
                 }
             }
@@ -472,7 +543,7 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
                     "unsupported-cable",
                     "dcim.cable",
                     cable.id,
-                    &clabel,
+                    &cable_label(cable),
                     "terminations",
                     format!(
                         "a cable between {} ({}) and {} ({}) has no Hedgehog connection type",
@@ -486,7 +557,7 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
         }
     }
 
-    let port = |e: &End| BasePortName::new(&name_of(e.device), &e.port);
+    let port = |e: &End| BasePortName::new(name_of(e.device), e.port);
     let ip_port = |e: &End| IpPort {
         port: format!("{}/{}", name_of(e.device), e.port),
         ip: None,
@@ -507,12 +578,11 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
             ..Default::default()
         };
         let name = format!("{}--fabric--{}", name_of(s), name_of(l));
-        b.add(
-            Kind::Connection,
+        conns.add(
+            b,
             &name,
             &spec,
             SourceRef::many("dcim.cable", p.cables),
-            "terminations",
             &name,
         );
     }
@@ -531,12 +601,11 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
             ..Default::default()
         };
         let name = format!("{}--mesh--{}", name_of(x), name_of(y));
-        b.add(
-            Kind::Connection,
+        conns.add(
+            b,
             &name,
             &spec,
             SourceRef::many("dcim.cable", p.cables),
-            "terminations",
             &name,
         );
     }
@@ -579,12 +648,11 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
             }),
             ..Default::default()
         };
-        b.add(
-            Kind::Connection,
+        conns.add(
+            b,
             &name,
             &spec,
             SourceRef::many("dcim.cable", cables),
-            "terminations",
             &name,
         );
     }
@@ -603,12 +671,11 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
             ..Default::default()
         };
         let name = format!("{}--vpc-loopback", name_of(sw));
-        b.add(
-            Kind::Connection,
+        conns.add(
+            b,
             &name,
             &spec,
             SourceRef::many("dcim.cable", p.cables),
-            "terminations",
             &name,
         );
     }
@@ -627,12 +694,11 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
             ..Default::default()
         };
         let name = format!("{}--gateway--{}", name_of(sw), name_of(gw));
-        b.add(
-            Kind::Connection,
+        conns.add(
+            b,
             &name,
             &spec,
             SourceRef::many("dcim.cable", p.cables),
-            "terminations",
             &name,
         );
     }
@@ -648,55 +714,28 @@ pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
             }),
             ..Default::default()
         };
-        if b.add(
-            Kind::Connection,
+        if conns.add(
+            b,
             &name,
             &spec,
             SourceRef::one("dcim.cable", cable_id),
-            "terminations",
             &name,
         ) {
-            w.conn_of_server_iface.insert(srv.iface, name);
+            conns.of_server_iface.insert(srv.iface, name);
         }
     }
     for (lag_id, p) in lags {
-        plan_lag(b, &mut w, &groups, &group_of, lag_id, p, &port);
+        plan_lag(b, &mut conns, &names, &groups, &group_of, lag_id, p);
     }
 
     // --- one port, one connection -----------------------------------------------------------
-    let mut port_owner: BTreeMap<String, (String, u64)> = BTreeMap::new();
-    for o in b.objects.iter().filter(|o| o.kind == Kind::Connection) {
-        let Ok(spec) = serde_json::from_value::<ConnectionSpec>(o.spec.clone()) else {
-            continue;
-        };
-        for p in spec.endpoints().ports {
-            let cable = o.source.ids.first().copied().unwrap_or(0);
-            if let Some((other, _)) = port_owner.get(&p) {
-                if other != &o.name {
-                    b.f.fatal(
-                        "port-in-two-connections",
-                        "dcim.cable",
-                        cable,
-                        &o.name,
-                        "terminations",
-                        format!("port {p} is used by connection {other:?} and by {:?}; a port belongs to one connection", o.name),
-                    );
-                } else {
-                    b.f.fatal(
-                        "port-in-two-connections",
-                        "dcim.cable",
-                        cable,
-                        &o.name,
-                        "terminations",
-                        format!("port {p} appears twice in connection {:?}", o.name),
-                    );
-                }
-            } else {
-                port_owner.insert(p, (o.name.clone(), cable));
-            }
-        }
+    conns.check_ports(b);
+    Wiring {
+        class,
+        names,
+        conn_of_server_iface: conns.of_server_iface,
+        external_conns: conns.external,
     }
-    w
 }
 
 fn class_name(c: DevClass) -> &'static str {
@@ -717,123 +756,19 @@ fn cable_label(c: &Cable) -> String {
 }
 
 /// Resolves both ends of a cable to fabric interfaces, or records why it cannot be used.
-fn resolve_cable(
-    b: &mut Builder<'_>,
+fn resolve_cable<'a>(
+    b: &mut Builder<'a>,
     cable: &Cable,
-    clabel: &str,
-    w: &Wiring,
-) -> Option<(End, End)> {
-    let idx = b.idx;
-    let mut ends = Vec::new();
-    for (side, terms) in [
-        ("a_terminations", &cable.a_terminations),
-        ("b_terminations", &cable.b_terminations),
-    ] {
-        if terms.is_empty() {
-            // What NetBox leaves when a device or interface at one end is deleted: the cable is
-            // no longer a link.
-            b.f.warn(
-                "cable-dangling",
-                "dcim.cable",
-                cable.id,
-                clabel,
-                side,
-                "has no termination at this end (its device or interface was removed); the cable is ignored"
-                    .to_string(),
-            );
-            return None;
-        }
-        if terms.len() != 1 {
-            b.f.fatal(
-                "cable-termination",
-                "dcim.cable",
-                cable.id,
-                clabel,
-                side,
-                format!(
-                    "has {} terminations; fabsync needs exactly one interface per cable end",
-                    terms.len()
-                ),
-            );
-            return None;
-        }
-        let t = &terms[0];
-        if t.object_type != "dcim.interface" {
-            b.f.fatal(
-                "cable-termination",
-                "dcim.cable",
-                cable.id,
-                clabel,
-                side,
-                format!(
-                    "ends on a {} (#{}), not on a device interface",
-                    t.object_type, t.object_id
-                ),
-            );
-            return None;
-        }
-        let Some(iface) = idx.interfaces.get(&t.object_id) else {
-            let dev = t
-                .object
-                .as_ref()
-                .and_then(|o| o.device.as_ref())
-                .map(|d| d.name.clone().unwrap_or_else(|| format!("#{}", d.id)))
-                .unwrap_or_else(|| "an unknown device".into());
-            b.f.fatal(
-                "cable-outside-fabric",
-                "dcim.cable",
-                cable.id,
-                clabel,
-                side,
-                format!(
-                    "ends on interface #{} of {dev}, which is not in fabric site {:?}",
-                    t.object_id, idx.site.slug
-                ),
-            );
-            return None;
-        };
-        if !w.class.contains_key(&iface.device.id) {
-            let dev = idx.device_label(iface.device.id);
-            let why = if idx.devices.contains_key(&iface.device.id) {
-                "which is not a fabric device (no Hedgehog role or no usable name)"
-            } else {
-                "which is not in the fabric"
-            };
-            b.f.fatal(
-                "cable-outside-fabric",
-                "dcim.cable",
-                cable.id,
-                clabel,
-                side,
-                format!("ends on {}/{} of device {dev}, {why}", dev, iface.name),
-            );
-            return None;
-        }
-        if iface.name.trim().is_empty() {
-            b.f.fatal(
-                "invalid-port",
-                "dcim.interface",
-                iface.id,
-                &iface.name,
-                "name",
-                "interface has no name; interface names are Hedgehog port names",
-            );
-            return None;
-        }
-        ends.push(End {
-            iface: iface.id,
-            device: iface.device.id,
-            port: iface.name.clone(),
-        });
-    }
-    let b_end = ends.pop()?;
-    let a = ends.pop()?;
+    class: &BTreeMap<u64, DevClass>,
+) -> Option<(End<'a>, End<'a>)> {
+    let a = resolve_end(b, cable, "a_terminations", &cable.a_terminations, class)?;
+    let b_end = resolve_end(b, cable, "b_terminations", &cable.b_terminations, class)?;
     if a.iface == b_end.iface {
         b.f.fatal(
             "cable-termination",
             "dcim.cable",
             cable.id,
-            clabel,
+            &cable_label(cable),
             "b_terminations",
             "both ends are the same interface",
         );
@@ -842,37 +777,145 @@ fn resolve_cable(
     Some((a, b_end))
 }
 
+/// Resolves one end (`side`) of a cable to a fabric interface, or records why it cannot be
+/// used.
+fn resolve_end<'a>(
+    b: &mut Builder<'a>,
+    cable: &Cable,
+    side: &str,
+    terms: &[Termination],
+    class: &BTreeMap<u64, DevClass>,
+) -> Option<End<'a>> {
+    let idx = b.idx;
+    if terms.is_empty() {
+        // What NetBox leaves when a device or interface at one end is deleted: the cable is
+        // no longer a link.
+        b.f.warn(
+            "cable-dangling",
+            "dcim.cable",
+            cable.id,
+            &cable_label(cable),
+            side,
+            "has no termination at this end (its device or interface was removed); the cable is ignored"
+                .to_string(),
+        );
+        return None;
+    }
+    if terms.len() != 1 {
+        b.f.fatal(
+            "cable-termination",
+            "dcim.cable",
+            cable.id,
+            &cable_label(cable),
+            side,
+            format!(
+                "has {} terminations; fabsync needs exactly one interface per cable end",
+                terms.len()
+            ),
+        );
+        return None;
+    }
+    let t = &terms[0];
+    if t.object_type != "dcim.interface" {
+        b.f.fatal(
+            "cable-termination",
+            "dcim.cable",
+            cable.id,
+            &cable_label(cable),
+            side,
+            format!(
+                "ends on a {} (#{}), not on a device interface",
+                t.object_type, t.object_id
+            ),
+        );
+        return None;
+    }
+    let Some(&iface) = idx.interfaces.get(&t.object_id) else {
+        let dev = t
+            .object
+            .as_ref()
+            .and_then(|o| o.device.as_ref())
+            .map(|d| d.name.clone().unwrap_or_else(|| format!("#{}", d.id)))
+            .unwrap_or_else(|| "an unknown device".into());
+        b.f.fatal(
+            "cable-outside-fabric",
+            "dcim.cable",
+            cable.id,
+            &cable_label(cable),
+            side,
+            format!(
+                "ends on interface #{} of {dev}, which is not in fabric site {:?}",
+                t.object_id, idx.site.slug
+            ),
+        );
+        return None;
+    };
+    if !class.contains_key(&iface.device.id) {
+        let dev = idx.device_label(iface.device.id);
+        let why = if idx.devices.contains_key(&iface.device.id) {
+            "which is not a fabric device (no Hedgehog role or no usable name)"
+        } else {
+            "which is not in the fabric"
+        };
+        b.f.fatal(
+            "cable-outside-fabric",
+            "dcim.cable",
+            cable.id,
+            &cable_label(cable),
+            side,
+            format!("ends on {}/{} of device {dev}, {why}", dev, iface.name),
+        );
+        return None;
+    }
+    if iface.name.trim().is_empty() {
+        b.f.fatal(
+            "invalid-port",
+            "dcim.interface",
+            iface.id,
+            &iface.name,
+            "name",
+            "interface has no name; interface names are Hedgehog port names",
+        );
+        return None;
+    }
+    Some(End {
+        iface: iface.id,
+        device: iface.device.id,
+        port: &iface.name,
+    })
+}
+
 fn plan_lag(
     b: &mut Builder<'_>,
-    w: &mut Wiring,
+    conns: &mut Conns,
+    names: &BTreeMap<u64, String>,
     groups: &BTreeMap<String, Group>,
     group_of: &BTreeMap<u64, String>,
     lag_id: u64,
     p: Pending,
-    port: &dyn Fn(&End) -> BasePortName,
 ) {
     let idx = b.idx;
-    let names = w.names.clone();
-    let name_of = |id: u64| names.get(&id).cloned().unwrap_or_default();
-    let lag: Option<&Interface> = idx.interfaces.get(&lag_id);
-    let lag_label = lag.map_or_else(|| format!("#{lag_id}"), |l| l.name.clone());
+    let name_of = |id: u64| names.get(&id).map_or("", String::as_str);
+    let port = |e: &End| BasePortName::new(name_of(e.device), e.port);
+    let lag: Option<&Interface> = idx.interfaces.get(&lag_id).copied();
+    let lag_label = || lag.map_or_else(|| format!("#{lag_id}"), |l| l.name.clone());
     // All members must sit on the LAG's own server.
     let servers: BTreeSet<u64> = p.links.iter().map(|(s, _)| s.device).collect();
     let lag_dev = lag.map(|l| l.device.id);
     if servers.len() > 1 || lag_dev.is_some_and(|d| !servers.contains(&d)) {
-        let mut names: Vec<String> = servers.iter().map(|d| name_of(*d)).collect();
+        let mut owners: Vec<String> = servers.iter().map(|d| name_of(*d).to_string()).collect();
         if let Some(d) = lag_dev {
-            names.push(format!("{} (LAG owner)", idx.device_label(d)));
+            owners.push(format!("{} (LAG owner)", idx.device_label(d)));
         }
         b.f.fatal(
             "lag-members-on-different-servers",
             "dcim.interface",
             lag_id,
-            &lag_label,
+            &lag_label(),
             "lag",
             format!(
                 "LAG members are cabled from different servers: {}; a LAG belongs to one server",
-                names.join(", ")
+                owners.join(", ")
             ),
         );
         return;
@@ -882,7 +925,7 @@ fn plan_lag(
             "invalid-lag",
             "dcim.interface",
             lag_id,
-            &lag_label,
+            &lag_label(),
             "lag",
             "member interfaces point at an interface that is not a LAG (type lag) in the fabric",
         );
@@ -903,7 +946,7 @@ fn plan_lag(
             .cmp(&natural_key(&y.server.port))
             .then_with(|| natural_key(&x.switch.port).cmp(&natural_key(&y.switch.port)))
     });
-    let mut sw_names: Vec<String> = switches.iter().map(|d| name_of(*d)).collect();
+    let mut sw_names: Vec<&str> = switches.iter().map(|d| name_of(*d)).collect();
     sw_names.sort();
     let (name, spec) = if switches.len() == 1 {
         (
@@ -923,7 +966,7 @@ fn plan_lag(
                 "eslag-too-many-switches",
                 "dcim.interface",
                 lag_id,
-                &lag_label,
+                &lag_label(),
                 "lag",
                 format!(
                     "LAG of {} spans {} switches ({}); ESLAG allows 2 to 4",
@@ -950,7 +993,7 @@ fn plan_lag(
                         )
                     })
                     .collect();
-                b.f.fatal("eslag-redundancy-group", "dcim.interface", lag_id, &lag_label, "lag", format!("LAG of {} spans switches of different redundancy groups ({}); a multi-homed LAG needs all its switches in one group", name_of(server), desc.join(", ")));
+                b.f.fatal("eslag-redundancy-group", "dcim.interface", lag_id, &lag_label(), "lag", format!("LAG of {} spans switches of different redundancy groups ({}); a multi-homed LAG needs all its switches in one group", name_of(server), desc.join(", ")));
                 return;
             }
         };
@@ -972,7 +1015,7 @@ fn plan_lag(
                         "mclag-switch-count",
                         "dcim.interface",
                         lag_id,
-                        &lag_label,
+                        &lag_label(),
                         "lag",
                         format!(
                             "MCLAG connects a server to exactly 2 switches, this LAG spans {}",
@@ -995,17 +1038,16 @@ fn plan_lag(
             }
         }
     };
-    if b.add(
-        Kind::Connection,
+    if conns.add(
+        b,
         &name,
         &spec,
         SourceRef::many("dcim.cable", p.cables),
-        "terminations",
         &name,
     ) {
-        w.conn_of_server_iface.insert(lag_id, name.clone());
+        conns.of_server_iface.insert(lag_id, name.clone());
         for (s, _) in &p.links {
-            w.conn_of_server_iface.insert(s.iface, name.clone());
+            conns.of_server_iface.insert(s.iface, name.clone());
         }
     }
 }
