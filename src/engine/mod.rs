@@ -355,7 +355,8 @@ pub struct Engine {
     hashes: Arc<std::sync::Mutex<BTreeMap<String, DesiredHashes>>>,
 }
 
-type DesiredHashes = HashMap<(Kind, String), (DesiredObject, String)>;
+/// Per kind, by name: a desired object and its content hash.
+type DesiredHashes = BTreeMap<Kind, HashMap<String, (DesiredObject, String)>>;
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -1039,7 +1040,7 @@ impl Engine {
         desired
             .iter()
             .map(|d| {
-                prev.and_then(|p| p.get(&(d.kind, d.name.clone())))
+                prev.and_then(|p| p.get(&d.kind)?.get(d.name.as_str()))
                     .filter(|(old, _)| old == d)
                     .map(|(_, h)| h.clone())
                     .unwrap_or_else(|| content_hash(&d.manifest()))
@@ -1053,13 +1054,15 @@ impl Engine {
             .iter()
             .filter_map(|it| Some(((it.kind, it.name.as_str()), it.hash.as_deref()?)))
             .collect();
-        let map: HashMap<(Kind, String), (DesiredObject, String)> = desired
-            .into_iter()
-            .filter_map(|d| {
-                let h = hashes.get(&(d.kind, d.name.as_str()))?.to_string();
-                Some(((d.kind, d.name.clone()), (d, h)))
-            })
-            .collect();
+        let mut map = DesiredHashes::new();
+        for d in desired {
+            if let Some(h) = hashes.get(&(d.kind, d.name.as_str())) {
+                let h = h.to_string();
+                map.entry(d.kind)
+                    .or_default()
+                    .insert(d.name.clone(), (d, h));
+            }
+        }
         self.hashes
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -226,27 +226,22 @@ fn local_change<T: Serialize>(old: &T, new: &T) -> bool {
     })
 }
 
-/// Objects of one list fetched again by id, checked to be local changes; applied only once
-/// every list of a refresh checked out.
-struct Refetched<T> {
-    updates: Vec<T>,
-}
-
 impl NetboxClient {
-    /// Fetches the objects `ids` of one snapshot list again. `None` when one of them is not in
-    /// the list (new to the fabric), no longer exists, or changed more than locally.
+    /// Fetches the objects `ids` of one snapshot list again, checked to be local changes (they
+    /// are applied only once every list of a refresh checked out). `None` when one of them is
+    /// not in the list (new to the fabric), no longer exists, or changed more than locally.
     async fn refetch<T>(
         &self,
         endpoint: &str,
         list: &[T],
         ids: &BTreeSet<u64>,
         id: fn(&T) -> u64,
-    ) -> Result<Option<Refetched<T>>, NetboxError>
+    ) -> Result<Option<Vec<T>>, NetboxError>
     where
         T: DeserializeOwned + Serialize,
     {
         if ids.is_empty() {
-            return Ok(Some(Refetched { updates: vec![] }));
+            return Ok(Some(Vec::new()));
         }
         if ids
             .iter()
@@ -270,7 +265,7 @@ impl NetboxClient {
                 return Ok(None);
             }
         }
-        Ok(Some(Refetched { updates: fetched }))
+        Ok(Some(fetched))
     }
 
     /// Brings `snap` up to date with `changes` (NetBox change-log entries since `snap` was
@@ -339,8 +334,8 @@ impl NetboxClient {
         let groups = refetch!("ipam/vlan-groups", vlan_groups, "ipam.vlangroup");
         let prefixes = refetch!("ipam/prefixes", prefixes, "ipam.prefix");
         let vrfs = refetch!("ipam/vrfs", vrfs, "ipam.vrf");
-        fn put<T>(list: &mut [T], r: Refetched<T>, id: fn(&T) -> u64) {
-            for new in r.updates {
+        fn put<T>(list: &mut [T], updates: Vec<T>, id: fn(&T) -> u64) {
+            for new in updates {
                 if let Ok(at) = list.binary_search_by_key(&id(&new), id) {
                     list[at] = new;
                 }

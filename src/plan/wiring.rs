@@ -122,25 +122,21 @@ impl Conns {
         for (name, cable, ports) in &self.ports {
             for p in ports {
                 if let Some(other) = port_owner.get(p.as_str()) {
-                    if other != name {
-                        b.f.fatal(
-                            "port-in-two-connections",
-                            "dcim.cable",
-                            *cable,
-                            name,
-                            "terminations",
-                            format!("port {p} is used by connection {other:?} and by {name:?}; a port belongs to one connection"),
-                        );
+                    let reason = if other != name {
+                        format!(
+                            "port {p} is used by connection {other:?} and by {name:?}; a port belongs to one connection"
+                        )
                     } else {
-                        b.f.fatal(
-                            "port-in-two-connections",
-                            "dcim.cable",
-                            *cable,
-                            name,
-                            "terminations",
-                            format!("port {p} appears twice in connection {name:?}"),
-                        );
-                    }
+                        format!("port {p} appears twice in connection {name:?}")
+                    };
+                    b.f.fatal(
+                        "port-in-two-connections",
+                        "dcim.cable",
+                        *cable,
+                        name,
+                        "terminations",
+                        reason,
+                    );
                 } else {
                     port_owner.insert(p, name);
                 }
@@ -787,6 +783,18 @@ fn resolve_end<'a>(
     class: &BTreeMap<u64, DevClass>,
 ) -> Option<End<'a>> {
     let idx = b.idx;
+    // Every refusal below is a fatal finding on this end of the cable.
+    let reject = |b: &mut Builder<'a>, code: &'static str, reason: String| {
+        b.f.fatal(
+            code,
+            "dcim.cable",
+            cable.id,
+            &cable_label(cable),
+            side,
+            reason,
+        );
+        None
+    };
     if terms.is_empty() {
         // What NetBox leaves when a device or interface at one end is deleted: the cable is
         // no longer a link.
@@ -802,33 +810,25 @@ fn resolve_end<'a>(
         return None;
     }
     if terms.len() != 1 {
-        b.f.fatal(
+        return reject(
+            b,
             "cable-termination",
-            "dcim.cable",
-            cable.id,
-            &cable_label(cable),
-            side,
             format!(
                 "has {} terminations; fabsync needs exactly one interface per cable end",
                 terms.len()
             ),
         );
-        return None;
     }
     let t = &terms[0];
     if t.object_type != "dcim.interface" {
-        b.f.fatal(
+        return reject(
+            b,
             "cable-termination",
-            "dcim.cable",
-            cable.id,
-            &cable_label(cable),
-            side,
             format!(
                 "ends on a {} (#{}), not on a device interface",
                 t.object_type, t.object_id
             ),
         );
-        return None;
     }
     let Some(&iface) = idx.interfaces.get(&t.object_id) else {
         let dev = t
@@ -837,18 +837,14 @@ fn resolve_end<'a>(
             .and_then(|o| o.device.as_ref())
             .map(|d| d.name.clone().unwrap_or_else(|| format!("#{}", d.id)))
             .unwrap_or_else(|| "an unknown device".into());
-        b.f.fatal(
+        return reject(
+            b,
             "cable-outside-fabric",
-            "dcim.cable",
-            cable.id,
-            &cable_label(cable),
-            side,
             format!(
                 "ends on interface #{} of {dev}, which is not in fabric site {:?}",
                 t.object_id, idx.site.slug
             ),
         );
-        return None;
     };
     if !class.contains_key(&iface.device.id) {
         let dev = idx.device_label(iface.device.id);
@@ -857,15 +853,11 @@ fn resolve_end<'a>(
         } else {
             "which is not in the fabric"
         };
-        b.f.fatal(
+        return reject(
+            b,
             "cable-outside-fabric",
-            "dcim.cable",
-            cable.id,
-            &cable_label(cable),
-            side,
             format!("ends on {}/{} of device {dev}, {why}", dev, iface.name),
         );
-        return None;
     }
     if iface.name.trim().is_empty() {
         b.f.fatal(
