@@ -10,6 +10,7 @@ pub mod hedgehog;
 pub mod netbox;
 pub mod plan;
 pub mod scheduler;
+pub mod service;
 pub mod sim;
 pub mod store;
 pub mod validate;

@@ -399,7 +399,7 @@ fn leased(w: &World, store: fabsync::store::Store, replica: &str) -> (Scheduler,
         replica,
         w.clock.clone(),
         LeaseConfig::default(),
-        Arc::new(fabsync::engine::connector::ConnectorLeases {
+        Arc::new(fabsync::service::ConnectorLeases {
             connector: w.connector.clone(),
             store: store.clone(),
         }),

@@ -682,5 +682,5 @@ async fn a_value_the_cluster_refuses_stops_the_run_in_preflight_naming_object_an
     assert!(!e.is_transient());
     assert_no_writes(&w, mark);
     assert_eq!(cluster_content(&w).await, before);
-    assert_eq!(r.end.step, "preflight");
+    assert_eq!(r.end.step, fabsync::store::RunStep::Preflight);
 }

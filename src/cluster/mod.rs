@@ -7,6 +7,7 @@
 //! ([`layers`]). This module does not decide what to write; the engine does.
 
 pub mod layers;
+pub mod object;
 
 use std::borrow::Cow;
 use std::sync::Arc;

@@ -95,32 +95,3 @@ impl Connector for RealConnector {
         })
     }
 }
-
-/// Lease clients that reach each fabric's cluster the way its runs do.
-#[derive(Clone)]
-pub struct ConnectorLeases {
-    /// How to connect.
-    pub connector: Arc<dyn Connector>,
-    /// Where fabric settings live.
-    pub store: crate::store::Store,
-}
-
-impl crate::scheduler::lease::LeaseClients for ConnectorLeases {
-    fn client(&self, fabric: &str) -> BoxFuture<Result<(kube::Client, String), String>> {
-        let this = self.clone();
-        let fabric = fabric.to_string();
-        Box::pin(async move {
-            let cfg = this
-                .store
-                .fabric(&fabric)
-                .map_err(|e| e.to_string())?
-                .config;
-            let cluster = this
-                .connector
-                .cluster(&cfg)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok((cluster.client().clone(), cfg.namespace))
-        })
-    }
-}

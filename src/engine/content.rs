@@ -1,7 +1,6 @@
 //! What fabsync owns in an object, and how two versions of it compare: canonical JSON, the
 //! content hash stored on every object, the "desired ⊆ live" check used for drift and
-//! verification, extraction of the fields a manager owns (from `managedFields`), and readable
-//! field-by-field and unified diffs.
+//! verification, and readable field-by-field and unified diffs.
 //!
 //! Pure functions over `serde_json::Value`; no IO.
 
@@ -216,88 +215,6 @@ pub fn at_path<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
         };
     }
     Some(cur)
-}
-
-/// The part of `obj` that the `fieldsV1` set describes (client-go's "extract"): the apply
-/// configuration that, applied by the same manager, restores exactly what it owned.
-pub fn extract_owned(obj: &Value, fields_v1: &Value) -> Value {
-    fn walk(v: &Value, fields: &Map<String, Value>) -> Value {
-        match v {
-            Value::Object(m) => {
-                let mut out = Map::new();
-                for (k, sub) in fields {
-                    let Some(name) = k.strip_prefix("f:") else {
-                        continue;
-                    };
-                    let Some(child) = m.get(name) else { continue };
-                    let sub = sub.as_object();
-                    let owned_children = sub.is_some_and(|s| s.keys().any(|k| k != "."));
-                    out.insert(
-                        name.to_string(),
-                        if owned_children {
-                            walk(child, sub.expect("checked"))
-                        } else {
-                            child.clone()
-                        },
-                    );
-                }
-                Value::Object(out)
-            }
-            Value::Array(items) => {
-                let mut out = Vec::new();
-                for (k, sub) in fields {
-                    if let Some(key) = k.strip_prefix("k:") {
-                        let Ok(Value::Object(key)) = serde_json::from_str::<Value>(key) else {
-                            continue;
-                        };
-                        if let Some(item) = items
-                            .iter()
-                            .find(|it| key.iter().all(|(kk, kv)| it.get(kk) == Some(kv)))
-                        {
-                            let sub = sub.as_object();
-                            let deeper = sub.is_some_and(|s| s.keys().any(|k| k != "."));
-                            let mut e = if deeper {
-                                walk(item, sub.expect("checked"))
-                            } else {
-                                item.clone()
-                            };
-                            // The key fields identify the item: always keep them.
-                            if let Value::Object(e) = &mut e {
-                                for (kk, kv) in &key {
-                                    e.insert(kk.clone(), kv.clone());
-                                }
-                            }
-                            out.push(e);
-                        }
-                    } else if let Some(val) = k.strip_prefix("v:")
-                        && let Ok(val) = serde_json::from_str::<Value>(val)
-                        && items.contains(&val)
-                    {
-                        out.push(val);
-                    }
-                }
-                Value::Array(out)
-            }
-            other => other.clone(),
-        }
-    }
-    match fields_v1.as_object() {
-        Some(f) => walk(obj, f),
-        None => Value::Object(Map::new()),
-    }
-}
-
-/// The fields `manager` owns through Apply (its `fieldsV1`), if any.
-pub fn applied_fields<'a>(obj: &'a Value, manager: &str) -> Option<&'a Value> {
-    obj.pointer("/metadata/managedFields")?
-        .as_array()?
-        .iter()
-        .find(|e| {
-            e.get("manager").and_then(Value::as_str) == Some(manager)
-                && e.get("operation").and_then(Value::as_str) == Some("Apply")
-                && e.get("subresource").is_none()
-        })?
-        .get("fieldsV1")
 }
 
 /// One changed field.
@@ -519,24 +436,6 @@ mod tests {
         assert_eq!(
             subset_mismatch(&desired, &drifted).as_deref(),
             Some("spec.boot.mac")
-        );
-    }
-
-    #[test]
-    fn extract_follows_fields_v1() {
-        let obj = json!({"metadata":{"name":"a","labels":{"mine":"1","theirs":"2"}},
-                         "spec":{"description":"d","asn":1,"links":[{"n":1},{"n":2}],
-                                 "ports":[{"name":"p1","speed":1},{"name":"p2","speed":2}],
-                                 "groups":["g1","g2"]}});
-        let fields = json!({"f:metadata":{"f:labels":{"f:mine":{}}},
-                            "f:spec":{"f:description":{},"f:links":{},
-                                      "f:ports":{"k:{\"name\":\"p2\"}":{".":{},"f:speed":{}}},
-                                      "f:groups":{"v:\"g2\"":{}}}});
-        assert_eq!(
-            extract_owned(&obj, &fields),
-            json!({"metadata":{"labels":{"mine":"1"}},
-                   "spec":{"description":"d","links":[{"n":1},{"n":2}],
-                           "ports":[{"name":"p2","speed":2}],"groups":["g2"]}})
         );
     }
 

@@ -109,6 +109,17 @@ impl Kind {
         }
     }
 
+    /// The kube `ApiResource` for dynamic requests of this kind.
+    pub fn api_resource(self) -> kube::core::ApiResource {
+        kube::core::ApiResource {
+            group: self.group().into(),
+            version: self.version().into(),
+            api_version: self.api_version().into(),
+            kind: self.kind().into(),
+            plural: self.plural().into(),
+        }
+    }
+
     /// Resource plural (`switches`).
     pub fn plural(self) -> &'static str {
         match self {

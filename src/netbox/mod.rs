@@ -4,6 +4,7 @@
 //!
 //! It never plans or decides what a fabric should look like.
 
+pub mod changes;
 pub mod client;
 pub mod error;
 pub mod import;

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::writer::ObjectChange;
+use super::changes::ObjectChange;
 
 use super::client::NetboxClient;
 use super::error::NetboxError;

@@ -1,6 +1,6 @@
-//! NetBox writes and change tracking the sync engine needs: the changelog cursor, journal
-//! entries on the fabric's site, custom field updates, and `netbox-setup` (creating the
-//! custom fields of `docs/netbox-model.md`, idempotently).
+//! NetBox writes the sync engine needs: journal entries on the fabric's site, the site's status
+//! custom fields, and `netbox-setup` (creating the custom fields of `docs/netbox-model.md`,
+//! idempotently).
 //!
 //! Does not decide when to write; the engine and the CLI do.
 
@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::client::NetboxClient;
 use super::error::NetboxError;
-use super::model::{Brief, Choice, CustomFieldDef};
+use super::model::{Brief, CustomFieldDef};
 
 /// A NetBox object by type and id (`dcim.site` 3).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -56,27 +56,6 @@ pub fn endpoint_of(object_type: &str) -> Option<&'static str> {
     })
 }
 
-/// One changelog record (`/api/core/object-changes/`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ObjectChange {
-    pub id: u64,
-    #[serde(default)]
-    pub time: String,
-    pub action: Choice,
-    pub changed_object_type: String,
-    pub changed_object_id: u64,
-    #[serde(default)]
-    pub request_id: Option<String>,
-    #[serde(default)]
-    pub object_repr: String,
-    /// The object's data before the change (`None`/empty on create).
-    #[serde(default)]
-    pub prechange_data: Option<Value>,
-    /// The object's data after the change (`None`/empty on delete).
-    #[serde(default)]
-    pub postchange_data: Option<Value>,
-}
-
 /// Kind of a journal entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JournalKind {
@@ -108,6 +87,11 @@ pub struct CustomFieldSpec {
     pub label: &'static str,
     pub description: &'static str,
 }
+
+/// The site custom field holding the fabric's status, written by fabsync after runs.
+pub const CF_STATUS: &str = "fabsync_status";
+/// The site custom field holding the time of the fabric's last verified sync.
+pub const CF_LAST_SYNC: &str = "fabsync_last_sync";
 
 /// Every custom field of `docs/netbox-model.md` plus the site status fields fabsync writes.
 pub const FABSYNC_CUSTOM_FIELDS: &[CustomFieldSpec] = &[
@@ -238,14 +222,14 @@ pub const FABSYNC_CUSTOM_FIELDS: &[CustomFieldSpec] = &[
         description: "Comma-separated External names this VPC peers with",
     },
     CustomFieldSpec {
-        name: "fabsync_status",
+        name: CF_STATUS,
         type_: "text",
         object_types: &["dcim.site"],
         label: "fabsync status",
         description: "Sync status written by fabsync after each run",
     },
     CustomFieldSpec {
-        name: "fabsync_last_sync",
+        name: CF_LAST_SYNC,
         type_: "datetime",
         object_types: &["dcim.site"],
         label: "fabsync last sync",
@@ -263,49 +247,6 @@ pub struct SetupReport {
 }
 
 impl NetboxClient {
-    /// Id of the newest changelog record, `None` when the changelog is empty.
-    pub async fn latest_change_id(&self) -> Result<Option<u64>, NetboxError> {
-        let path = format!(
-            "{}?limit=1&ordering=-id",
-            self.api_path("core/object-changes")
-        );
-        let page = self.request(http::Method::GET, &path, None).await?;
-        let endpoint = format!("GET {}", self.api_path("core/object-changes"));
-        let results = page
-            .get("results")
-            .and_then(Value::as_array)
-            .ok_or_else(|| NetboxError::Decode {
-                endpoint: endpoint.clone(),
-                reason: "list answer has no \"results\" array".into(),
-            })?;
-        match results.first() {
-            None => Ok(None),
-            Some(r) => r
-                .get("id")
-                .and_then(Value::as_u64)
-                .map(Some)
-                .ok_or_else(|| NetboxError::Decode {
-                    endpoint,
-                    reason: "change record without an integer id".into(),
-                }),
-        }
-    }
-
-    /// Changelog records newer than `after_id` for the given object types (all types when
-    /// empty), oldest first.
-    pub async fn changes_since(
-        &self,
-        after_id: u64,
-        types: &[&str],
-    ) -> Result<Vec<ObjectChange>, NetboxError> {
-        let mut q: Vec<(&str, String)> = vec![("id__gt", after_id.to_string())];
-        q.extend(types.iter().map(|t| ("changed_object_type", t.to_string())));
-        let mut changes: Vec<ObjectChange> = self.list("core/object-changes", &q).await?;
-        changes.retain(|c| c.id > after_id);
-        changes.sort_by_key(|c| c.id);
-        Ok(changes)
-    }
-
     /// Adds a journal entry to the site `site_id`; returns the entry id.
     pub async fn create_journal_entry(
         &self,
@@ -343,6 +284,23 @@ impl NetboxClient {
         self.patch(path, object.id, &json!({ "custom_fields": values }))
             .await
             .map(|_| ())
+    }
+
+    /// Writes fabsync's status custom fields on a fabric's site: the status always, the time of
+    /// the last verified sync when given.
+    pub async fn record_fabric_status(
+        &self,
+        site_id: u64,
+        status: &str,
+        last_sync: Option<&str>,
+    ) -> Result<(), NetboxError> {
+        let mut values = Map::new();
+        values.insert(CF_STATUS.into(), Value::String(status.into()));
+        if let Some(t) = last_sync {
+            values.insert(CF_LAST_SYNC.into(), Value::String(t.into()));
+        }
+        self.update_custom_fields(&ObjectRef::site(site_id), &values)
+            .await
     }
 
     /// Creates every custom field fabsync uses, widening object types of existing ones.

@@ -180,7 +180,7 @@ pub struct RunEnd {
     /// SUCCESS or FAILURE (or RETRY when another attempt follows).
     pub phase: Option<Phase>,
     /// The step it ended in.
-    pub step: String,
+    pub step: RunStep,
     /// End time.
     pub finished_at: String,
     /// Duration (monotonic).
@@ -550,11 +550,11 @@ impl Store {
     }
 
     /// Records the step a run is in (for live progress).
-    pub fn run_step(&self, run_id: i64, step: &str) -> Result<(), StoreError> {
+    pub fn run_step(&self, run_id: i64, step: RunStep) -> Result<(), StoreError> {
         self.lock()
             .execute(
                 "UPDATE runs SET step = ?2 WHERE id = ?1",
-                params![run_id, step],
+                params![run_id, step.as_str()],
             )
             .ctx("record step")?;
         Ok(())
@@ -581,7 +581,7 @@ impl Store {
             params![
                 run_id,
                 phase.as_str(),
-                end.step,
+                end.step.as_str(),
                 end.finished_at,
                 end.duration_ms as i64,
                 c.created as i64,
@@ -751,7 +751,7 @@ impl Store {
         for run in &interrupted {
             let end = RunEnd {
                 phase: Some(Phase::Failure),
-                step: run.step.clone(),
+                step: RunStep::parse(&run.step).unwrap_or(RunStep::Start),
                 finished_at: now.to_string(),
                 duration_ms: 0,
                 counts: run.counts,

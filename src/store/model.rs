@@ -93,6 +93,36 @@ string_enum! {
 }
 
 string_enum! {
+    /// The stage a run is in, or ended in.
+    #[derive(Default)]
+    RunStep {
+        /// Recorded, nothing asked yet.
+        #[default]
+        Start => "start",
+        /// Periodic runs: NetBox's change log and the cluster's metadata against the baseline.
+        ChangeCheck => "change-check",
+        /// Reading the fabric from NetBox.
+        Read => "read",
+        /// Turning the snapshot into desired objects and findings.
+        Plan => "plan",
+        /// Listing what the cluster holds.
+        Observe => "observe",
+        /// Deciding what to create, update and delete.
+        Diff => "diff",
+        /// Server-side dry run of every write.
+        Preflight => "preflight",
+        /// Writing, stage by stage.
+        Apply => "apply",
+        /// Undoing the writes of a failed apply.
+        Rollback => "rollback",
+        /// Reading back what was written.
+        Verify => "verify",
+        /// Storing the baseline and the change cursor.
+        Record => "record",
+    }
+}
+
+string_enum! {
     /// What a run does to one object.
     Action {
         /// The object is new.
