@@ -18,7 +18,7 @@ use super::diff::{Item, Target};
 use super::run::RunCx;
 use crate::cluster::ClusterError;
 use crate::config::ConflictPolicy;
-use crate::store::{Action, ObjectResult, RunStep};
+use crate::store::{Action, AuditWrite, ObjectResult, RunStep};
 
 /// A write's result: the server's answer for applies, nothing for deletes.
 type WriteResult = Result<Option<Value>, EngineError>;
@@ -342,21 +342,21 @@ impl RunCx<'_> {
             .and_then(Value::as_str)
             .map(str::to_string);
         let engine = self.target.engine;
-        engine.store.audit(
-            self.run_id,
-            &engine.now(),
-            it.kind.kind(),
-            &self.target.cfg.namespace,
-            &it.name,
-            if it.action == Action::Delete {
+        engine.store.audit(&AuditWrite {
+            run_id: self.run_id,
+            time: &engine.now(),
+            kind: it.kind.kind(),
+            namespace: &self.target.cfg.namespace,
+            name: &it.name,
+            verb: if it.action == Action::Delete {
                 "delete"
             } else {
                 "apply"
             },
-            before.as_deref(),
-            it.hash.as_deref(),
-            rv.as_deref(),
-        )?;
+            before_hash: before.as_deref(),
+            after_hash: it.hash.as_deref(),
+            resource_version: rv.as_deref(),
+        })?;
         Ok(())
     }
 }

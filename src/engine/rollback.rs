@@ -13,7 +13,7 @@ use super::diff::Item;
 use super::run::RunCx;
 use crate::cluster::FIELD_MANAGER;
 use crate::cluster::object::{owned_apply_config, recreatable, replacement};
-use crate::store::{Action, ObjectResult};
+use crate::store::{Action, AuditWrite, ObjectResult};
 
 impl RunCx<'_> {
     /// Restores every write of this run in reverse order; returns the run's error, naming
@@ -42,17 +42,17 @@ impl RunCx<'_> {
                 _ => "rollback-restore",
             };
             // Best effort: the rollback goes on even when the store refuses the entry.
-            let _ = engine.store.audit(
-                self.run_id,
-                &engine.now(),
-                it.kind.kind(),
-                &cfg.namespace,
-                &it.name,
+            let _ = engine.store.audit(&AuditWrite {
+                run_id: self.run_id,
+                time: &engine.now(),
+                kind: it.kind.kind(),
+                namespace: &cfg.namespace,
+                name: &it.name,
                 verb,
-                it.hash.as_deref(),
-                it.live.as_ref().and_then(|l| l.hash.as_deref()),
-                None,
-            );
+                before_hash: it.hash.as_deref(),
+                after_hash: it.live.as_ref().and_then(|l| l.hash.as_deref()),
+                resource_version: None,
+            });
             match r {
                 Ok(()) => {
                     restored += 1;

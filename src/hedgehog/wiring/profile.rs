@@ -1,0 +1,238 @@
+//! The SwitchProfile and ServerProfile kinds of `wiring.githedgehog.com/v1beta1`: ports, port
+//! groups, breakouts, speeds, pipelines and NICs, as upstream declares them.
+//!
+//! Types only: no validation beyond what serde enforces, no IO.
+
+// kube's derive takes repeated `category`/`printcolumn` keys, which this lint misreads.
+#![allow(clippy::duplicated_attributes)]
+
+use std::collections::BTreeMap;
+
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::EmptyStatus;
+
+/// Features a switch profile supports.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SwitchProfileFeatures {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subinterfaces: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acls: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l2vni: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l3vni: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roce: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mclag: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eslag: Option<bool>,
+    #[serde(
+        default,
+        rename = "ecmpRoCEQPN",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ecmp_roce_qpn: Option<bool>,
+}
+
+/// `spec.config` of a switch profile.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SwitchProfileConfig {
+    #[serde(
+        default,
+        rename = "maxPathsEBGP",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(schema_with = "crate::hedgehog::schema::int32")]
+    pub max_paths_ebgp: Option<u32>,
+}
+
+/// One port of a switch profile.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SwitchProfilePort {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nos: Option<String>,
+    #[serde(
+        default,
+        rename = "baseNOSName",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub base_nos_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onie_port_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<String>,
+}
+
+/// A port group of a switch profile.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct SwitchProfilePortGroup {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nos: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+}
+
+/// Supported speeds of a port profile.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct SwitchProfilePortProfileSpeed {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub supported: Vec<String>,
+}
+
+/// One breakout mode of a port profile.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct SwitchProfilePortProfileBreakoutMode {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offsets: Vec<String>,
+}
+
+/// Breakout modes of a port profile.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct SwitchProfilePortProfileBreakout {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub supported: BTreeMap<String, SwitchProfilePortProfileBreakoutMode>,
+}
+
+/// A port profile (speeds, breakouts, auto-negotiation).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SwitchProfilePortProfile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed: Option<SwitchProfilePortProfileSpeed>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breakout: Option<SwitchProfilePortProfileBreakout>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_neg_allowed: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_neg_default: Option<bool>,
+}
+
+/// A pipeline of a switch profile.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SwitchProfilePipeline {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::hedgehog::schema::integer")]
+    pub max_ports: Option<u32>,
+}
+
+/// Capabilities of a switch model (catalog object shipped with Hedgehog; never planned).
+#[derive(
+    CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema,
+)]
+#[kube(
+    group = "wiring.githedgehog.com",
+    version = "v1beta1",
+    kind = "SwitchProfile",
+    plural = "switchprofiles",
+    singular = "switchprofile",
+    shortname = "sp",
+    category = "hedgehog",
+    category = "wiring",
+    category = "fabric",
+    namespaced,
+    status = "EmptyStatus",
+    printcolumn(
+        name = "DisplayName",
+        type_ = "string",
+        json_path = ".spec.displayName"
+    ),
+    printcolumn(name = "OtherNames", type_ = "string", json_path = ".spec.otherNames"),
+    printcolumn(
+        name = "Ports",
+        type_ = "string",
+        json_path = ".metadata.annotations.fabric\\.githedgehog\\.com/ports"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+pub struct SwitchProfileSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_names: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub switch_silicon: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<SwitchProfileFeatures>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<SwitchProfileConfig>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ports: BTreeMap<String, SwitchProfilePort>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub port_groups: BTreeMap<String, SwitchProfilePortGroup>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub port_profiles: BTreeMap<String, SwitchProfilePortProfile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nos_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pipelines: BTreeMap<String, SwitchProfilePipeline>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::hedgehog::schema::integer")]
+    pub max_ports: Option<u32>,
+}
+
+/// A NIC port of a server profile.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct ServerProfileNicPort {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A NIC of a server profile.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct ServerProfileNic {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ports: Vec<ServerProfileNicPort>,
+}
+
+/// Informational server model (catalog object; never planned).
+#[derive(
+    CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema,
+)]
+#[kube(
+    group = "wiring.githedgehog.com",
+    version = "v1beta1",
+    kind = "ServerProfile",
+    plural = "serverprofiles",
+    singular = "serverprofile",
+    category = "hedgehog",
+    category = "wiring",
+    category = "fabric",
+    namespaced,
+    status = "EmptyStatus"
+)]
+pub struct ServerProfileSpec {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nics: Vec<ServerProfileNic>,
+}

@@ -1,0 +1,360 @@
+//! Runs in the store: a run's record from start to end, its step, its per-object results, and
+//! closing the runs an earlier process left open.
+//!
+//! It records what the engine reports; it decides nothing about the cluster.
+
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::model::{
+    Action, Counts, ObjectResult, Phase, RunObject, RunRecord, RunStep, StatusEvent, Trigger,
+};
+use super::{Ctx, Store, StoreError};
+
+/// The fields a run reports when it ends.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunEnd {
+    /// SUCCESS or FAILURE (or RETRY when another attempt follows).
+    pub phase: Option<Phase>,
+    /// The step it ended in.
+    pub step: RunStep,
+    /// End time.
+    pub finished_at: String,
+    /// Duration (monotonic).
+    pub duration_ms: u64,
+    /// Counts.
+    pub counts: Counts,
+    /// Cluster requests.
+    pub cluster_calls: u64,
+    /// NetBox requests.
+    pub netbox_calls: u64,
+    /// Effective cluster writes.
+    pub writes: u64,
+    /// Drifted objects repaired.
+    pub drift: u64,
+    /// One-line outcome.
+    pub message: Option<String>,
+    /// Error class.
+    pub error_kind: Option<String>,
+    /// Full error.
+    pub error: Option<String>,
+}
+
+impl Store {
+    /// Records a run as STARTED and returns its id.
+    pub fn start_run(
+        &self,
+        fabric: &str,
+        task_id: Option<&str>,
+        trigger: Trigger,
+        attempt: u32,
+        now: &str,
+        holder: Option<&str>,
+    ) -> Result<i64, StoreError> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO runs (fabric, task_id, trigger, attempt, phase, started_at, holder)
+             VALUES (?1, ?2, ?3, ?4, 'STARTED', ?5, ?6)",
+            params![fabric, task_id, trigger.as_str(), attempt, now, holder],
+        )
+        .ctx("start run")?;
+        let id = conn.last_insert_rowid();
+        conn.execute(
+            "UPDATE fabrics SET last_run_id = ?2 WHERE name = ?1",
+            params![fabric, id],
+        )
+        .ctx("link run")?;
+        Ok(id)
+    }
+
+    /// Records the step a run is in (for live progress).
+    pub fn run_step(&self, run_id: i64, step: RunStep) -> Result<(), StoreError> {
+        self.lock()
+            .execute(
+                "UPDATE runs SET step = ?2 WHERE id = ?1",
+                params![run_id, step.as_str()],
+            )
+            .ctx("record step")?;
+        Ok(())
+    }
+
+    /// Closes a run with its results, per-object results, and the fabric's summary fields.
+    pub fn finish_run(
+        &self,
+        run_id: i64,
+        end: &RunEnd,
+        objects: &[RunObject],
+        object_count: Option<u64>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().ctx("begin finish run")?;
+        let phase = end.phase.unwrap_or(Phase::Failure);
+        let c = &end.counts;
+        tx.execute(
+            "UPDATE runs SET phase = ?2, step = ?3, finished_at = ?4, duration_ms = ?5,
+               created = ?6, updated = ?7, deleted = ?8, unchanged = ?9, failed = ?10, skipped = ?11,
+               cluster_calls = ?12, netbox_calls = ?13, writes = ?14, drift = ?15,
+               message = ?16, error_kind = ?17, error = ?18
+             WHERE id = ?1",
+            params![
+                run_id,
+                phase.as_str(),
+                end.step.as_str(),
+                end.finished_at,
+                end.duration_ms as i64,
+                c.created as i64,
+                c.updated as i64,
+                c.deleted as i64,
+                c.unchanged as i64,
+                c.failed as i64,
+                c.skipped as i64,
+                end.cluster_calls as i64,
+                end.netbox_calls as i64,
+                end.writes as i64,
+                end.drift as i64,
+                end.message,
+                end.error_kind,
+                end.error,
+            ],
+        )
+        .ctx("finish run")?;
+        {
+            let mut stmt = tx
+                .prepare(
+                    "INSERT INTO run_objects (run_id, seq, kind, namespace, name, action, result, message)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .ctx("prepare run objects")?;
+            for (seq, o) in objects.iter().enumerate() {
+                stmt.execute(params![
+                    run_id,
+                    seq as i64,
+                    o.kind,
+                    o.namespace,
+                    o.name,
+                    o.action.as_str(),
+                    o.result.as_str(),
+                    o.message
+                ])
+                .ctx("record run object")?;
+            }
+        }
+        let fabric: String = tx
+            .query_row(
+                "SELECT fabric FROM runs WHERE id = ?1",
+                params![run_id],
+                |r| r.get(0),
+            )
+            .ctx("read run fabric")?;
+        if phase == Phase::Success {
+            tx.execute(
+                "UPDATE fabrics SET last_success_at = ?2, last_finished_at = ?2, last_error = NULL,
+                   object_count = COALESCE(?3, object_count) WHERE name = ?1",
+                params![fabric, end.finished_at, object_count.map(|n| n as i64)],
+            )
+            .ctx("record success")?;
+        } else {
+            tx.execute(
+                "UPDATE fabrics SET last_finished_at = ?2, last_error = ?3 WHERE name = ?1",
+                params![fabric, end.finished_at, end.error],
+            )
+            .ctx("record failure")?;
+        }
+        tx.commit().ctx("commit finish run")?;
+        Ok(())
+    }
+
+    /// One run.
+    pub fn run(&self, id: i64) -> Result<RunRecord, StoreError> {
+        self.lock()
+            .query_row(
+                &format!("{RUN_SELECT} WHERE id = ?1"),
+                params![id],
+                run_from_row,
+            )
+            .optional()
+            .ctx("read run")?
+            .ok_or_else(|| StoreError::NotFound {
+                what: format!("run {id}"),
+            })?
+    }
+
+    /// A fabric's runs, newest first.
+    pub fn runs(&self, fabric: &str, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare(&format!(
+                "{RUN_SELECT} WHERE fabric = ?1 ORDER BY id DESC LIMIT ?2"
+            ))
+            .ctx("list runs")?;
+        let rows = stmt
+            .query_map(params![fabric, limit as i64], run_from_row)
+            .ctx("list runs")?
+            .collect::<Result<Vec<_>, _>>()
+            .ctx("list runs")?;
+        rows.into_iter().collect()
+    }
+
+    /// Every run, oldest first.
+    pub fn all_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare(&format!("{RUN_SELECT} ORDER BY id"))
+            .ctx("list runs")?;
+        let rows = stmt
+            .query_map([], run_from_row)
+            .ctx("list runs")?
+            .collect::<Result<Vec<_>, _>>()
+            .ctx("list runs")?;
+        rows.into_iter().collect()
+    }
+
+    /// The per-object results of a run, in the order they were recorded.
+    pub fn run_objects(&self, run_id: i64) -> Result<Vec<RunObject>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare(
+                "SELECT kind, namespace, name, action, result, message FROM run_objects
+                 WHERE run_id = ?1 ORDER BY seq",
+            )
+            .ctx("list run objects")?;
+        let rows = stmt
+            .query_map(params![run_id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })
+            .ctx("list run objects")?
+            .collect::<Result<Vec<_>, _>>()
+            .ctx("list run objects")?;
+        rows.into_iter()
+            .map(|(kind, namespace, name, action, result, message)| {
+                Ok(RunObject {
+                    kind,
+                    namespace,
+                    name,
+                    action: Action::parse(&action)
+                        .ok_or_else(|| StoreError::Corrupt(format!("unknown action {action:?}")))?,
+                    result: ObjectResult::parse(&result)
+                        .ok_or_else(|| StoreError::Corrupt(format!("unknown result {result:?}")))?,
+                    message,
+                })
+            })
+            .collect()
+    }
+
+    /// Closes every run left STARTED (the process died) as FAILURE "interrupted", fails their
+    /// tasks, and moves their fabrics out of `syncing`. Returns the runs closed.
+    pub fn close_interrupted(&self, now: &str) -> Result<Vec<RunRecord>, StoreError> {
+        let interrupted: Vec<RunRecord> = {
+            let conn = self.lock();
+            let mut stmt = conn
+                .prepare(&format!(
+                    "{RUN_SELECT} WHERE phase IN ('STARTED','PENDING') ORDER BY id"
+                ))
+                .ctx("find interrupted runs")?;
+            let rows = stmt
+                .query_map([], run_from_row)
+                .ctx("find interrupted runs")?
+                .collect::<Result<Vec<_>, _>>()
+                .ctx("find interrupted runs")?;
+            rows.into_iter().collect::<Result<_, _>>()?
+        };
+        const MESSAGE: &str = "interrupted: fabsync stopped while this run was in progress; the cluster may hold part of its writes, and the next run repairs them";
+        for run in &interrupted {
+            let end = RunEnd {
+                phase: Some(Phase::Failure),
+                step: RunStep::parse(&run.step).unwrap_or(RunStep::Start),
+                finished_at: now.to_string(),
+                duration_ms: 0,
+                counts: run.counts,
+                cluster_calls: run.cluster_calls,
+                netbox_calls: run.netbox_calls,
+                writes: run.writes,
+                drift: run.drift,
+                message: Some("interrupted".into()),
+                error_kind: Some("interrupted".into()),
+                error: Some(MESSAGE.into()),
+            };
+            self.finish_run(run.id, &end, &[], None)?;
+            if let Some(task) = &run.task_id {
+                self.task_finished(task, Phase::Failure, "interrupted", now, None)?;
+            }
+            self.status_event(&run.fabric, &StatusEvent::RunFailed)?;
+        }
+        // Tasks left PENDING/STARTED/RETRY without a live scheduler are failed too.
+        self.lock()
+            .execute(
+                "UPDATE tasks SET state = 'FAILURE', message = 'interrupted', finished_at = ?1
+                 WHERE state IN ('PENDING','STARTED','RETRY')",
+                params![now],
+            )
+            .ctx("fail orphan tasks")?;
+        // A fabric can only be `syncing` while a run is live.
+        let syncing: Vec<String> = {
+            let conn = self.lock();
+            let mut stmt = conn
+                .prepare("SELECT name FROM fabrics WHERE status = 'syncing'")
+                .ctx("find syncing fabrics")?;
+            stmt.query_map([], |r| r.get(0))
+                .ctx("find syncing fabrics")?
+                .collect::<Result<_, _>>()
+                .ctx("find syncing fabrics")?
+        };
+        for f in syncing {
+            self.status_event(&f, &StatusEvent::RunFailed)?;
+        }
+        Ok(interrupted)
+    }
+}
+
+const RUN_SELECT: &str = "SELECT id, fabric, task_id, trigger, attempt, phase, step, started_at,
+    finished_at, duration_ms, created, updated, deleted, unchanged, failed, skipped,
+    cluster_calls, netbox_calls, writes, drift, message, error_kind, error, holder FROM runs";
+
+fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Result<RunRecord, StoreError>> {
+    let trigger: String = r.get(3)?;
+    let phase: String = r.get(5)?;
+    let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)? as u64) };
+    let rec = RunRecord {
+        id: r.get(0)?,
+        fabric: r.get(1)?,
+        task_id: r.get(2)?,
+        trigger: Trigger::Manual,
+        attempt: r.get::<_, i64>(4)? as u32,
+        phase: Phase::Pending,
+        step: r.get(6)?,
+        started_at: r.get(7)?,
+        finished_at: r.get(8)?,
+        duration_ms: r.get::<_, Option<i64>>(9)?.map(|d| d as u64),
+        counts: Counts {
+            created: n(10)?,
+            updated: n(11)?,
+            deleted: n(12)?,
+            unchanged: n(13)?,
+            failed: n(14)?,
+            skipped: n(15)?,
+        },
+        cluster_calls: n(16)?,
+        netbox_calls: n(17)?,
+        writes: n(18)?,
+        drift: n(19)?,
+        message: r.get(20)?,
+        error_kind: r.get(21)?,
+        error: r.get(22)?,
+        holder: r.get(23)?,
+    };
+    Ok((|| {
+        Ok(RunRecord {
+            trigger: Trigger::parse(&trigger)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown trigger {trigger:?}")))?,
+            phase: Phase::parse(&phase)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown phase {phase:?}")))?,
+            ..rec
+        })
+    })())
+}
