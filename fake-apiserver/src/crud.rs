@@ -3,16 +3,18 @@
 //! deletecollection; status subresource rules, generation, dry-run, no-op detection, schema
 //! pruning/defaulting/validation, admission, and the CRD and namespace lifecycles.
 //!
-//! Watches are served by `watch.rs`; this module only hands them over.
+//! Watches are served by `watch.rs`.
 
 use crate::admission::{AdmissionRequest, ClusterView, Operation};
+use crate::error::Error;
+use crate::faults::{ObjectRef, WriterPatch};
+use crate::reply::{Reply, error_reply, json_reply, raw_reply};
+use crate::request::{Req, ResPath};
 use crate::schema::{self, Schema};
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::sercache::Form;
-use crate::server::{
-    CRD_RES, Inner, NS_RES, Reply, Req, ResPath, Served, State, error_reply, json_reply, res_key,
-};
 use crate::ssa::{self, ManagedEntry, Reset};
+use crate::state::{CRD_RES, CrdTimer, Inner, NS_RES, Served, State, res_key};
 use crate::status::{self, ApiError, FieldError, Gr};
 use crate::store::{ObjKey, ResKey};
 use crate::table::{self, IncludeObject};
@@ -835,7 +837,7 @@ fn after_write(ctx: &Ctx<'_>, st: &mut State, old: Option<&Arc<Value>>, stored: 
         None => {
             st.crd_timers.insert(
                 name,
-                crate::server::CrdTimer {
+                CrdTimer {
                     created: tokio::time::Instant::now(),
                     stage: 0,
                 },
@@ -935,10 +937,10 @@ pub(crate) fn install_crd_direct(
     inner: &Inner,
     st: &mut State,
     mut crd: Value,
-) -> Result<(), crate::Error> {
+) -> Result<(), Error> {
     let name = meta_str(&crd, "name").to_string();
     if crd.get("kind").and_then(Value::as_str) != Some("CustomResourceDefinition") {
-        return Err(crate::Error::NotACrd {
+        return Err(Error::NotACrd {
             name,
             found: crd
                 .get("kind")
@@ -949,7 +951,7 @@ pub(crate) fn install_crd_direct(
     }
     types::default_crd(&mut crd);
     if let Err(errs) = types::compile_crd(&crd) {
-        return Err(crate::Error::InvalidCrd {
+        return Err(Error::InvalidCrd {
             name,
             message: errs
                 .iter()
@@ -960,7 +962,7 @@ pub(crate) fn install_crd_direct(
     }
     let res = res_key(CRD_RES.0, CRD_RES.1);
     if st.store.get(&res, &(String::new(), name.clone())).is_some() {
-        return Err(crate::Error::CrdExists { name });
+        return Err(Error::CrdExists { name });
     }
     let crd_rt = st
         .types
@@ -984,13 +986,83 @@ pub(crate) fn install_crd_direct(
     let mut obj = crd;
     let _ = prune_and_default(&ctx, &mut obj, false);
     prepare(&ctx, st, None, &mut obj);
-    commit(&ctx, st, None, obj, Managed::Update, vec![]).map_err(|e| crate::Error::InvalidCrd {
+    commit(&ctx, st, None, obj, Managed::Update, vec![]).map_err(|e| Error::InvalidCrd {
         name: name.clone(),
         message: e.message().to_string(),
     })?;
     st.crd_timers.remove(&name);
     crd_set_conditions(inner, st, &name, true);
     Ok(())
+}
+
+/// Fills a new server: the `default` namespace, then the builder's CRDs (Established at once).
+pub(crate) fn bootstrap(inner: &Inner, crds: Vec<Value>) -> Result<(), Error> {
+    {
+        let mut st = inner.lock();
+        let now = inner.now_string();
+        let ns = new_namespace_object("default", &inner.new_uid(&mut st), &now);
+        st.store.put(
+            &res_key(NS_RES.0, NS_RES.1),
+            (String::new(), "default".into()),
+            ns,
+        );
+        for crd in crds {
+            install_crd_direct(inner, &mut st, crd)?;
+        }
+    }
+    inner.notify();
+    Ok(())
+}
+
+/// Applies CRD condition transitions that are due.
+pub(crate) fn tick(inner: &Inner, st: &mut State) {
+    if st.crd_timers.is_empty() {
+        return;
+    }
+    let now = tokio::time::Instant::now();
+    let names_at = inner.cfg.crd_names_delay;
+    let est_at = inner.cfg.crd_names_delay + inner.cfg.crd_established_delay;
+    let due: Vec<(String, CrdTimer)> = st
+        .crd_timers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for (name, t) in due {
+        let elapsed = now.saturating_duration_since(t.created);
+        if t.stage == 0 && elapsed >= names_at {
+            let established = elapsed >= est_at;
+            crd_set_conditions(inner, st, &name, established);
+            if established {
+                st.crd_timers.remove(&name);
+            } else if let Some(x) = st.crd_timers.get_mut(&name) {
+                x.stage = 1;
+            }
+        } else if t.stage == 1 && elapsed >= est_at {
+            crd_set_conditions(inner, st, &name, true);
+            st.crd_timers.remove(&name);
+        }
+    }
+}
+
+/// Schedules background ticks so watchers see CRD transitions without other traffic.
+pub(crate) fn schedule_tick(inner: &Arc<Inner>) {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return;
+    }
+    let weak = Arc::downgrade(inner);
+    let d1 = inner.cfg.crd_names_delay;
+    let d2 = inner.cfg.crd_names_delay + inner.cfg.crd_established_delay;
+    tokio::spawn(async move {
+        for d in [d1, d2] {
+            tokio::time::sleep(d).await;
+            let Some(s) = weak.upgrade() else { return };
+            {
+                let mut st = s.lock();
+                tick(&s, &mut st);
+            }
+            s.notify();
+        }
+    });
 }
 
 /// Runs after an object is gone: finishes a terminating CRD or namespace when it becomes empty.
@@ -1255,14 +1327,48 @@ fn delete_all_of(inner: &Inner, st: &mut State, res: &ResKey, ns: Option<&str>) 
     gc_orphans(inner, st);
 }
 
-/// A change made by the fake itself (concurrent writer fault).
-pub(crate) fn internal_patch(
+/// A concurrent writer's change, made by the fake itself; wakes watchers.
+pub(crate) fn concurrent_write(
     inner: &Inner,
-    st: &mut State,
-    target: &crate::faults::ObjectRef,
+    target: &ObjectRef,
     manager: &str,
     patch: &Value,
-    patch_type: crate::faults::WriterPatch,
+    patch_type: WriterPatch,
+) -> Result<(), String> {
+    let r = {
+        let mut st = inner.lock();
+        internal_patch(inner, &mut st, target, manager, patch, patch_type)
+    };
+    inner.notify();
+    r
+}
+
+impl crate::faults::Server for Inner {
+    fn compact_now(&self) {
+        Inner::compact_now(self);
+    }
+    fn drop_watches(&self) {
+        Inner::drop_watches(self);
+    }
+    fn concurrent_write(
+        &self,
+        target: &ObjectRef,
+        manager: &str,
+        patch: &Value,
+        patch_type: WriterPatch,
+    ) -> Result<(), String> {
+        concurrent_write(self, target, manager, patch, patch_type)
+    }
+}
+
+/// A change made by the fake itself (concurrent writer fault).
+fn internal_patch(
+    inner: &Inner,
+    st: &mut State,
+    target: &ObjectRef,
+    manager: &str,
+    patch: &Value,
+    patch_type: WriterPatch,
 ) -> Result<(), String> {
     let res = res_key(&target.group, &target.resource);
     let Some(served) = st.types.get(&res).cloned() else {
@@ -1289,7 +1395,7 @@ pub(crate) fn internal_patch(
     let key = ctx.key();
     let old = st.store.get(&res, &key).cloned();
     let r = match patch_type {
-        crate::faults::WriterPatch::Apply => {
+        WriterPatch::Apply => {
             let mut cfg = patch.clone();
             if cfg.get("apiVersion").is_none() {
                 cfg["apiVersion"] = json!(ctx.api_version());
@@ -1304,7 +1410,7 @@ pub(crate) fn internal_patch(
             }
             apply_patch(&ctx, st, old, cfg, true)
         }
-        crate::faults::WriterPatch::Merge => {
+        WriterPatch::Merge => {
             let Some(o) = old else {
                 return Err(status::not_found(ctx.gr(), &target.name)
                     .message()
@@ -1601,22 +1707,16 @@ pub(crate) fn include_object(r: &Req) -> IncludeObject {
 
 /// Entry point for resource requests.
 pub(crate) async fn handle(inner: &Arc<Inner>, r: &Req, rp: &ResPath, verb: &str) -> Reply {
-    if verb == "watch" {
-        return match crate::watch::start(inner, r, rp) {
-            Ok(reply) => reply,
-            Err(e) => error_reply(inner, &e),
-        };
-    }
     let out = {
         let mut st = inner.lock();
-        inner.tick(&mut st);
+        tick(inner, &mut st);
         handle_locked(inner, &mut st, r, rp, verb)
     };
     let created_crd =
         verb != "get" && verb != "list" && rp.plural == CRD_RES.1 && rp.group == CRD_RES.0;
     inner.notify();
     if created_crd {
-        inner.schedule_tick();
+        schedule_tick(inner);
     }
     match out {
         Ok(x) => x,
@@ -1717,7 +1817,7 @@ fn handle_locked(
         }
         "list" => {
             let body = list(&ctx, st, r, fmt)?;
-            Ok(crate::server::raw_reply(
+            Ok(raw_reply(
                 inner,
                 200,
                 body,
