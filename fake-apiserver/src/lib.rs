@@ -13,6 +13,7 @@ mod discovery;
 mod error;
 pub mod faults;
 pub mod log;
+mod meta;
 mod openapi;
 mod reply;
 mod request;

@@ -4,6 +4,7 @@
 //!
 //! It works on JSON values and a schema; it does not store objects or decide HTTP answers.
 
+use crate::meta;
 use crate::schema::{ListType, Schema};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -617,19 +618,11 @@ pub fn strip(set: &mut FieldSet) {
     set.children.remove("f:kind");
     if let Some(m) = set.children.get_mut("f:metadata") {
         m.member = false;
-        for f in [
-            "name",
-            "namespace",
-            "creationTimestamp",
-            "selfLink",
-            "uid",
-            "clusterName",
-            "generation",
-            "managedFields",
-            "resourceVersion",
-            "deletionTimestamp",
-            "deletionGracePeriodSeconds",
-        ] {
+        // The object's identity and the legacy `clusterName` are not owned either.
+        for f in meta::SERVER_SET
+            .iter()
+            .chain(&["name", "namespace", "clusterName"])
+        {
             m.children.remove(&format!("f:{f}"));
         }
     }

@@ -7,9 +7,9 @@
 use super::context::{Ctx, patch_options_invalid};
 use super::object::{check_type_meta, meta_mut, meta_str, parse_apply_body, zero_object};
 use super::write::{
-    Managed, Written, apply_schema_defaults, check_namespace, commit, prepare,
-    prune_and_default_cfg,
+    Managed, Written, apply_schema_defaults, check_namespace, commit, prepare, prune,
 };
+use crate::meta;
 use crate::request::Req;
 use crate::schema;
 use crate::ssa;
@@ -83,7 +83,7 @@ pub(crate) fn apply_patch(
     {
         return Err(status::conflict_modified(ctx.gr(), &ctx.name));
     }
-    let warnings = prune_and_default_cfg(ctx, &mut config)?;
+    let warnings = prune(ctx, &mut config, true)?;
     if old.is_none() && ctx.sub == "status" {
         return Err(status::not_found(ctx.gr(), &ctx.name));
     }
@@ -100,17 +100,8 @@ pub(crate) fn apply_patch(
         m.remove("status");
     }
     if let Some(Value::Object(md)) = config.get_mut("metadata") {
-        for k in [
-            "managedFields",
-            "creationTimestamp",
-            "uid",
-            "generation",
-            "selfLink",
-            "deletionTimestamp",
-            "deletionGracePeriodSeconds",
-            "resourceVersion",
-        ] {
-            md.remove(k);
+        for k in meta::SERVER_SET {
+            md.remove(*k);
         }
     }
     let api_version = ctx.api_version();

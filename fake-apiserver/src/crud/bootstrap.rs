@@ -7,7 +7,7 @@
 use super::context::{Ctx, FieldValidation};
 use super::lifecycle::crd_set_conditions;
 use super::object::{meta_str, new_namespace_object};
-use super::write::{Managed, commit, prepare, prune_and_default};
+use super::write::{Managed, commit, default, prepare, prune};
 use crate::error::Error;
 use crate::state::{CRD_RES, Inner, NS_RES, State, res_key};
 use crate::status::FieldError;
@@ -85,7 +85,9 @@ pub(crate) fn install_crd_direct(
         now: inner.now_string(),
     };
     let mut obj = crd;
-    let _ = prune_and_default(&ctx, &mut obj, false);
+    // Unknown fields are dropped without a report, so this cannot fail.
+    let _ = prune(&ctx, &mut obj, false);
+    default(&ctx, &mut obj);
     prepare(&ctx, st, None, &mut obj);
     commit(&ctx, st, None, obj, Managed::Update, vec![]).map_err(|e| Error::InvalidCrd {
         name: name.clone(),

@@ -4,7 +4,7 @@
 
 use super::context::Ctx;
 use super::object::{check_type_meta, meta_mut, meta_str, parse_json_body};
-use super::write::{Managed, Written, check_namespace, commit, prepare, prune_and_default};
+use super::write::{Managed, Written, check_namespace, commit, default, prepare, prune};
 use crate::request::{Req, ResPath};
 use crate::state::State;
 use crate::status::{self, ApiError};
@@ -58,7 +58,8 @@ pub(crate) fn create(
     }
     ctx.name = name;
     check_namespace(&ctx, st, true)?;
-    let mut w = prune_and_default(&ctx, &mut obj, true)?;
+    let mut w = prune(&ctx, &mut obj, true)?;
+    default(&ctx, &mut obj);
     warnings.append(&mut w);
     prepare(&ctx, st, None, &mut obj);
     commit(&ctx, st, None, obj, Managed::Update, warnings)

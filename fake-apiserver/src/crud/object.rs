@@ -4,6 +4,7 @@
 //! Pure functions on values; no store access and no HTTP.
 
 use super::context::Ctx;
+use crate::meta;
 use crate::status::{self, ApiError};
 use crate::types::{self, ResourceType, Strategy};
 use serde_json::{Map, Value, json};
@@ -51,24 +52,6 @@ fn sort_keys(v: &mut Value) {
     }
 }
 
-const META_ORDER: &[&str] = &[
-    "name",
-    "generateName",
-    "namespace",
-    "selfLink",
-    "uid",
-    "resourceVersion",
-    "generation",
-    "creationTimestamp",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "labels",
-    "annotations",
-    "ownerReferences",
-    "finalizers",
-    "managedFields",
-];
-
 /// Key order of the stored representation.
 pub(crate) fn canonical_order(rt: &ResourceType, v: &mut Value) {
     match rt.strategy {
@@ -76,7 +59,7 @@ pub(crate) fn canonical_order(rt: &ResourceType, v: &mut Value) {
         _ => {
             types::reorder(v, &["kind", "apiVersion", "metadata", "spec", "status"]);
             if let Some(m) = v.get_mut("metadata") {
-                types::reorder(m, META_ORDER);
+                types::reorder(m, meta::FIELDS);
             }
             if rt.strategy == Strategy::Crd {
                 types::order_crd(v);

@@ -5,7 +5,7 @@
 
 use super::context::Ctx;
 use super::object::{check_type_meta, meta_mut, meta_str, parse_json_body};
-use super::write::{Managed, Written, check_namespace, commit, prepare, prune_and_default};
+use super::write::{Managed, Written, check_namespace, commit, default, prepare, prune};
 use crate::request::Req;
 use crate::state::State;
 use crate::status::{self, ApiError, FieldError};
@@ -39,7 +39,8 @@ pub(crate) fn update(
     let old = st.store.get(&ctx.res(), &ctx.key()).cloned();
     if old.is_none() && ctx.rt.strategy == Strategy::Lease && ctx.sub.is_empty() {
         let mut obj = obj;
-        let mut w = prune_and_default(&ctx, &mut obj, true)?;
+        let mut w = prune(&ctx, &mut obj, true)?;
+        default(&ctx, &mut obj);
         warnings.append(&mut w);
         meta_mut(&mut obj).remove("resourceVersion");
         prepare(&ctx, st, None, &mut obj);
@@ -86,7 +87,8 @@ pub(crate) fn update_with(
     {
         // accepted; names change takes effect through after_write
     }
-    let mut w = prune_and_default(ctx, &mut new, true)?;
+    let mut w = prune(ctx, &mut new, true)?;
+    default(ctx, &mut new);
     warnings.append(&mut w);
     prepare(ctx, st, Some(&old), &mut new);
     commit(

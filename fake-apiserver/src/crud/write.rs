@@ -53,68 +53,13 @@ pub(crate) fn check_namespace(ctx: &Ctx<'_>, st: &State, creating: bool) -> Resu
     Ok(())
 }
 
-/// Pruning and unknown-field handling; returns warnings.
-pub(crate) fn prune_and_default(
-    ctx: &Ctx<'_>,
-    obj: &mut Value,
-    strict_check: bool,
-) -> Result<Vec<String>, ApiError> {
+/// Removes fields the schema does not know. With `report`, unknown fields are answered as
+/// `fieldValidation` asks: a 400 (`Strict`), warnings (`Warn`, returned) or nothing (`Ignore`).
+pub(crate) fn prune(ctx: &Ctx<'_>, obj: &mut Value, report: bool) -> Result<Vec<String>, ApiError> {
     let mut warnings = vec![];
     if let Some(s) = ctx.schema() {
         let unknown = schema::prune_root(obj, s);
-        if strict_check && !unknown.is_empty() {
-            match ctx.fv {
-                FieldValidation::Strict => {
-                    let list: Vec<String> = unknown
-                        .iter()
-                        .map(|u| format!("unknown field {u:?}"))
-                        .collect();
-                    return Err(status::bad_request(format!(
-                        "strict decoding error: {}",
-                        list.join(", ")
-                    )));
-                }
-                FieldValidation::Warn => {
-                    for u in unknown {
-                        warnings.push(format!("unknown field {u:?}"));
-                    }
-                }
-                FieldValidation::Ignore => {}
-            }
-        }
-        schema::drop_nulls(obj, s);
-        if let Value::Object(m) = obj {
-            for (k, sub) in &s.properties {
-                if !m.contains_key(k)
-                    && let Some(d) = &sub.default
-                {
-                    m.insert(k.clone(), d.clone());
-                }
-            }
-            for (k, v) in m.iter_mut() {
-                if k == "metadata" || k == "apiVersion" || k == "kind" {
-                    continue;
-                }
-                if let Some(sub) = s.properties.get(k) {
-                    schema::apply_defaults(v, sub);
-                }
-            }
-        }
-    }
-    if ctx.rt.strategy == Strategy::Crd {
-        types::default_crd(obj);
-    }
-    Ok(warnings)
-}
-
-pub(crate) fn prune_and_default_cfg(
-    ctx: &Ctx<'_>,
-    cfg: &mut Value,
-) -> Result<Vec<String>, ApiError> {
-    let mut warnings = vec![];
-    if let Some(s) = ctx.schema() {
-        let unknown = schema::prune_root(cfg, s);
-        if !unknown.is_empty() {
+        if report && !unknown.is_empty() {
             match ctx.fv {
                 FieldValidation::Strict => {
                     let list: Vec<String> = unknown
@@ -136,6 +81,29 @@ pub(crate) fn prune_and_default_cfg(
     Ok(warnings)
 }
 
+/// Defaulting of a pruned object: nulls the schema does not allow are dropped, missing root
+/// fields with a default are added, every root field is defaulted below, and CRDs get the
+/// defaults of their Go type.
+pub(crate) fn default(ctx: &Ctx<'_>, obj: &mut Value) {
+    if let Some(s) = ctx.schema() {
+        schema::drop_nulls(obj, s);
+        if let Value::Object(m) = obj {
+            for (k, sub) in &s.properties {
+                if !m.contains_key(k)
+                    && let Some(d) = &sub.default
+                {
+                    m.insert(k.clone(), d.clone());
+                }
+            }
+        }
+        apply_schema_defaults(obj, s);
+    }
+    if ctx.rt.strategy == Strategy::Crd {
+        types::default_crd(obj);
+    }
+}
+
+/// Schema defaults below every root field present (metadata and type meta excluded).
 pub(crate) fn apply_schema_defaults(obj: &mut Value, s: &Schema) {
     if let Value::Object(m) = obj {
         for (k, v) in m.iter_mut() {
