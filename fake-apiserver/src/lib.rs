@@ -6,29 +6,29 @@
 //! It knows nothing about any particular CRD's domain (no Hedgehog rules live here).
 
 mod admin;
-pub mod admission;
+mod admission;
 mod clock;
 mod crud;
 mod discovery;
 mod error;
-pub mod faults;
-pub mod log;
+mod faults;
+mod log;
 mod meta;
 mod openapi;
 mod reply;
 mod request;
-pub mod schema;
-pub mod selectors;
+mod schema;
+mod selectors;
 mod sercache;
 mod server;
-pub mod ssa;
+mod ssa;
 mod state;
-pub mod status;
-pub mod store;
-pub mod table;
+mod status;
+mod store;
+mod table;
 pub mod tls;
-pub mod types;
-pub mod validation;
+mod types;
+mod validation;
 mod watch;
 
 pub use admission::{Admission, AdmissionError, AdmissionRequest, ClusterView, Operation};

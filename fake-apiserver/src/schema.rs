@@ -180,11 +180,6 @@ impl Schema {
     pub fn field(&self, name: &str) -> Option<&Arc<Schema>> {
         self.properties.get(name).or(self.additional.as_ref())
     }
-
-    /// True when this node is an object with explicitly listed properties (a struct).
-    pub fn is_struct(&self) -> bool {
-        !self.properties.is_empty()
-    }
 }
 
 /// Removes fields the schema does not know; returns the dotted paths of what was removed.

@@ -79,25 +79,6 @@ impl FieldSet {
         out
     }
 
-    /// Removes every path that has a prefix in `o` that is a member (SMD `RecursiveDifference`).
-    pub fn recursive_difference(&self, o: &FieldSet) -> FieldSet {
-        let mut out = FieldSet {
-            member: self.member && !o.member,
-            children: BTreeMap::new(),
-        };
-        for (k, c) in &self.children {
-            let d = match o.children.get(k) {
-                Some(oc) if oc.member => continue,
-                Some(oc) => c.recursive_difference(oc),
-                None => c.clone(),
-            };
-            if !d.is_empty() {
-                out.children.insert(k.clone(), d);
-            }
-        }
-        out
-    }
-
     /// Makes every named field that has members below it a member itself.
     pub fn ensure_named_fields_are_members(&self) -> FieldSet {
         let mut out = FieldSet {

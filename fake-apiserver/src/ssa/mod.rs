@@ -10,15 +10,12 @@ mod managed;
 mod topology;
 
 pub use fieldset::{FieldSet, path_string};
-pub use managed::{
-    Conflict, ManagedEntry, ManagedFieldsError, conflict_message, decode_managed, encode_managed,
-};
+pub use managed::{Conflict, ManagedEntry, conflict_message, decode_managed, encode_managed};
 pub use topology::{Comparison, compare, merge, remove_items, to_field_set};
 
 use crate::meta;
 use crate::schema::Schema;
 use serde_json::Value;
-use std::collections::BTreeSet;
 
 /// Paths that the field manager never tracks (typemeta and server-owned metadata).
 pub fn strip(set: &mut FieldSet) {
@@ -242,11 +239,6 @@ pub fn before_first_apply(live: &Value, ctx: &Ctx<'_>) -> Option<ManagedEntry> {
         subresource: String::new(),
         set,
     })
-}
-
-/// Names of managers (for tests and logs).
-pub fn manager_names(entries: &[ManagedEntry]) -> BTreeSet<String> {
-    entries.iter().map(|e| e.manager.clone()).collect()
 }
 
 #[cfg(test)]
