@@ -207,7 +207,7 @@ impl Builder {
 pub fn load_crds(dir: &Path) -> Result<Vec<serde_json::Value>, Error> {
     let rd = std::fs::read_dir(dir).map_err(|e| Error::CrdDir {
         path: dir.display().to_string(),
-        message: e.to_string(),
+        source: e,
     })?;
     let mut files: Vec<std::path::PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -218,13 +218,13 @@ pub fn load_crds(dir: &Path) -> Result<Vec<serde_json::Value>, Error> {
     for f in files {
         let text = std::fs::read_to_string(&f).map_err(|e| Error::CrdDir {
             path: f.display().to_string(),
-            message: e.to_string(),
+            source: e,
         })?;
         let docs: Vec<serde_json::Value> =
             serde_saphyr::from_multiple(&text).map_err(|e| Error::CrdParse {
                 path: f.display().to_string(),
                 index: 0,
-                message: e.to_string(),
+                source: Box::new(e),
             })?;
         for d in docs {
             if d.get("kind").and_then(|k| k.as_str()) == Some("CustomResourceDefinition") {
