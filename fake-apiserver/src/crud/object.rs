@@ -1,7 +1,7 @@
 //! Helpers on stored objects as JSON: metadata accessors, the stored key order, the served
 //! version of an object, zero values of typed objects, body parsing and the type-meta check.
 //!
-//! Pure functions on values; no store access and no HTTP.
+//! Pure functions on values (a bad body is a `Status` error); they never touch the store.
 
 use super::context::Ctx;
 use crate::meta;

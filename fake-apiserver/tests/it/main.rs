@@ -1,6 +1,6 @@
 //! The integration tests of `fake-apiserver`, as one test binary (one link instead of one per
 //! file): kube-rs against the in-process server per behaviour, the binary over HTTPS with kube-rs,
-//! kubectl and the Python client, and replays of real apiserver traffic.
+//! kubectl and the Python client, replays of real apiserver traffic, and the crate's tidy rules.
 #![recursion_limit = "256"]
 
 mod common;
@@ -12,6 +12,7 @@ mod list;
 mod python_client;
 mod replay;
 mod ssa;
+mod tidy;
 mod tls;
 mod validation;
 mod watch;
