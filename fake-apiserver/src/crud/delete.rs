@@ -227,7 +227,7 @@ fn delete_one(
             for k in keys {
                 delete_all_of(ctx.inner, st, &k, Some(&key.1));
             }
-            maybe_finish_namespace(ctx.inner, st, &key.1);
+            maybe_finish_namespace(st, &key.1);
         }
         _ => gc_finalizers(ctx.inner, st, res, key),
     }

@@ -200,7 +200,7 @@ pub(crate) fn after_removal(inner: &Inner, st: &mut State, res: &ResKey, key: &O
         finish_crd(inner, st, &crd);
     }
     if !key.0.is_empty() && st.terminating_ns.contains(&key.0) {
-        maybe_finish_namespace(inner, st, &key.0);
+        maybe_finish_namespace(st, &key.0);
     }
     gc_orphans(inner, st);
 }
@@ -240,6 +240,7 @@ fn mark_deleting(cur: &Value, now: &str) -> Value {
     new
 }
 
+/// Removes a CRD whose objects are gone (its cleanup finalizer dropped), and with it its type.
 pub(crate) fn finish_crd(inner: &Inner, st: &mut State, crd_name: &str) {
     let res = res_key(CRD_RES.0, CRD_RES.1);
     let key = (String::new(), crd_name.to_string());
@@ -252,7 +253,8 @@ pub(crate) fn finish_crd(inner: &Inner, st: &mut State, crd_name: &str) {
     }
 }
 
-pub(crate) fn maybe_finish_namespace(inner: &Inner, st: &mut State, ns: &str) {
+/// Finishes a terminating namespace once no namespaced object is left in it.
+pub(crate) fn maybe_finish_namespace(st: &mut State, ns: &str) {
     let remaining: usize = st
         .types
         .keys()
@@ -271,7 +273,6 @@ pub(crate) fn maybe_finish_namespace(inner: &Inner, st: &mut State, ns: &str) {
         st.store.remove(&res, &key);
     }
     st.terminating_ns.remove(ns);
-    let _ = inner;
 }
 
 /// The garbage collector's part: it removes `orphan`/`foregroundDeletion` once (with no

@@ -78,15 +78,7 @@ pub(crate) fn update_with(
     } else if rv != meta_str(&old, "resourceVersion") {
         return Err(status::conflict_modified(ctx.gr(), &ctx.name));
     }
-    if ctx.rt.strategy == Strategy::Crd
-        && let (Some(a), Some(b)) = (
-            old.pointer("/spec/names/plural"),
-            new.pointer("/spec/names/plural"),
-        )
-        && a != b
-    {
-        // accepted; names change takes effect through after_write
-    }
+    // A CRD whose names change is accepted; the new names take effect in `after_write`.
     let mut w = prune(ctx, &mut new, true)?;
     default(ctx, &mut new);
     warnings.append(&mut w);
