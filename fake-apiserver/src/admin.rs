@@ -4,7 +4,9 @@
 //! It translates HTTP to the programmatic `Faults` and `RequestLog` APIs; nothing more.
 
 use crate::faults::Fault;
-use crate::server::{Inner, Reply, Req, error_reply, json_reply, raw_reply};
+use crate::reply::{Reply, error_reply, json_reply, raw_reply};
+use crate::request::Req;
+use crate::state::Inner;
 use crate::status;
 use bytes::Bytes;
 use http::Method;

@@ -4,7 +4,9 @@
 //!
 //! It describes what is served; it does not serve resources.
 
-use crate::server::{Inner, Reply, Req, Route, Served, error_reply, json_reply};
+use crate::reply::{Reply, error_reply, json_reply};
+use crate::request::{Req, Route};
+use crate::state::{Inner, Served};
 use crate::status;
 use crate::types::{ResourceType, version_priority};
 use base64::Engine;

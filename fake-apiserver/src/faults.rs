@@ -5,7 +5,6 @@
 //!
 //! It decides *whether* a fault fires; the server carries the fault out and logs it.
 
-use crate::server::Inner;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -213,11 +212,28 @@ pub(crate) struct FaultState {
     rng: ChaCha8Rng,
 }
 
+/// What the faults that act at once need from the server they belong to (implemented in
+/// `crud/internal.rs`, so this module does not depend on the server).
+pub(crate) trait Server: Send + Sync {
+    /// Forced compaction: every revision up to now.
+    fn compact_now(&self);
+    /// Closes every open watch.
+    fn drop_watches(&self);
+    /// A concurrent writer's change, made by the fake itself.
+    fn concurrent_write(
+        &self,
+        target: &ObjectRef,
+        manager: &str,
+        patch: &Value,
+        patch_type: WriterPatch,
+    ) -> Result<(), String>;
+}
+
 /// Programmatic fault control; cheap to clone.
 #[derive(Clone)]
 pub struct Faults {
     pub(crate) state: Arc<Mutex<FaultState>>,
-    pub(crate) server: Weak<Inner>,
+    pub(crate) server: Weak<dyn Server>,
 }
 
 impl std::fmt::Debug for Faults {

@@ -6,79 +6,48 @@
 //! It knows nothing about any particular CRD's domain (no Hedgehog rules live here).
 
 mod admin;
-pub mod admission;
+mod admission;
+mod clock;
 mod crud;
 mod discovery;
-pub mod faults;
-pub mod log;
+mod error;
+mod faults;
+mod log;
+mod meta;
 mod openapi;
-pub mod schema;
-pub mod selectors;
+mod reply;
+mod request;
+mod schema;
+mod selectors;
 mod sercache;
 mod server;
-pub mod ssa;
-pub mod status;
-pub mod store;
-pub mod table;
+mod ssa;
+mod state;
+mod status;
+mod store;
+mod table;
 pub mod tls;
-pub mod types;
-pub mod validation;
+mod types;
+mod validation;
 mod watch;
 
 pub use admission::{Admission, AdmissionError, AdmissionRequest, ClusterView, Operation};
+pub use clock::{Clock, simulated_clock, system_clock};
+pub use error::Error;
 pub use faults::{
     ActiveFault, Fault, FaultError, Faults, ObjectRef, RejectForm, When, WriterPatch,
 };
 pub use log::{LogEntry, RequestLog};
 pub use tls::TlsMaterial;
 
-use server::{Config, Inner, RefuseConnection};
+use server::RefuseConnection;
+use state::{Config, Inner};
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
-
-/// Wall-clock source for timestamps (see ARCHITECTURE.md).
-pub type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
-
-/// Errors of the library API.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("reading CRD directory {path}: {message}")]
-    CrdDir { path: String, message: String },
-    #[error("parsing {path}: document {index}: {message}")]
-    CrdParse {
-        path: String,
-        index: usize,
-        message: String,
-    },
-    #[error("object {name:?} is not a CustomResourceDefinition (kind {found:?})")]
-    NotACrd { name: String, found: String },
-    #[error("CustomResourceDefinition {name:?} is invalid: {message}")]
-    InvalidCrd { name: String, message: String },
-    #[error("CustomResourceDefinition {name:?} already exists")]
-    CrdExists { name: String },
-    #[error("TLS: {0}")]
-    Tls(#[from] tls::TlsError),
-}
-
-/// The simulated clock: 2026-01-01T00:00:00Z plus tokio time elapsed since `start`.
-pub fn simulated_clock(start: tokio::time::Instant) -> Clock {
-    let epoch = jiff::Timestamp::from_second(1_767_225_600).expect("valid epoch");
-    Arc::new(move || {
-        let d = start.elapsed();
-        epoch
-            .checked_add(jiff::SignedDuration::try_from(d).unwrap_or_default())
-            .unwrap_or(epoch)
-    })
-}
-
-/// The system clock (for binaries).
-pub fn system_clock() -> Clock {
-    Arc::new(jiff::Timestamp::now)
-}
 
 /// Builds a [`FakeApiServer`].
 pub struct Builder {
@@ -221,9 +190,9 @@ impl Builder {
             crd_established_delay: self.crd_established_delay,
             server_address: self.server_address,
         };
-        Ok(FakeApiServer {
-            inner: Inner::new_cyclic(cfg, self.admission, self.history_limit, self.crds)?,
-        })
+        let inner = Inner::new(cfg, self.admission, self.history_limit);
+        crud::bootstrap(&inner, self.crds)?;
+        Ok(FakeApiServer { inner })
     }
     /// Builds the server; panics if a builder CRD is invalid (use `try_build` to handle that).
     pub fn build(self) -> FakeApiServer {
@@ -238,7 +207,7 @@ impl Builder {
 pub fn load_crds(dir: &Path) -> Result<Vec<serde_json::Value>, Error> {
     let rd = std::fs::read_dir(dir).map_err(|e| Error::CrdDir {
         path: dir.display().to_string(),
-        message: e.to_string(),
+        source: e,
     })?;
     let mut files: Vec<std::path::PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -249,13 +218,13 @@ pub fn load_crds(dir: &Path) -> Result<Vec<serde_json::Value>, Error> {
     for f in files {
         let text = std::fs::read_to_string(&f).map_err(|e| Error::CrdDir {
             path: f.display().to_string(),
-            message: e.to_string(),
+            source: e,
         })?;
         let docs: Vec<serde_json::Value> =
             serde_saphyr::from_multiple(&text).map_err(|e| Error::CrdParse {
                 path: f.display().to_string(),
                 index: 0,
-                message: e.to_string(),
+                source: Box::new(e),
             })?;
         for d in docs {
             if d.get("kind").and_then(|k| k.as_str()) == Some("CustomResourceDefinition") {
@@ -315,7 +284,7 @@ impl FakeApiServer {
     pub fn objects(&self, group: &str, resource: &str) -> Vec<serde_json::Value> {
         let st = self.inner.lock();
         st.store
-            .list(&server::res_key(group, resource), None, None, None)
+            .list(&state::res_key(group, resource), None, None, None)
             .map(|(_, v)| (**v).clone())
             .collect()
     }

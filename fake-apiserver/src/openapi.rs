@@ -5,7 +5,9 @@
 //!
 //! It documents types; it does not validate requests.
 
-use crate::server::{Inner, Reply, Req, Route, error_reply, json_reply};
+use crate::reply::{Reply, error_reply, json_reply};
+use crate::request::{Req, Route};
+use crate::state::Inner;
 use crate::status;
 use crate::types::{ResourceType, Strategy};
 use serde_json::{Map, Value, json};

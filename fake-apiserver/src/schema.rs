@@ -4,6 +4,7 @@
 //!
 //! It does not evaluate CEL (`x-kubernetes-validations`) rules; those are ignored.
 
+use crate::meta;
 use crate::status::FieldError;
 use regex::Regex;
 use serde_json::{Map, Value};
@@ -179,31 +180,7 @@ impl Schema {
     pub fn field(&self, name: &str) -> Option<&Arc<Schema>> {
         self.properties.get(name).or(self.additional.as_ref())
     }
-
-    /// True when this node is an object with explicitly listed properties (a struct).
-    pub fn is_struct(&self) -> bool {
-        !self.properties.is_empty()
-    }
 }
-
-/// Root fields of every object that the schema never prunes.
-const META_FIELDS: &[&str] = &[
-    "name",
-    "generateName",
-    "namespace",
-    "selfLink",
-    "uid",
-    "resourceVersion",
-    "generation",
-    "creationTimestamp",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-    "labels",
-    "annotations",
-    "ownerReferences",
-    "finalizers",
-    "managedFields",
-];
 
 /// Removes fields the schema does not know; returns the dotted paths of what was removed.
 pub fn prune_root(obj: &mut Value, schema: &Schema) -> Vec<String> {
@@ -218,7 +195,7 @@ pub fn prune_root(obj: &mut Value, schema: &Schema) -> Vec<String> {
                 if let Some(Value::Object(m)) = map.get_mut("metadata") {
                     let mk: Vec<String> = m.keys().cloned().collect();
                     for f in mk {
-                        if !META_FIELDS.contains(&f.as_str()) {
+                        if !meta::FIELDS.contains(&f.as_str()) {
                             m.remove(&f);
                             unknown.push(format!("metadata.{f}"));
                         }
@@ -251,7 +228,7 @@ fn prune(v: &mut Value, s: &Schema, path: &str, unknown: &mut Vec<String>) {
             {
                 let mk: Vec<String> = m.keys().cloned().collect();
                 for f in mk {
-                    if !META_FIELDS.contains(&f.as_str()) {
+                    if !meta::FIELDS.contains(&f.as_str()) {
                         m.remove(&f);
                         unknown.push(format!("{path}.metadata.{f}"));
                     }

@@ -290,16 +290,6 @@ impl LabelSelector {
         Ok(LabelSelector { reqs })
     }
 
-    /// Builds a selector from `matchLabels`-style pairs.
-    pub fn from_pairs(pairs: &BTreeMap<String, String>) -> Self {
-        LabelSelector {
-            reqs: pairs
-                .iter()
-                .map(|(k, v)| LabelReq::Eq(k.clone(), v.clone()))
-                .collect(),
-        }
-    }
-
     pub fn is_empty(&self) -> bool {
         self.reqs.is_empty()
     }

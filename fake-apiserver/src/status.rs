@@ -26,13 +26,6 @@ impl ApiError {
             .and_then(Value::as_str)
             .unwrap_or("")
     }
-    /// The `reason` of the Status body.
-    pub fn reason(&self) -> &str {
-        self.body
-            .get("reason")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-    }
 }
 
 /// A group/resource pair as the apiserver names it in errors (`switches.wiring.githedgehog.com`).

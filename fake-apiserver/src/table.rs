@@ -295,12 +295,6 @@ pub fn partial(obj: &Value) -> Value {
     json!({"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata": obj.get("metadata").cloned().unwrap_or(json!({}))})
 }
 
-/// `PartialObjectMetadataList`.
-pub fn partial_list(objs: &[&Value], list_meta: Value) -> Value {
-    json!({"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1","metadata": list_meta,
-        "items": objs.iter().map(|o| partial(o)).collect::<Vec<_>>()})
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,14 +30,14 @@ impl std::fmt::Debug for TlsMaterial {
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("generating certificate: {0}")]
-    Generate(String),
+    Generate(#[source] rcgen::Error),
     #[error("building rustls server config: {0}")]
     Config(String),
 }
 
 /// Makes a fresh CA and a leaf for `hosts` (IP addresses become IP SANs, the rest DNS SANs).
 pub fn generate(hosts: &[&str]) -> Result<TlsMaterial, TlsError> {
-    let g = |e: rcgen::Error| TlsError::Generate(e.to_string());
+    let g = TlsError::Generate;
     let ca_key = KeyPair::generate().map_err(g)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(g)?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);

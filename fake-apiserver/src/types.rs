@@ -92,12 +92,6 @@ impl ResourceType {
     pub fn has_generation(&self) -> bool {
         matches!(self.strategy, Strategy::Custom | Strategy::Crd)
     }
-    pub fn preferred_version(&self) -> &str {
-        // The first served version by Kubernetes' version priority.
-        let mut served: Vec<&TypeVersion> = self.versions.iter().filter(|v| v.served).collect();
-        served.sort_by_key(|b| std::cmp::Reverse(version_priority(&b.name)));
-        served.first().map(|v| v.name.as_str()).unwrap_or("v1")
-    }
 }
 
 /// Kubernetes version ordering: GA > beta > alpha, higher numbers first.

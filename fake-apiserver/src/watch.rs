@@ -5,9 +5,11 @@
 //!
 //! It reads the store's event history; it never writes.
 
-use crate::crud::{Format, include_object, lookup, negotiate, selectors};
+use crate::crud::{self, Format, include_object, lookup, negotiate, selectors};
 use crate::log::RequestLog;
-use crate::server::{Inner, Reply, Req, ResPath, common_headers, res_key};
+use crate::reply::{Reply, common_headers};
+use crate::request::{Req, ResPath};
+use crate::state::{Inner, res_key};
 use crate::status::{self, ApiError};
 use crate::store::EventType;
 use crate::table;
@@ -64,7 +66,7 @@ fn line(ty: &str, obj: &Value) -> Bytes {
 /// Starts a watch; errors before streaming are ordinary Status answers.
 pub(crate) fn start(inner: &Arc<Inner>, r: &Req, rp: &ResPath) -> Result<Reply, ApiError> {
     let mut st = inner.lock();
-    inner.tick(&mut st);
+    crud::tick(inner, &mut st);
     let (served, ver) = lookup(&st, rp)?;
     let rt = served.rt.clone();
     let fmt = negotiate(&r.accept).ok_or_else(status::not_acceptable)?;

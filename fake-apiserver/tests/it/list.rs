@@ -1,10 +1,8 @@
-#![recursion_limit = "256"]
 //! Lists: label selectors (every operator), field selectors, limit/continue with consistent
 //! pages, resourceVersion semantics, 410 on an expired continue token, Table and
 //! PartialObjectMetadataList by Accept.
 
-mod common;
-use common::*;
+use crate::common::*;
 use kube::api::{ListParams, PostParams};
 use serde_json::json;
 

@@ -1,9 +1,8 @@
-#![recursion_limit = "256"]
 //! The Python `kubernetes` client against the binary over HTTPS: list with a label selector,
 //! create without Content-Type, merge patch, SSA with `_content_type`, watch with
 //! timeout_seconds, delete.
 
-mod common;
+use crate::common;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 

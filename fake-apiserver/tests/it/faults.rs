@@ -1,10 +1,8 @@
-#![recursion_limit = "256"]
 //! Faults, programmatic and over the admin endpoint: unreachable, 500/503/504, 429 (plain and
 //! Status) with Retry-After, matching and counts, seeded probability, virtual latency, Nth write,
 //! concurrent writer, compaction; the request log records which fault fired.
 
-mod common;
-use common::*;
+use crate::common::*;
 use fake_apiserver::{FakeApiServer, Fault, ObjectRef, RejectForm, When, WriterPatch};
 use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::json;

@@ -1,9 +1,7 @@
-#![recursion_limit = "256"]
 //! Watches: initial ADDED, from a resourceVersion, BOOKMARKs, streaming lists with the
 //! initial-events-end bookmark, timeoutSeconds, ERROR 410, selectors, dropped streams.
 
-mod common;
-use common::*;
+use crate::common::*;
 use futures::{StreamExt, TryStreamExt};
 use kube::api::{PostParams, WatchEvent, WatchParams};
 use kube::runtime::{WatchStreamExt, watcher};

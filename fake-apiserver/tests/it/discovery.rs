@@ -1,10 +1,8 @@
-#![recursion_limit = "256"]
 //! /version, health, legacy and aggregated discovery by Accept, OpenAPI v3 (root and group-version
 //! documents with fieldValidation and x-kubernetes-group-version-kind), /openapi/v2 404, CRD
 //! registration over the API (Established, servable, deletion removes the objects), auth.
 
-mod common;
-use common::*;
+use crate::common::*;
 use fake_apiserver::FakeApiServer;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DeleteParams, PostParams};

@@ -1,9 +1,7 @@
-#![recursion_limit = "256"]
 //! kube-rs against the binary over HTTPS: the written kubeconfig (CA data + token) is accepted by
 //! rustls (leaf certificate, not a CA used as end entity), and a wrong token is refused with 401.
 
-mod common;
-use common::*;
+use crate::common::*;
 use kube::api::{ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use std::io::{BufRead, BufReader};

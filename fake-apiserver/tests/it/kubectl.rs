@@ -1,9 +1,8 @@
-#![recursion_limit = "256"]
 //! kubectl 1.32 end to end against the binary over HTTPS with a bearer token and a fresh cache:
 //! client-side apply (create, update), server-side apply (and a conflict), get (table), get -o
 //! yaml, diff, explain, api-resources, get -w, delete (also waiting on a finalizer), wrong token.
 
-mod common;
+use crate::common;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -1,9 +1,7 @@
-#![recursion_limit = "256"]
 //! Structural schema validation (422 with causes), pruning, fieldValidation=Strict/Warn,
 //! defaults, metadata name/label validation, admission hooks.
 
-mod common;
-use common::*;
+use crate::common::*;
 use fake_apiserver::{
     Admission, AdmissionError, AdmissionRequest, ClusterView, FakeApiServer, Operation,
 };

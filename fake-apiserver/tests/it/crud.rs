@@ -1,9 +1,7 @@
-#![recursion_limit = "256"]
 //! Create/get/update/patch/delete through kube-rs and raw HTTP: resourceVersion, uid,
 //! generation, conflicts, no-op writes, status subresource, finalizers, dry-run, namespaces, leases.
 
-mod common;
-use common::*;
+use crate::common::*;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions, PropagationPolicy};
 use serde_json::{Value, json};
 

@@ -1,9 +1,7 @@
-#![recursion_limit = "256"]
 //! Server-side apply through kube-rs: managedFields, per-manager ownership, 409 conflicts with
 //! causes, force, removal of fields dropped by their only owner, list-map/set/atomic lists.
 
-mod common;
-use common::*;
+use crate::common::*;
 use kube::api::{Patch, PatchParams, PostParams};
 use serde_json::json;
 

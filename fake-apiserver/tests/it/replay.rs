@@ -1,11 +1,9 @@
-#![recursion_limit = "256"]
 //! Replays of real kube-apiserver traffic (`shared/reference/k8s-replays`). The two CRD
 //! recordings are replayed exchange by exchange and every response must match after normalising
 //! uid, resourceVersion and timestamps. The other recordings use built-in kinds that need
 //! controllers; their semantics are reproduced on custom resources and compared by shape.
 
-mod common;
-use common::*;
+use crate::common::*;
 use fake_apiserver::FakeApiServer;
 use serde_json::{Value, json};
 use std::path::PathBuf;
