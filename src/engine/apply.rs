@@ -171,7 +171,7 @@ impl RunCx<'_> {
             let done: BTreeSet<usize> = order.iter().copied().collect();
             for (i, it) in items.iter_mut().enumerate() {
                 if it.is_write() && !done.contains(&i) && it.result != ObjectResult::Failed {
-                    it.result = ObjectResult::Skipped;
+                    it.result = ObjectResult::NotApplied;
                     it.note = Some("not written: the run stopped at an earlier failure".into());
                 }
             }
@@ -251,6 +251,9 @@ impl RunCx<'_> {
         let cfg = self.target.cfg;
         if !self.p.fence.is_valid() {
             return Err(EngineError::Fenced);
+        }
+        if self.lock_lost.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(EngineError::LockLost);
         }
         if Instant::now() > self.deadline {
             return Err(EngineError::Deadline {
@@ -333,6 +336,7 @@ impl RunCx<'_> {
     /// Records a write that took effect: its answer, and an audit entry.
     fn record_write(&self, it: &mut Item, written: Option<Value>) -> Result<(), EngineError> {
         it.written = written;
+        it.applied = true;
         it.result = ObjectResult::Ok;
         let before = it.live.as_ref().and_then(|l| l.hash.clone());
         let rv = it

@@ -85,6 +85,8 @@ pub(super) struct Item {
     pub pre: Option<Value>,
     /// Object after the write (server's answer).
     pub written: Option<Value>,
+    /// Whether its write took effect in the cluster.
+    pub applied: bool,
     /// Adopting an object without fabsync's label (policy force).
     pub adopt: bool,
     /// Preflight must wait until its stage (it references objects this run creates).
@@ -106,6 +108,7 @@ impl Item {
             live: None,
             pre: None,
             written: None,
+            applied: false,
             adopt: false,
             deferred: false,
             result: ObjectResult::Ok,

@@ -48,6 +48,24 @@ pub enum EngineError {
     /// This replica lost the fabric's lease.
     #[error("this fabsync replica lost the fabric's lease during the run; it stopped writing")]
     Fenced,
+    /// Another process is syncing the fabric (it holds the fabric's lock in the store).
+    #[error("{}", busy_message(.fabric, .owner, .since, *.run_id))]
+    Busy {
+        /// The fabric.
+        fabric: String,
+        /// Who holds it.
+        owner: String,
+        /// Since when.
+        since: String,
+        /// Its run, when recorded.
+        run_id: Option<i64>,
+    },
+    /// This process lost the fabric's lock in the store during the run (it could not renew it
+    /// in time, and another process took the fabric).
+    #[error(
+        "this fabsync process lost the fabric's lock during the run (it could not renew it in time); it stopped writing"
+    )]
+    LockLost,
     /// The cluster does not hold what was written.
     #[error("verification failed: {kind} {name:?} {detail}")]
     Verify {
@@ -126,6 +144,13 @@ fn conflicts_message(conflicts: &[ObjectConflicts]) -> String {
     )
 }
 
+fn busy_message(fabric: &str, owner: &str, since: &str, run_id: Option<i64>) -> String {
+    let run = run_id.map(|r| format!(" (run {r})")).unwrap_or_default();
+    format!(
+        "fabric {fabric:?} is being synced by {owner} since {since}{run}; only one run per fabric at a time: wait for it to end, or look at it with `fabsync runs {fabric}`"
+    )
+}
+
 fn foreign_message(fabric: &str, objects: &[String]) -> String {
     format!(
         "{} object(s) already exist in the cluster without fabsync's label {LABEL_FABRIC}={fabric} (created by someone else): {}; nothing was written. Delete them, or set the conflict policy to force to adopt them or skip to leave them alone.",
@@ -153,6 +178,8 @@ impl EngineError {
             Self::Foreign { .. } => "conflict",
             Self::Deadline { .. } => "deadline_exceeded",
             Self::Fenced => "lease_lost",
+            Self::Busy { .. } => "busy",
+            Self::LockLost => "lock_lost",
             Self::Verify { .. } => "verify_failed",
             Self::RolledBack { cause, .. } => cause.kind(),
             Self::RollbackFailed { .. } => "rollback_failed",
@@ -165,6 +192,7 @@ impl EngineError {
             Self::Netbox(e) => e.is_transient(),
             Self::Cluster(e) => e.is_transient(),
             Self::Deadline { .. } => true,
+            Self::Busy { .. } => true,
             Self::RolledBack { cause, .. } => cause.is_transient(),
             _ => false,
         }
@@ -184,18 +212,26 @@ impl EngineError {
     /// What this failure says about the NetBox and cluster connections.
     pub fn connection_states(&self) -> (Option<ConnectionState>, Option<ConnectionState>) {
         match self {
-            Self::Netbox(NetboxError::Unreachable { .. })
-            | Self::Netbox(NetboxError::Server { .. }) => {
+            Self::Netbox(NetboxError::Unreachable { .. }) => {
                 (Some(ConnectionState::Unreachable), None)
             }
+            Self::Netbox(NetboxError::Server { status: 429, .. }) => {
+                (Some(ConnectionState::Throttled), None)
+            }
+            Self::Netbox(NetboxError::Server { .. }) => (Some(ConnectionState::ServerError), None),
             Self::Netbox(NetboxError::Unauthorized { .. }) => {
                 (Some(ConnectionState::Unauthorized), None)
             }
             Self::Cluster(ClusterError::Unreachable { .. })
             | Self::Cluster(ClusterError::Tls { .. })
-            | Self::Cluster(ClusterError::Server { .. })
             | Self::Cluster(ClusterError::Timeout { .. }) => {
                 (None, Some(ConnectionState::Unreachable))
+            }
+            Self::Cluster(ClusterError::Throttled { .. }) => {
+                (None, Some(ConnectionState::Throttled))
+            }
+            Self::Cluster(ClusterError::Server { .. }) => {
+                (None, Some(ConnectionState::ServerError))
             }
             Self::Cluster(ClusterError::Unauthorized { .. }) => {
                 (None, Some(ConnectionState::Unauthorized))

@@ -12,6 +12,7 @@ pub mod connector;
 pub mod content;
 mod diff;
 mod error;
+mod lock;
 mod preview;
 mod read;
 mod rollback;
@@ -116,6 +117,8 @@ pub struct Engine {
     snapshots: Arc<Mutex<BTreeMap<String, CachedSnapshot>>>,
     /// Per fabric: the last run's desired objects with their content hashes.
     hashes: Arc<Mutex<BTreeMap<String, DesiredHashes>>>,
+    /// Who this engine is when it takes a fabric's lock without a replica name (the CLI).
+    owner: String,
 }
 
 impl std::fmt::Debug for Engine {
@@ -134,7 +137,14 @@ impl Engine {
             progress: None,
             snapshots: Default::default(),
             hashes: Default::default(),
+            owner: format!("fabsync pid {}", std::process::id()),
         }
+    }
+
+    /// Names this engine in fabric locks when runs carry no replica name (`fabsync sync`).
+    pub fn with_owner(mut self, owner: impl Into<String>) -> Self {
+        self.owner = owner.into();
+        self
     }
 
     /// Reports each step of every run to `f` (terminal progress, live UI).

@@ -5,12 +5,15 @@
 //!
 //! The stages themselves live in their own modules; this one only sequences them.
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::diff::{Item, Target};
+use super::lock::FabricLockGuard;
 use super::read::ChangeCheck;
 use super::summary::Summary;
 use super::{Engine, EngineError, NetboxConn, RunParams, RunReport};
@@ -58,6 +61,8 @@ pub(super) struct RunCx<'a> {
     pub run_id: i64,
     pub nb: &'a NetboxConn,
     pub deadline: Instant,
+    /// Set once the fabric's lock in the store is lost: no more writes.
+    pub lock_lost: Arc<AtomicBool>,
 }
 
 fn stage_span(step: RunStep) -> tracing::Span {
@@ -69,6 +74,8 @@ impl Engine {
     pub async fn run(&self, p: RunParams) -> Result<RunReport, EngineError> {
         let fabric = self.store.fabric(&p.fabric)?;
         let cfg = fabric.config;
+        let owner = p.holder.clone().unwrap_or_else(|| self.owner.clone());
+        let lock = self.lock_fabric(&cfg.name, &owner)?;
         let started = Instant::now();
         let run_id = self.store.start_run(
             &cfg.name,
@@ -78,15 +85,19 @@ impl Engine {
             &self.now(),
             p.holder.as_deref(),
         )?;
+        lock.cover(run_id)?;
         let span = tracing::info_span!(
             "run",
             fabric = %cfg.name,
             run_id,
             trigger = p.trigger.as_str()
         );
-        self.run_recorded(&p, &cfg, run_id, started)
+        let report = self
+            .run_recorded(&p, &cfg, run_id, started, &lock)
             .instrument(span)
-            .await
+            .await;
+        drop(lock);
+        report
     }
 
     async fn run_recorded(
@@ -95,6 +106,7 @@ impl Engine {
         cfg: &FabricConfig,
         run_id: i64,
         started: Instant,
+        lock: &FabricLockGuard,
     ) -> Result<RunReport, EngineError> {
         if let Some(t) = &p.task_id {
             self.store.task_started(t, run_id, &self.now())?;
@@ -118,6 +130,7 @@ impl Engine {
                     run_id,
                     nb: &nb,
                     deadline,
+                    lock_lost: lock.lost(),
                 };
                 let r = cx.execute(&mut st).await;
                 calls = super::summary::Calls {

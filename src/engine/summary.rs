@@ -48,12 +48,32 @@ fn count(st: &RunState) -> (Counts, BTreeMap<String, Counts>) {
                 (ObjectResult::Ok, Action::Unchanged) => c.unchanged += 1,
                 (ObjectResult::Skipped, _) => c.skipped += 1,
                 (ObjectResult::Failed | ObjectResult::Unknown, _) => c.failed += 1,
-                (ObjectResult::RolledBack, _) => {}
+                (ObjectResult::RolledBack | ObjectResult::NotApplied, _) => {}
             }
         }
     }
     let by_kind = kinds.into_iter().map(|(k, c)| (k.to_string(), c)).collect();
     (counts, by_kind)
+}
+
+/// A failed run: every write that did not take effect and has no other result says so, with
+/// the reason (nothing reached the cluster for it).
+fn mark_not_applied(st: &mut RunState, e: &EngineError) {
+    let why = match e {
+        EngineError::InvalidData(_) | EngineError::Conflicts(_) | EngineError::Foreign { .. } => {
+            "not applied: the run stopped before writing anything"
+        }
+        _ if st.step <= crate::store::RunStep::Preflight => {
+            "not applied: the run stopped before writing anything"
+        }
+        _ => "not applied: the run stopped before writing it",
+    };
+    for it in st.items.iter_mut() {
+        if it.is_write() && !it.applied && it.result == ObjectResult::Ok {
+            it.result = ObjectResult::NotApplied;
+            it.note = Some(why.into());
+        }
+    }
 }
 
 /// The one-line outcome of a successful run.
@@ -96,6 +116,10 @@ impl Summary<'_> {
     ) -> Result<RunReport, EngineError> {
         let store = &self.engine.store;
         let cfg = self.cfg;
+        let mut st = st;
+        if let Err(e) = &result {
+            mark_not_applied(&mut st, e);
+        }
         let (counts, by_kind) = count(&st);
         let objects: Vec<RunObject> = st
             .items

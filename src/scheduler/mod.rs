@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::clock::{SharedClock, format_ts};
-use crate::store::{Phase, Store, StoreError, TaskRecord, Trigger};
+use crate::store::{Phase, Store, StoreError, Sweep, TaskRecord, Trigger};
 pub use lease::{Fence, LeaseConfig, Leases};
 
 /// Boxed future.
@@ -101,6 +101,21 @@ impl RetryPolicy {
         }
         d.min(self.max)
     }
+}
+
+/// How long a replica counts as alive after its last heartbeat (it heartbeats every third of
+/// this): tasks of a replica silent for longer are failed as interrupted by the next start.
+pub const REPLICA_TTL: Duration = Duration::from_secs(30);
+
+/// `clock`'s now minus `d`, as stored.
+fn ts_before(clock: &SharedClock, d: Duration) -> String {
+    let span = jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::ZERO);
+    format_ts(
+        clock
+            .now()
+            .saturating_sub(span)
+            .unwrap_or(jiff::Timestamp::MIN),
+    )
 }
 
 /// Scheduler settings.
@@ -202,6 +217,8 @@ struct Inner {
     events: broadcast::Sender<TaskEvent>,
     leases: Option<Leases>,
     idle: Notify,
+    /// Tells other processes sharing the store that this replica is alive.
+    heartbeat: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// A running scheduler (cheap to clone).
@@ -229,7 +246,15 @@ impl Scheduler {
         leases: Option<Leases>,
     ) -> Result<Self, SchedulerError> {
         let now = format_ts(clock.now());
-        for run in store.close_interrupted(&now)? {
+        store.replica_heartbeat(&cfg.replica, &now)?;
+        let alive_since = ts_before(&clock, REPLICA_TTL);
+        let sweep = Sweep {
+            now: &now,
+            me: Some(&cfg.replica),
+            fabric: None,
+            alive_since: &alive_since,
+        };
+        for run in store.close_interrupted(&sweep)? {
             tracing::warn!(fabric = %run.fabric, run = run.id, "closed a run interrupted by a previous stop");
         }
         let (events, _) = broadcast::channel(1024);
@@ -248,8 +273,10 @@ impl Scheduler {
             events,
             leases,
             idle: Notify::new(),
+            heartbeat: Mutex::new(None),
         });
         let sched = Scheduler { inner };
+        sched.start_heartbeat();
         for fabric in sched.inner.store.fabrics()? {
             sched.ensure_worker(&fabric.name);
             sched.plan_periodic(&fabric.name, true)?;
@@ -374,9 +401,14 @@ impl Scheduler {
                 let _ = handle.await;
             }
         }
-        let now = format_ts(self.inner.clock.now());
-        if let Err(e) = self.inner.store.close_interrupted(&now) {
+        if let Some(h) = self.inner.heartbeat.lock().unwrap().take() {
+            h.abort();
+        }
+        if let Err(e) = self.sweep(None) {
             tracing::error!(error = %e, "could not record interrupted runs at shutdown");
+        }
+        if let Err(e) = self.inner.store.replica_gone(&self.inner.cfg.replica) {
+            tracing::error!(error = %e, "could not unregister this replica at shutdown");
         }
         if let Some(leases) = &self.inner.leases {
             leases.release_all().await;
@@ -390,6 +422,9 @@ impl Scheduler {
         self.inner
             .shutting_down
             .store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(h) = self.inner.heartbeat.lock().unwrap().take() {
+            h.abort();
+        }
         let mut slots = self.inner.slots.lock().unwrap();
         for slot in slots.values_mut() {
             if let Some(w) = slot.worker.take() {
@@ -399,6 +434,36 @@ impl Scheduler {
         if let Some(leases) = &self.inner.leases {
             leases.abandon();
         }
+    }
+
+    /// Closes this replica's runs (of one fabric, or all) as interrupted: they are over.
+    fn sweep(&self, fabric: Option<&str>) -> Result<Vec<crate::store::RunRecord>, StoreError> {
+        let now = format_ts(self.inner.clock.now());
+        let alive_since = ts_before(&self.inner.clock, REPLICA_TTL);
+        self.inner.store.close_interrupted(&Sweep {
+            now: &now,
+            me: Some(&self.inner.cfg.replica),
+            fabric,
+            alive_since: &alive_since,
+        })
+    }
+
+    /// Heartbeats every [`REPLICA_TTL`] / 3 while the scheduler lives.
+    fn start_heartbeat(&self) {
+        let inner = Arc::downgrade(&self.inner);
+        let every = REPLICA_TTL / 3;
+        let handle = tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(Instant::now() + every, every);
+            loop {
+                tick.tick().await;
+                let Some(inner) = inner.upgrade() else { return };
+                let now = format_ts(inner.clock.now());
+                if let Err(e) = inner.store.replica_heartbeat(&inner.cfg.replica, &now) {
+                    tracing::warn!(error = %e, "could not record this replica's heartbeat");
+                }
+            }
+        });
+        *self.inner.heartbeat.lock().unwrap() = Some(handle);
     }
 
     fn ensure_worker(&self, fabric: &str) {
@@ -516,7 +581,7 @@ impl Scheduler {
         let created = format_ts(self.inner.clock.now());
         self.inner
             .store
-            .create_task(&id, fabric, trigger, &created)?;
+            .create_task(&id, fabric, trigger, &created, &self.inner.cfg.replica)?;
         slot.pending = Some(Pending {
             task_id: id.clone(),
             trigger,
@@ -683,8 +748,7 @@ impl Scheduler {
             Ok(o) => o,
             Err(_) => {
                 // The runner enforces the deadline itself; this is the last resort.
-                let now = format_ts(self.inner.clock.now());
-                let _ = self.inner.store.close_interrupted(&now);
+                let _ = self.sweep(Some(fabric));
                 RunOutcome {
                     run_id: None,
                     phase: Phase::Failure,

@@ -37,24 +37,7 @@ pub struct AuditWrite<'a> {
 impl Store {
     /// Appends one write to the audit log.
     pub fn audit(&self, w: &AuditWrite<'_>) -> Result<(), StoreError> {
-        self.lock()
-            .execute(
-                "INSERT INTO audit (run_id, time, kind, namespace, name, verb, before_hash, after_hash, resource_version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    w.run_id,
-                    w.time,
-                    w.kind,
-                    w.namespace,
-                    w.name,
-                    w.verb,
-                    w.before_hash,
-                    w.after_hash,
-                    w.resource_version
-                ],
-            )
-            .ctx("append audit")?;
-        Ok(())
+        insert_audit(&self.lock(), w)
     }
 
     /// The audit entries of a run (or all when `run_id` is `None`), in write order.
@@ -265,4 +248,26 @@ fn read_baseline(conn: &Connection, fabric: &str) -> Result<Vec<ObservedObject>,
     .ctx("read baseline")?
     .collect::<Result<_, _>>()
     .ctx("read baseline")
+}
+
+/// Inserts one audit row (inside the caller's transaction, if any).
+pub(super) fn insert_audit(conn: &Connection, w: &AuditWrite<'_>) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO audit (run_id, time, kind, namespace, name, verb, before_hash, after_hash, resource_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .ctx("append audit")?
+    .execute(params![
+        w.run_id,
+        w.time,
+        w.kind,
+        w.namespace,
+        w.name,
+        w.verb,
+        w.before_hash,
+        w.after_hash,
+        w.resource_version
+    ])
+    .ctx("append audit")?;
+    Ok(())
 }

@@ -101,4 +101,76 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (fabric, kind, namespace, name)
     );
     "#,
+    // 2: a fabric can be held (deletions await approval); an object can be "not applied" (the
+    // run stopped before writing it); write intents precede every cluster write; fabric locks
+    // keep one run per fabric across processes; the change cursor carries the fingerprint of
+    // the record it points at (to notice a restored or different NetBox). Tables whose CHECK
+    // constraints change are rebuilt (SQLite cannot alter a CHECK); foreign keys are off while
+    // this runs (see `Store::migrate`).
+    r#"
+    CREATE TABLE fabrics_new (
+        name TEXT PRIMARY KEY,
+        config_json TEXT NOT NULL,
+        source_hash TEXT,
+        status TEXT NOT NULL DEFAULT 'never_synced'
+            CHECK (status IN ('never_synced','syncing','in_sync','out_of_sync','error','held')),
+        netbox_state TEXT NOT NULL DEFAULT 'unknown'
+            CHECK (netbox_state IN ('unknown','connected','unreachable','unauthorized','server_error','throttled')),
+        cluster_state TEXT NOT NULL DEFAULT 'unknown'
+            CHECK (cluster_state IN ('unknown','connected','unreachable','unauthorized','server_error','throttled')),
+        last_run_id INTEGER,
+        last_success_at TEXT,
+        last_finished_at TEXT,
+        last_error TEXT,
+        next_run_at TEXT,
+        object_count INTEGER
+    );
+    INSERT INTO fabrics_new SELECT name, config_json, source_hash, status, netbox_state,
+        cluster_state, last_run_id, last_success_at, last_finished_at, last_error, next_run_at,
+        object_count FROM fabrics;
+    DROP TABLE fabrics;
+    ALTER TABLE fabrics_new RENAME TO fabrics;
+    CREATE TABLE run_objects_new (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        name TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('create','update','delete','unchanged')),
+        result TEXT NOT NULL
+            CHECK (result IN ('ok','failed','rolled_back','unknown','skipped','not_applied')),
+        message TEXT,
+        PRIMARY KEY (run_id, seq)
+    );
+    INSERT INTO run_objects_new SELECT * FROM run_objects;
+    DROP TABLE run_objects;
+    ALTER TABLE run_objects_new RENAME TO run_objects;
+    CREATE TABLE intents (
+        run_id INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        fabric TEXT NOT NULL,
+        time TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        namespace TEXT NOT NULL,
+        name TEXT NOT NULL,
+        verb TEXT NOT NULL,
+        before_hash TEXT,
+        after_hash TEXT,
+        PRIMARY KEY (run_id, seq)
+    );
+    CREATE TABLE fabric_locks (
+        fabric TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        run_id INTEGER,
+        acquired_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE TABLE replicas (
+        id TEXT PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        heartbeat_at TEXT NOT NULL
+    );
+    ALTER TABLE tasks ADD COLUMN owner TEXT;
+    ALTER TABLE cursors ADD COLUMN fingerprint TEXT;
+    "#,
 ];

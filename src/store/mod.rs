@@ -8,6 +8,8 @@
 
 mod audit;
 mod fabrics;
+mod intents;
+mod locks;
 mod migrations;
 pub mod model;
 mod runs;
@@ -17,12 +19,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 pub use audit::AuditWrite;
+pub use intents::{Intent, IntentRecord};
+pub use locks::{FabricLock, LockOutcome};
 use migrations::MIGRATIONS;
 pub use model::*;
-pub use runs::RunEnd;
+pub use runs::{RunEnd, Sweep};
 
 /// Store errors.
 #[derive(Debug, thiserror::Error)]
@@ -120,25 +124,51 @@ impl Store {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Applies the migrations this database lacks. Each runs in an immediate transaction that
+    /// re-reads the version, so two processes opening one file migrate it once. Foreign keys
+    /// are off meanwhile (a migration may rebuild a referenced table) and checked afterwards.
     fn migrate(&self) -> Result<(), StoreError> {
         let mut conn = self.lock();
+        let known = MIGRATIONS.len() as i64;
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .ctx("read schema version")?;
-        let known = MIGRATIONS.len() as i64;
         if version > known {
             return Err(StoreError::Corrupt(format!(
                 "schema version {version} is newer than this fabsync understands ({known})"
             )));
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = conn.transaction().ctx("begin migration")?;
-            tx.execute_batch(sql).ctx(&format!("migration {}", i + 1))?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)
-                .ctx("record schema version")?;
-            tx.commit().ctx("commit migration")?;
+        if version == known {
+            return Ok(());
         }
-        Ok(())
+        conn.execute_batch("PRAGMA foreign_keys = OFF;")
+            .ctx("pause foreign keys")?;
+        let result = (|| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .ctx("begin migration")?;
+            let version: i64 = tx
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .ctx("read schema version")?;
+            for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+                tx.execute_batch(sql).ctx(&format!("migration {}", i + 1))?;
+            }
+            tx.pragma_update(None, "user_version", known)
+                .ctx("record schema version")?;
+            let broken: Option<String> = tx
+                .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+                .optional()
+                .ctx("check foreign keys")?;
+            if let Some(table) = broken {
+                return Err(StoreError::Corrupt(format!(
+                    "migration left a dangling reference in table {table}"
+                )));
+            }
+            tx.commit().ctx("commit migration")
+        })();
+        conn.execute_batch("PRAGMA foreign_keys = ON;")
+            .ctx("resume foreign keys")?;
+        result
     }
 
     /// The schema version in use.

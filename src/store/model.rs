@@ -38,6 +38,9 @@ string_enum! {
         OutOfSync => "out_of_sync",
         /// The last run failed.
         Error => "error",
+        /// The last run found more deletions than the fabric allows without approval and wrote
+        /// nothing: a person must approve them (or fix NetBox).
+        Held => "held",
     }
 }
 
@@ -89,6 +92,10 @@ string_enum! {
         Unreachable => "unreachable",
         /// The credentials were refused (401/403).
         Unauthorized => "unauthorized",
+        /// Reachable, but it answered with a server error (5xx).
+        ServerError => "server_error",
+        /// Reachable, but it asked fabsync to slow down (429).
+        Throttled => "throttled",
     }
 }
 
@@ -147,8 +154,11 @@ string_enum! {
         RolledBack => "rolled_back",
         /// State unknown: its write or its rollback failed midway.
         Unknown => "unknown",
-        /// Left alone (conflict policy `skip`, or the run stopped before it).
+        /// Left alone (conflict policy `skip`, or prune `off` for a delete).
         Skipped => "skipped",
+        /// Not written: the run stopped before it (a failed preflight or an earlier write, held
+        /// deletions, a lost lease).
+        NotApplied => "not_applied",
     }
 }
 
@@ -334,6 +344,8 @@ pub enum StatusEvent {
     RunPartial,
     /// A run failed (or was interrupted).
     RunFailed,
+    /// A run found deletions over the fabric's budget and wrote nothing.
+    RunHeld,
     /// A preview found differences (`true`) or none (`false`) without writing.
     Previewed {
         /// Whether the cluster differs from NetBox.
@@ -348,6 +360,7 @@ pub fn next_status(current: FabricStatus, event: &StatusEvent) -> FabricStatus {
         StatusEvent::RunVerified => FabricStatus::InSync,
         StatusEvent::RunPartial => FabricStatus::OutOfSync,
         StatusEvent::RunFailed => FabricStatus::Error,
+        StatusEvent::RunHeld => FabricStatus::Held,
         StatusEvent::Previewed { differs } => match (current, differs) {
             // A preview never claims in_sync: only a verified run may.
             (FabricStatus::InSync, true) => FabricStatus::OutOfSync,

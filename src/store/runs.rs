@@ -247,69 +247,194 @@ impl Store {
             .collect()
     }
 
-    /// Closes every run left STARTED (the process died) as FAILURE "interrupted", fails their
-    /// tasks, and moves their fabrics out of `syncing`. Returns the runs closed.
-    pub fn close_interrupted(&self, now: &str) -> Result<Vec<RunRecord>, StoreError> {
-        let interrupted: Vec<RunRecord> = {
+    /// Closes the runs left STARTED whose process is gone, as FAILURE "interrupted": runs of
+    /// fabrics with no lock, an expired lock, a lock for another run, or a lock held by
+    /// `sweep.me` (the caller, which knows its own runs are over). For each: its open intents
+    /// become `unconfirmed-…` audit entries and objects that may have changed, the writes its
+    /// audit rows show become its counts, its task fails, its lock goes, and its fabric leaves
+    /// `syncing` — to `error` only when it is the fabric's latest run (closing an older run never
+    /// overrides a newer run's status). Tasks whose replica is the caller or has stopped
+    /// heartbeating fail too. Returns the runs closed.
+    pub fn close_interrupted(&self, sweep: &Sweep<'_>) -> Result<Vec<RunRecord>, StoreError> {
+        let now = sweep.now;
+        let open: Vec<RunRecord> = {
             let conn = self.lock();
             let mut stmt = conn
                 .prepare(&format!(
-                    "{RUN_SELECT} WHERE phase IN ('STARTED','PENDING') ORDER BY id"
+                    "{RUN_SELECT} WHERE phase IN ('STARTED','PENDING') AND (?1 IS NULL OR fabric = ?1) ORDER BY id"
                 ))
                 .ctx("find interrupted runs")?;
             let rows = stmt
-                .query_map([], run_from_row)
+                .query_map(params![sweep.fabric], run_from_row)
                 .ctx("find interrupted runs")?
                 .collect::<Result<Vec<_>, _>>()
                 .ctx("find interrupted runs")?;
             rows.into_iter().collect::<Result<_, _>>()?
         };
-        const MESSAGE: &str = "interrupted: fabsync stopped while this run was in progress; the cluster may hold part of its writes, and the next run repairs them";
-        for run in &interrupted {
-            let end = RunEnd {
-                phase: Some(Phase::Failure),
-                step: RunStep::parse(&run.step).unwrap_or(RunStep::Start),
-                finished_at: now.to_string(),
-                duration_ms: 0,
-                counts: run.counts,
-                cluster_calls: run.cluster_calls,
-                netbox_calls: run.netbox_calls,
-                writes: run.writes,
-                drift: run.drift,
-                message: Some("interrupted".into()),
-                error_kind: Some("interrupted".into()),
-                error: Some(MESSAGE.into()),
-            };
-            self.finish_run(run.id, &end, &[], None)?;
-            if let Some(task) = &run.task_id {
-                self.task_finished(task, Phase::Failure, "interrupted", now, None)?;
+        let mut closed = Vec::new();
+        for run in open {
+            let lock = self.fabric_lock(&run.fabric)?;
+            let live = lock.as_ref().is_some_and(|l| {
+                l.expires_at.as_str() > now
+                    && Some(l.owner.as_str()) != sweep.me
+                    && l.run_id.is_none_or(|id| id == run.id)
+            });
+            if live {
+                continue;
             }
-            self.status_event(&run.fabric, &StatusEvent::RunFailed)?;
+            self.close_one(&run, now)?;
+            if let Some(l) = lock
+                && (l.run_id == Some(run.id)
+                    || l.expires_at.as_str() <= now
+                    || Some(l.owner.as_str()) == sweep.me)
+            {
+                self.unlock_fabric(&run.fabric, &l.owner)?;
+            }
+            closed.push(self.run(run.id)?);
         }
-        // Tasks left PENDING/STARTED/RETRY without a live scheduler are failed too.
-        self.lock()
-            .execute(
-                "UPDATE tasks SET state = 'FAILURE', message = 'interrupted', finished_at = ?1
-                 WHERE state IN ('PENDING','STARTED','RETRY')",
-                params![now],
-            )
-            .ctx("fail orphan tasks")?;
+        self.fail_orphan_tasks(sweep)?;
         // A fabric can only be `syncing` while a run is live.
         let syncing: Vec<String> = {
             let conn = self.lock();
             let mut stmt = conn
-                .prepare("SELECT name FROM fabrics WHERE status = 'syncing'")
+                .prepare(
+                    "SELECT name FROM fabrics WHERE status = 'syncing' AND (?1 IS NULL OR name = ?1)",
+                )
                 .ctx("find syncing fabrics")?;
-            stmt.query_map([], |r| r.get(0))
+            stmt.query_map(params![sweep.fabric], |r| r.get(0))
                 .ctx("find syncing fabrics")?
                 .collect::<Result<_, _>>()
                 .ctx("find syncing fabrics")?
         };
         for f in syncing {
-            self.status_event(&f, &StatusEvent::RunFailed)?;
+            let held = self
+                .fabric_lock(&f)?
+                .is_some_and(|l| l.expires_at.as_str() > now && Some(l.owner.as_str()) != sweep.me);
+            if !held {
+                self.status_event(&f, &StatusEvent::RunFailed)?;
+            }
         }
-        Ok(interrupted)
+        Ok(closed)
     }
+
+    /// Closes one dead run: intents settled, counts from its audit, FAILURE "interrupted".
+    fn close_one(&self, run: &RunRecord, now: &str) -> Result<(), StoreError> {
+        let unconfirmed = self.settle_intents(run.id, now)?;
+        let written: Vec<_> = self
+            .audit_entries(Some(run.id))?
+            .into_iter()
+            .filter(|a| a.verb == "apply" || a.verb == "delete")
+            .collect();
+        let mut counts = run.counts;
+        let mut objects = Vec::new();
+        for a in &written {
+            let action = match (a.verb.as_str(), &a.before_hash) {
+                ("delete", _) => Action::Delete,
+                (_, None) => Action::Create,
+                _ => Action::Update,
+            };
+            match action {
+                Action::Create => counts.created += 1,
+                Action::Delete => counts.deleted += 1,
+                _ => counts.updated += 1,
+            }
+            objects.push(RunObject {
+                kind: a.kind.clone(),
+                namespace: a.namespace.clone(),
+                name: a.name.clone(),
+                action,
+                result: ObjectResult::Ok,
+                message: Some("written before fabsync stopped".into()),
+            });
+        }
+        for i in &unconfirmed {
+            counts.failed += 1;
+            objects.push(RunObject {
+                kind: i.kind.clone(),
+                namespace: i.namespace.clone(),
+                name: i.name.clone(),
+                action: if i.verb.ends_with("delete") {
+                    Action::Delete
+                } else if i.before_hash.is_none() {
+                    Action::Create
+                } else {
+                    Action::Update
+                },
+                result: ObjectResult::Unknown,
+                message: Some(format!(
+                    "may have changed: fabsync stopped while writing it ({})",
+                    i.verb
+                )),
+            });
+        }
+        let step = RunStep::parse(&run.step).unwrap_or(RunStep::Start);
+        let mut error =
+            format!("interrupted: fabsync stopped while this run was in progress (step {step})");
+        if !written.is_empty() {
+            error.push_str(&format!(
+                "; {} write(s) had reached the cluster",
+                written.len()
+            ));
+        }
+        if !unconfirmed.is_empty() {
+            let names: Vec<String> = unconfirmed
+                .iter()
+                .map(|i| format!("{}/{}", i.kind, i.name))
+                .collect();
+            error.push_str(&format!(
+                "; {} object(s) may have changed: {}",
+                names.len(),
+                names.join(", ")
+            ));
+        }
+        error.push_str("; the next run repairs them");
+        let end = RunEnd {
+            phase: Some(Phase::Failure),
+            step,
+            finished_at: now.to_string(),
+            duration_ms: 0,
+            counts,
+            cluster_calls: run.cluster_calls,
+            netbox_calls: run.netbox_calls,
+            writes: run.writes.max(written.len() as u64),
+            drift: run.drift,
+            message: Some("interrupted".into()),
+            error_kind: Some("interrupted".into()),
+            error: Some(error),
+        };
+        self.finish_run(run.id, &end, &objects, None)?;
+        if let Some(task) = &run.task_id {
+            self.task_finished(task, Phase::Failure, "interrupted", now, None)?;
+        }
+        let latest: Option<i64> = self
+            .lock()
+            .query_row(
+                "SELECT last_run_id FROM fabrics WHERE name = ?1",
+                params![run.fabric],
+                |r| r.get(0),
+            )
+            .optional()
+            .ctx("read latest run")?
+            .flatten();
+        if latest == Some(run.id) {
+            self.status_event(&run.fabric, &StatusEvent::RunFailed)?;
+        }
+        Ok(())
+    }
+}
+
+/// What [`Store::close_interrupted`] sweeps.
+#[derive(Debug, Clone, Copy)]
+pub struct Sweep<'a> {
+    /// Now (the world's clock).
+    pub now: &'a str,
+    /// The caller's identity (scheduler replica or CLI process), whose own runs are known to
+    /// be over; `None` closes only runs whose lock is absent, expired or for another run.
+    pub me: Option<&'a str>,
+    /// Only this fabric's runs.
+    pub fabric: Option<&'a str>,
+    /// Tasks of replicas that have not heartbeated since this time are orphans.
+    pub alive_since: &'a str,
 }
 
 const RUN_SELECT: &str = "SELECT id, fabric, task_id, trigger, attempt, phase, step, started_at,

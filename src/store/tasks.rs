@@ -16,11 +16,12 @@ impl Store {
         fabric: &str,
         trigger: Trigger,
         now: &str,
+        owner: &str,
     ) -> Result<TaskRecord, StoreError> {
         self.lock()
             .execute(
-                "INSERT INTO tasks (id, fabric, trigger, state, created_at) VALUES (?1, ?2, ?3, 'PENDING', ?4)",
-                params![id, fabric, trigger.as_str(), now],
+                "INSERT INTO tasks (id, fabric, trigger, state, created_at, owner) VALUES (?1, ?2, ?3, 'PENDING', ?4, ?5)",
+                params![id, fabric, trigger.as_str(), now, owner],
             )
             .ctx("create task")?;
         self.task(id)
@@ -99,6 +100,27 @@ impl Store {
                 params![id, state.as_str(), message, finished, retry_at],
             )
             .ctx("finish task")?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Fails the tasks no live scheduler will finish: those of the caller (`sweep.me`), of no
+    /// replica, or of a replica that stopped heartbeating before `sweep.alive_since`.
+    pub(super) fn fail_orphan_tasks(
+        &self,
+        sweep: &super::runs::Sweep<'_>,
+    ) -> Result<(), StoreError> {
+        self.lock()
+            .execute(
+                "UPDATE tasks SET state = 'FAILURE', message = 'interrupted', finished_at = ?1
+                 WHERE state IN ('PENDING','STARTED','RETRY')
+                   AND (?3 IS NULL OR fabric = ?3)
+                   AND (owner IS NULL OR owner = ?2
+                        OR NOT EXISTS (SELECT 1 FROM replicas r WHERE r.id = tasks.owner AND r.heartbeat_at > ?4))",
+                params![sweep.now, sweep.me, sweep.fabric, sweep.alive_since],
+            )
+            .ctx("fail orphan tasks")?;
         Ok(())
     }
 }
