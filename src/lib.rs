@@ -12,5 +12,6 @@ pub mod plan;
 pub mod scheduler;
 pub mod sim;
 pub mod store;
+pub(crate) mod text;
 pub mod validate;
 pub mod web;
