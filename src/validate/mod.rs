@@ -17,13 +17,13 @@
 
 pub mod browser;
 pub(crate) mod cx;
-pub mod error;
+pub(crate) mod error;
 pub(crate) mod local;
 pub mod model;
 pub(crate) mod oracle;
-pub mod real;
+pub(crate) mod real;
 pub(crate) mod record;
-pub mod report;
+pub(crate) mod report;
 pub mod requirements;
 pub(crate) mod runner;
 pub(crate) mod scratch;
@@ -39,7 +39,7 @@ use serde_json::Value;
 use error::Context;
 pub use error::ValidateError;
 pub use model::{Options, Outcome, Scale};
-use real::RealSystems;
+pub use real::RealSystems;
 use runner::{Target, run_on};
 use simulated::SimTarget;
 

@@ -4,7 +4,7 @@
 //!
 //! `sim` builds them in-process on the paused clock; `real` (and `local`, which serves the fakes
 //! on loopback ports) reaches them over the network with the same code paths a deployment uses
-//! (`real.rs` builds those environments).
+//! (`real/` builds those environments).
 //! Workflows only see this interface, so the same workflow runs on every target.
 
 use std::sync::Arc;

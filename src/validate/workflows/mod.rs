@@ -25,8 +25,6 @@ use crate::config::ConflictPolicy;
 use crate::validate::cx::{Cx, Stop};
 use crate::validate::model::UserType;
 
-pub use perf::{MEMORY_BOUND, peak_memory};
-
 /// How a workflow's world is set up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fabric {

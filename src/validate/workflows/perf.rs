@@ -6,7 +6,7 @@ use crate::store::Phase;
 use crate::validate::cx::{Cx, Step};
 
 /// Peak resident memory of this process (Linux `VmHWM`), in bytes.
-pub fn peak_memory() -> Option<u64> {
+fn peak_memory() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -14,7 +14,7 @@ pub fn peak_memory() -> Option<u64> {
 }
 
 /// Memory bound of the large-fabric workflow.
-pub const MEMORY_BOUND: u64 = 2 * 1024 * 1024 * 1024;
+const MEMORY_BOUND: u64 = 2 * 1024 * 1024 * 1024;
 
 pub(super) async fn large(cx: &mut Cx<'_>) -> R {
     let task = api_sync(cx).await;
