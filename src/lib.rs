@@ -13,5 +13,6 @@ pub mod scheduler;
 pub mod service;
 pub mod sim;
 pub mod store;
+pub(crate) mod text;
 pub mod validate;
 pub mod web;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use fabsync::cli::serve::SimDemo;
 use fabsync::config::Secret;
 use fabsync::engine::api_resource;
 use fabsync::hedgehog::Kind;
@@ -60,7 +61,7 @@ async fn app_with(o: Opts) -> App {
         clock: world.clock.clone(),
         auth_token: o.auth.then(|| Secret::new(AUTH_TOKEN)),
         secret_key: [42u8; 32],
-        demo: o.demo.then(|| DemoHooks::new(world.clone())),
+        demo: o.demo.then(|| DemoHooks::new(SimDemo::new(world.clone()))),
     };
     App {
         world,

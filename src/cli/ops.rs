@@ -15,6 +15,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::engine::{Engine, RealConnector, RunParams};
 use crate::store::{Phase, Store};
+use crate::text::table;
 
 /// Where the configuration is.
 #[derive(Debug, Clone, Args)]
@@ -188,34 +189,6 @@ pub fn summary_table(by_kind: &std::collections::BTreeMap<String, crate::store::
         ]);
     }
     table(&rows)
-}
-
-/// Left-aligned columns separated by three spaces.
-pub fn table<const N: usize>(rows: &[[String; N]]) -> String {
-    let mut widths = [0usize; N];
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
-        }
-    }
-    rows.iter()
-        .map(|r| {
-            r.iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    if i + 1 == N {
-                        c.clone()
-                    } else {
-                        format!("{c:<w$}", w = widths[i])
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("   ")
-                .trim_end()
-                .to_string()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// `fabsync diff FABRIC`: exit 0 when in sync, 1 when a sync would change something.

@@ -4,10 +4,12 @@
 //!
 //! Glue: it builds the store, engine, scheduler (with leases under `--lease`) and router, binds the
 //! listener (loopback only without an access token), and shuts down gracefully on Ctrl-C/SIGTERM.
+//! With `--demo` it hands the web layer's demo routes the simulated world ([`SimDemo`]).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Args;
@@ -21,7 +23,107 @@ use crate::scheduler::{LeaseConfig, Leases, Scheduler, SchedulerConfig};
 use crate::service::ConnectorLeases;
 use crate::sim::{World, WorldConfig};
 use crate::store::Store;
-use crate::web::{AppState, DemoHooks, router};
+use crate::web::{
+    AppState, DemoAbout, DemoControlError, DemoControls, DemoFault, DemoHooks, router,
+};
+
+/// The web layer's demo controls over the simulated world: fault rules in the fake apiserver and
+/// fake NetBox, and the simulated connector's tokens.
+#[derive(Debug)]
+pub struct SimDemo {
+    world: World,
+    /// The fault rules this adapter added, by the demo fault they make.
+    rules: Mutex<BTreeMap<DemoFault, u64>>,
+}
+
+impl SimDemo {
+    /// Controls over `world` (the one `serve --demo` syncs).
+    pub fn new(world: World) -> Self {
+        Self {
+            world,
+            rules: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn rules(&self) -> std::sync::MutexGuard<'_, BTreeMap<DemoFault, u64>> {
+        self.rules.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl DemoControls for SimDemo {
+    fn about(&self) -> DemoAbout {
+        DemoAbout {
+            fabric: self.world.fabric.name.clone(),
+            netbox_url: crate::sim::NETBOX_URL.into(),
+            cluster_url: crate::sim::CLUSTER_URL.into(),
+            seed: self.world.seed,
+        }
+    }
+
+    fn cluster_api(&self) -> axum::Router {
+        self.world.apiserver.router()
+    }
+
+    fn break_fault(&self, fault: DemoFault) -> Result<(), DemoControlError> {
+        let w = &self.world;
+        match fault {
+            DemoFault::ClusterUnreachable => {
+                let id = w
+                    .apiserver
+                    .faults()
+                    .add(fake_apiserver::Fault::Unreachable {
+                        when: fake_apiserver::When::always(),
+                    })?
+                    .ok_or("the fault was not listed")?;
+                self.rules().insert(fault, id);
+            }
+            DemoFault::ClusterUnauthorized => {
+                w.connector.set_cluster_token("demo-wrong-cluster-token");
+            }
+            DemoFault::NetboxUnreachable => {
+                let id = w.netbox.faults().add(fake_netbox::FaultRule::new(
+                    fake_netbox::FaultKind::Unreachable,
+                ));
+                self.rules().insert(fault, id);
+            }
+            DemoFault::NetboxUnauthorized => {
+                w.connector.set_netbox_token(
+                    "nbt_demowrong00001.0000000000000000000000000000000000000000",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn repair_fault(&self, fault: DemoFault) {
+        let w = &self.world;
+        match fault {
+            DemoFault::ClusterUnreachable => {
+                if let Some(id) = self.rules().remove(&fault) {
+                    w.apiserver.faults().remove(id);
+                }
+            }
+            DemoFault::NetboxUnreachable => {
+                if let Some(id) = self.rules().remove(&fault) {
+                    w.netbox.faults().remove(id);
+                }
+            }
+            DemoFault::ClusterUnauthorized => {
+                w.connector.set_cluster_token(crate::sim::CLUSTER_TOKEN);
+            }
+            DemoFault::NetboxUnauthorized => {
+                w.connector.set_netbox_token(crate::sim::NETBOX_TOKEN);
+            }
+        }
+    }
+
+    fn fault_rules(&self) -> (usize, usize) {
+        (
+            self.world.apiserver.faults().list().len(),
+            self.world.netbox.faults().list().len(),
+        )
+    }
+}
 
 /// `fabsync serve`.
 #[derive(Debug, Clone, Args)]
@@ -179,7 +281,7 @@ async fn serve_async(args: ServeArgs) -> u8 {
         clock,
         auth_token: auth_token.clone(),
         secret_key,
-        demo: demo.map(DemoHooks::new),
+        demo: demo.map(|world| DemoHooks::new(SimDemo::new(world))),
     };
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => l,

@@ -11,8 +11,8 @@ use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 use crate::clock::{Clock, SystemClock};
 use crate::validate::real::RealSystems;
 use crate::validate::{
-    Options, Scale, default_out, run_local_blocking, run_real_blocking, run_sim_blocking,
-    write_bundle,
+    Options, Scale, ValidateError, default_out, run_local_blocking, run_real_blocking,
+    run_sim_blocking, write_bundle,
 };
 
 /// Which systems the workflows run against.
@@ -179,7 +179,9 @@ pub fn validate(args: ValidateArgs) -> u8 {
         (Target::Sim, _) => run_sim_blocking(&opts),
         (Target::Local, _) => run_local_blocking(&opts, browser),
         (Target::Real, Some(systems)) => run_real_blocking(&opts, systems),
-        (Target::Real, None) => Err("--target real needs its systems".into()),
+        (Target::Real, None) => Err(ValidateError::Setup(
+            "--target real needs its systems".into(),
+        )),
     };
     let (outcome, timings) = match result {
         Ok(x) => x,

@@ -1,9 +1,11 @@
 //! The NetBox side of fabsync and the only code that knows NetBox's wire format: the HTTP
 //! client (over any tower service), the snapshot model, the fabric reader, the writers the
-//! sync engine uses (changelog, journal, custom fields) and the wiring-diagram importer.
+//! sync engine uses (changelog, journal, custom fields), the wiring-diagram importer, and the
+//! housekeeping a validation run needs around the sites it creates (`admin.rs`).
 //!
 //! It never plans or decides what a fabric should look like.
 
+pub mod admin;
 pub mod changes;
 pub mod client;
 pub mod error;

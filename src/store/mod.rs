@@ -233,7 +233,7 @@ mod tests {
     fn interrupted_runs_are_closed_and_fabric_leaves_syncing() {
         let s = Store::in_memory();
         s.import_fabric(&fabric("dc1"), "h").unwrap();
-        s.create_task("t1", "dc1", Trigger::Manual, "2026-01-01T00:00:00Z")
+        s.create_task("t1", "dc1", Trigger::Manual, "2026-01-01T00:00:00Z", "a")
             .unwrap();
         let run = s
             .start_run(
@@ -249,7 +249,14 @@ mod tests {
         s.status_event("dc1", &StatusEvent::RunStarted).unwrap();
         assert_eq!(s.fabric("dc1").unwrap().status, FabricStatus::Syncing);
 
-        let closed = s.close_interrupted("2026-01-01T00:05:00Z").unwrap();
+        let closed = s
+            .close_interrupted(&Sweep {
+                now: "2026-01-01T00:05:00Z",
+                me: Some("a"),
+                fabric: None,
+                alive_since: "2026-01-01T00:04:30Z",
+            })
+            .unwrap();
         assert_eq!(closed.len(), 1);
         let r = s.run(run).unwrap();
         assert_eq!(r.phase, Phase::Failure);
@@ -258,6 +265,114 @@ mod tests {
         let f = s.fabric("dc1").unwrap();
         assert_eq!(f.status, FabricStatus::Error);
         assert!(f.last_error.unwrap().starts_with("interrupted"));
+    }
+
+    /// Another process's live run is left alone; once its lock expires, the run is closed, with
+    /// the writes its audit shows and the intents it left named as objects that may have
+    /// changed. Closing it does not override the status of a newer run.
+    #[test]
+    fn only_dead_runs_are_closed_and_their_writes_are_named() {
+        let s = Store::in_memory();
+        s.import_fabric(&fabric("dc1"), "h").unwrap();
+        let t0 = "2026-01-01T00:00:00Z";
+        assert_eq!(
+            s.lock_fabric("dc1", "serve-1", t0, "2026-01-01T00:00:30Z")
+                .unwrap(),
+            LockOutcome::Acquired { stale: None }
+        );
+        let run = s
+            .start_run("dc1", None, Trigger::Manual, 1, t0, Some("serve-1"))
+            .unwrap();
+        s.lock_run("dc1", "serve-1", run).unwrap();
+        s.status_event("dc1", &StatusEvent::RunStarted).unwrap();
+        let w = |name: &'static str, before: Option<&'static str>| Intent {
+            kind: "Switch",
+            namespace: "default",
+            name,
+            verb: "apply",
+            before_hash: before,
+            after_hash: Some("h2"),
+        };
+        let seqs = s
+            .intend(run, "dc1", t0, &[w("a", None), w("b", Some("h1"))])
+            .unwrap();
+        s.write_done(
+            seqs[0],
+            &AuditWrite {
+                run_id: run,
+                time: t0,
+                kind: "Switch",
+                namespace: "default",
+                name: "a",
+                verb: "apply",
+                before_hash: None,
+                after_hash: Some("h2"),
+                resource_version: Some("7"),
+            },
+        )
+        .unwrap();
+        // A CLI process looks while serve-1 is alive: nothing is closed.
+        let sweep = |now| Sweep {
+            now,
+            me: Some("cli"),
+            fabric: None,
+            alive_since: now,
+        };
+        assert!(
+            s.close_interrupted(&sweep("2026-01-01T00:00:10Z"))
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(s.fabric("dc1").unwrap().status, FabricStatus::Syncing);
+        assert_eq!(
+            s.lock_fabric("dc1", "cli", "2026-01-01T00:00:10Z", "2026-01-01T00:00:40Z")
+                .unwrap(),
+            LockOutcome::Held(s.fabric_lock("dc1").unwrap().unwrap())
+        );
+        // serve-1 was killed: its lock expires, and the next look closes the run.
+        let closed = s.close_interrupted(&sweep("2026-01-01T00:01:00Z")).unwrap();
+        assert_eq!(closed.len(), 1);
+        let r = s.run(run).unwrap();
+        assert_eq!(r.phase, Phase::Failure);
+        assert_eq!(r.counts.created, 1);
+        let err = r.error.unwrap();
+        assert!(err.contains("1 write(s) had reached the cluster"), "{err}");
+        assert!(err.contains("may have changed: Switch/b"), "{err}");
+        let objects = s.run_objects(run).unwrap();
+        assert_eq!(objects.len(), 2);
+        assert_eq!(objects[1].result, ObjectResult::Unknown);
+        let verbs: Vec<String> = s
+            .audit_entries(Some(run))
+            .unwrap()
+            .into_iter()
+            .map(|a| a.verb)
+            .collect();
+        assert_eq!(verbs, ["apply", "unconfirmed-apply"]);
+        assert!(s.open_intents(run).unwrap().is_empty());
+        assert!(s.fabric_lock("dc1").unwrap().is_none());
+        assert_eq!(s.fabric("dc1").unwrap().status, FabricStatus::Error);
+
+        // An older run left open behind a newer, successful one: closing it keeps in_sync.
+        let old = s
+            .start_run("dc1", None, Trigger::Manual, 1, t0, None)
+            .unwrap();
+        let newer = s
+            .start_run("dc1", None, Trigger::Manual, 1, t0, None)
+            .unwrap();
+        s.finish_run(
+            newer,
+            &RunEnd {
+                phase: Some(Phase::Success),
+                ..RunEnd::default()
+            },
+            &[],
+            Some(0),
+        )
+        .unwrap();
+        s.status_event("dc1", &StatusEvent::RunVerified).unwrap();
+        let closed = s.close_interrupted(&sweep("2026-01-01T00:02:00Z")).unwrap();
+        assert_eq!(closed.iter().map(|r| r.id).collect::<Vec<_>>(), [old]);
+        assert_eq!(s.fabric("dc1").unwrap().status, FabricStatus::InSync);
     }
 
     #[test]

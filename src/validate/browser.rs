@@ -14,6 +14,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde_json::{Value, json};
 
+use super::error::{Context, ValidateError};
+use super::scratch::Scratch;
+
 /// Longest wait for one browser step.
 const STEP: Duration = Duration::from_secs(120);
 
@@ -31,7 +34,7 @@ pub struct BrowserPaths {
 
 impl BrowserPaths {
     /// Finds `chromium` and `chromedriver` on PATH.
-    pub fn from_path() -> Result<Self, String> {
+    pub fn from_path() -> Result<Self, ValidateError> {
         let find = |name: &str| {
             std::env::var_os("PATH").and_then(|p| {
                 std::env::split_paths(&p)
@@ -44,7 +47,7 @@ impl BrowserPaths {
                 chromium,
                 chromedriver,
             }),
-            (c, d) => Err(format!(
+            (c, d) => Err(ValidateError::Setup(format!(
                 "--browser needs {} on PATH (Debian: apt-get install chromium chromium-driver)",
                 [("chromium", c.is_none()), ("chromedriver", d.is_none())]
                     .iter()
@@ -52,7 +55,7 @@ impl BrowserPaths {
                     .map(|(n, _)| *n)
                     .collect::<Vec<_>>()
                     .join(" and ")
-            )),
+            ))),
         }
     }
 }
@@ -65,7 +68,7 @@ struct Inner {
         hyper_util::client::legacy::connect::HttpConnector,
         Full<Bytes>,
     >,
-    profile: super::real::Scratch,
+    profile: Scratch,
 }
 
 /// One headless Chromium session (cheap to clone).
@@ -90,7 +93,7 @@ async fn request(
     method: http::Method,
     url: &str,
     body: Option<&Value>,
-) -> Result<(u16, Value), String> {
+) -> Result<(u16, Value), ValidateError> {
     let bytes = body
         .map(|b| serde_json::to_vec(b).expect("JSON serializes"))
         .unwrap_or_default();
@@ -99,17 +102,22 @@ async fn request(
         .uri(url)
         .header(http::header::CONTENT_TYPE, "application/json")
         .body(Full::new(Bytes::from(bytes)))
-        .map_err(|e| e.to_string())?;
+        .map_err(ValidateError::http)?;
     let resp = tokio::time::timeout(STEP, http.request(req))
         .await
-        .map_err(|_| format!("WebDriver {method} {url}: no answer within {STEP:?}"))?
-        .map_err(|e| format!("WebDriver {method} {url}: {e}"))?;
+        .map_err(|_| {
+            ValidateError::Timeout(format!(
+                "WebDriver {method} {url}: no answer within {STEP:?}"
+            ))
+        })?
+        .map_err(ValidateError::http)
+        .with_context(|| format!("WebDriver {method} {url}"))?;
     let status = resp.status().as_u16();
     let body = resp
         .into_body()
         .collect()
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(ValidateError::http)?
         .to_bytes();
     let v = serde_json::from_slice(&body).unwrap_or(Value::Null);
     Ok((status, v))
@@ -117,11 +125,11 @@ async fn request(
 
 impl Browser {
     /// Starts chromedriver on a free loopback port and opens a headless Chromium session.
-    pub async fn start(paths: &BrowserPaths) -> Result<Self, String> {
+    pub async fn start(paths: &BrowserPaths) -> Result<Self, ValidateError> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
-            .map_err(|e| format!("finding a port for chromedriver: {e}"))?;
+            .context("finding a port for chromedriver")?;
         let child = tokio::process::Command::new(&paths.chromedriver)
             .arg(format!("--port={port}"))
             .stdin(std::process::Stdio::null())
@@ -129,7 +137,7 @@ impl Browser {
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| format!("starting {}: {e}", paths.chromedriver.display()))?;
+            .with_context(|| format!("starting {}", paths.chromedriver.display()))?;
         let base = format!("http://127.0.0.1:{port}");
         let http =
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
@@ -143,11 +151,13 @@ impl Browser {
                 break;
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(format!("chromedriver did not answer on {base} within 30 s"));
+                return Err(ValidateError::Timeout(format!(
+                    "chromedriver did not answer on {base} within 30 s"
+                )));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let profile = super::real::Scratch::new("fabsync-validate-chromium")?;
+        let profile = Scratch::new("fabsync-validate-chromium")?;
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -170,7 +180,9 @@ impl Browser {
         let session = v["value"]["sessionId"]
             .as_str()
             .filter(|_| status == 200)
-            .ok_or_else(|| format!("chromedriver refused a session ({status}): {v}"))?
+            .ok_or_else(|| {
+                ValidateError::Browser(format!("chromedriver refused a session ({status}): {v}"))
+            })?
             .to_string();
         Ok(Self {
             inner: Arc::new(Inner {
@@ -188,13 +200,13 @@ impl Browser {
         method: http::Method,
         path: &str,
         body: Option<Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ValidateError> {
         let url = format!("{}/session/{}{path}", self.inner.base, self.inner.session);
         let (status, v) = request(&self.inner.http, method.clone(), &url, body.as_ref()).await?;
         if status == 200 {
             Ok(v["value"].clone())
         } else {
-            Err(format!(
+            Err(ValidateError::Browser(format!(
                 "WebDriver {method} {path}: {} ({})",
                 v["value"]["error"].as_str().unwrap_or("error"),
                 v["value"]["message"]
@@ -203,25 +215,25 @@ impl Browser {
                     .lines()
                     .next()
                     .unwrap_or_default()
-            ))
+            )))
         }
     }
 
     /// Opens `url`.
-    pub async fn goto(&self, url: &str) -> Result<(), String> {
+    pub async fn goto(&self, url: &str) -> Result<(), ValidateError> {
         self.cmd(http::Method::POST, "/url", Some(json!({ "url": url })))
             .await
             .map(|_| ())
     }
 
     /// The page's URL.
-    pub async fn current_url(&self) -> Result<String, String> {
+    pub async fn current_url(&self) -> Result<String, ValidateError> {
         self.cmd(http::Method::GET, "/url", None)
             .await
             .map(|v| v.as_str().unwrap_or_default().to_string())
     }
 
-    async fn find(&self, css: &str) -> Result<Option<String>, String> {
+    async fn find(&self, css: &str) -> Result<Option<String>, ValidateError> {
         let url = format!("{}/session/{}/element", self.inner.base, self.inner.session);
         let (status, v) = request(
             &self.inner.http,
@@ -233,26 +245,30 @@ impl Browser {
         match status {
             200 => Ok(v["value"][ELEMENT_KEY].as_str().map(str::to_string)),
             404 => Ok(None),
-            s => Err(format!("WebDriver find {css}: HTTP {s}: {v}")),
+            s => Err(ValidateError::Browser(format!(
+                "WebDriver find {css}: HTTP {s}: {v}"
+            ))),
         }
     }
 
     /// Waits (bounded) until an element matching `css` exists; returns its reference.
-    pub async fn wait_for(&self, css: &str) -> Result<String, String> {
+    pub async fn wait_for(&self, css: &str) -> Result<String, ValidateError> {
         let deadline = tokio::time::Instant::now() + STEP;
         loop {
             if let Some(e) = self.find(css).await? {
                 return Ok(e);
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(format!("{css} did not appear within {STEP:?}"));
+                return Err(ValidateError::Timeout(format!(
+                    "{css} did not appear within {STEP:?}"
+                )));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 
     /// Clicks an element.
-    pub async fn click(&self, element: &str) -> Result<(), String> {
+    pub async fn click(&self, element: &str) -> Result<(), ValidateError> {
         self.cmd(
             http::Method::POST,
             &format!("/element/{element}/click"),
@@ -263,27 +279,27 @@ impl Browser {
     }
 
     /// An element's visible text.
-    pub async fn text(&self, element: &str) -> Result<String, String> {
+    pub async fn text(&self, element: &str) -> Result<String, ValidateError> {
         self.cmd(http::Method::GET, &format!("/element/{element}/text"), None)
             .await
             .map(|v| v.as_str().unwrap_or_default().to_string())
     }
 
     /// A PNG of the viewport.
-    pub async fn screenshot(&self) -> Result<Vec<u8>, String> {
+    pub async fn screenshot(&self) -> Result<Vec<u8>, ValidateError> {
         use base64::Engine as _;
         let v = self.cmd(http::Method::GET, "/screenshot", None).await?;
         let png = base64::engine::general_purpose::STANDARD
             .decode(v.as_str().unwrap_or_default())
-            .map_err(|e| format!("screenshot is not base64: {e}"))?;
+            .context("screenshot is not base64")?;
         if !png.starts_with(b"\x89PNG") {
-            return Err("the screenshot is not a PNG".into());
+            return Err(ValidateError::Browser("the screenshot is not a PNG".into()));
         }
         Ok(png)
     }
 
     /// Waits (bounded) until the page's URL carries `?task=ID`; returns the id.
-    pub async fn wait_for_task_url(&self) -> Result<String, String> {
+    pub async fn wait_for_task_url(&self) -> Result<String, ValidateError> {
         let deadline = tokio::time::Instant::now() + STEP;
         loop {
             let url = self.current_url().await?;
@@ -295,9 +311,9 @@ impl Browser {
                 return Ok(id.into_owned());
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(format!(
+                return Err(ValidateError::Timeout(format!(
                     "Sync Now did not lead to the task view within {STEP:?}: {url}"
-                ));
+                )));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -323,11 +339,11 @@ pub struct Served {
 
 impl Served {
     /// Serves `router` on a free loopback port.
-    pub async fn start(router: axum::Router) -> Result<Self, String> {
+    pub async fn start(router: axum::Router) -> Result<Self, ValidateError> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
-            .map_err(|e| format!("binding a loopback port for the browser: {e}"))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            .context("binding a loopback port for the browser")?;
+        let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });

@@ -19,9 +19,10 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use super::model::StepReport;
+use super::browser::{self, Browser, Served};
+use super::error::{Context, ValidateError};
+use super::model::{Files, StepReport};
 use super::systems::Env;
-use crate::clock::format_ts;
 
 /// A step's declaration.
 #[derive(Debug, Clone, Copy)]
@@ -36,9 +37,15 @@ pub struct Step {
     pub proves: &'static [&'static str],
 }
 
-/// A workflow stopped at a failed step.
+/// A workflow stopped at a failed step (the failure as the report shows it).
 #[derive(Debug, Clone)]
 pub struct Stop(pub String);
+
+impl From<ValidateError> for Stop {
+    fn from(e: ValidateError) -> Self {
+        Stop(e.to_string())
+    }
+}
 
 /// One HTTP answer of the web layer.
 #[derive(Debug, Clone)]
@@ -50,9 +57,6 @@ pub struct Page {
     /// Body.
     pub body: String,
 }
-
-/// The evidence files a validation writes, by path (deterministic order).
-pub type Files = BTreeMap<String, Vec<u8>>;
 
 /// A workflow in progress.
 pub struct Cx<'a> {
@@ -71,7 +75,7 @@ pub struct Cx<'a> {
     /// The browser's cookies.
     cookies: BTreeMap<String, String>,
     /// The page the real browser works on, while a click is followed.
-    served: Option<super::browser::Served>,
+    served: Option<Served>,
     /// The task the real browser's last click created.
     browser_task: Option<String>,
     shots: usize,
@@ -173,11 +177,6 @@ impl<'a> Cx<'a> {
         ))
     }
 
-    /// The world's time now (RFC 3339, seconds).
-    pub fn now(&self) -> String {
-        format_ts(self.env.clock.now())
-    }
-
     /// Waits (virtual time in the simulation).
     pub async fn wait(&self, d: Duration) {
         tokio::time::sleep(d).await;
@@ -191,7 +190,7 @@ impl<'a> Cx<'a> {
         method: Method,
         path: &str,
         form: Option<&[(&str, &str)]>,
-    ) -> Result<Page, String> {
+    ) -> Result<Page, ValidateError> {
         let mut req = Request::builder()
             .method(method.clone())
             .uri(path)
@@ -217,14 +216,15 @@ impl<'a> Cx<'a> {
             }
             None => axum::body::Body::empty(),
         };
-        let req = req.body(body).map_err(|e| e.to_string())?;
+        let req = req.body(body).map_err(ValidateError::http)?;
         let resp = self
             .env
             .web
             .clone()
             .oneshot(req)
             .await
-            .map_err(|e| format!("{method} {path}: {e}"))?;
+            .map_err(ValidateError::http)
+            .with_context(|| format!("{method} {path}"))?;
         for v in resp.headers().get_all(header::SET_COOKIE) {
             if let Ok(v) = v.to_str()
                 && let Some((kv, _)) = v.split_once(';').or(Some((v, "")))
@@ -244,7 +244,7 @@ impl<'a> Cx<'a> {
             .into_body()
             .collect()
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(ValidateError::http)?
             .to_bytes();
         Ok(Page {
             status,
@@ -259,7 +259,7 @@ impl<'a> Cx<'a> {
         method: Method,
         path: &str,
         body: Option<&Value>,
-    ) -> Result<(StatusCode, Value), String> {
+    ) -> Result<(StatusCode, Value), ValidateError> {
         let mut req = Request::builder()
             .method(method.clone())
             .uri(path)
@@ -276,15 +276,16 @@ impl<'a> Cx<'a> {
             .env
             .web
             .clone()
-            .oneshot(req.body(b).map_err(|e| e.to_string())?)
+            .oneshot(req.body(b).map_err(ValidateError::http)?)
             .await
-            .map_err(|e| format!("{method} {path}: {e}"))?;
+            .map_err(ValidateError::http)
+            .with_context(|| format!("{method} {path}"))?;
         let status = resp.status();
         let bytes = resp
             .into_body()
             .collect()
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(ValidateError::http)?
             .to_bytes();
         let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Ok((status, v))
@@ -293,7 +294,7 @@ impl<'a> Cx<'a> {
     /// Opens the fabric page, finds the Sync Now form and submits it exactly as a browser does
     /// (its action, method and hidden fields, the session cookie). Returns the task id and the
     /// page evidence.
-    pub async fn click_sync_now(&mut self) -> Result<(String, Vec<String>), String> {
+    pub async fn click_sync_now(&mut self) -> Result<(String, Vec<String>), ValidateError> {
         if let Some(b) = self.env.browser.clone() {
             return self.click_in_browser(&b).await;
         }
@@ -302,7 +303,10 @@ impl<'a> Cx<'a> {
             .http(Method::GET, &format!("/fabrics/{fabric}"), None)
             .await?;
         if page.status != StatusCode::OK {
-            return Err(format!("the fabric page answered {}", page.status));
+            return Err(ValidateError::Unexpected {
+                request: "the fabric page".into(),
+                answer: page.status.to_string(),
+            });
         }
         let form = find_sync_form(&page.body)?;
         let page_file = self.evidence("fabric-page.html", page.body.clone());
@@ -321,10 +325,13 @@ impl<'a> Cx<'a> {
         let task_page = match (resp.status, &resp.location) {
             (s, Some(loc)) if s.is_redirection() => loc.clone(),
             (s, _) => {
-                return Err(format!(
-                    "submitting the Sync Now form answered {s} without a redirect to its task: {}",
-                    resp.body.chars().take(300).collect::<String>()
-                ));
+                return Err(ValidateError::Unexpected {
+                    request: "submitting the Sync Now form".into(),
+                    answer: format!(
+                        "{s} without a redirect to its task: {}",
+                        resp.body.chars().take(300).collect::<String>()
+                    ),
+                });
             }
         };
         // The task is named in the redirect: `…?task=<id>` or `/tasks/<id>`.
@@ -337,16 +344,18 @@ impl<'a> Cx<'a> {
             None => path
                 .strip_prefix("/tasks/")
                 .map(str::to_string)
-                .ok_or_else(|| format!("the redirect {task_page} names no task"))?,
+                .ok_or_else(|| {
+                    ValidateError::Missing(format!("the redirect {task_page} names no task"))
+                })?,
         };
         Ok((task_id, vec![page_file]))
     }
 
     /// A screenshot of what the browser shows, saved in the bundle; returns its path.
-    async fn shot(&mut self, b: &super::browser::Browser, what: &str) -> Result<String, String> {
+    async fn shot(&mut self, b: &Browser, what: &str) -> Result<String, ValidateError> {
         let png = b.screenshot().await?;
         self.shots += 1;
-        let path = super::browser::screenshot_name(self.shots, &self.id, what);
+        let path = browser::screenshot_name(self.shots, &self.id, what);
         self.files.insert(path.clone(), png);
         Ok(path)
     }
@@ -355,10 +364,10 @@ impl<'a> Cx<'a> {
     /// click `#sync-now-button`, wait for the task view.
     async fn click_in_browser(
         &mut self,
-        b: &super::browser::Browser,
-    ) -> Result<(String, Vec<String>), String> {
+        b: &Browser,
+    ) -> Result<(String, Vec<String>), ValidateError> {
         let fabric = self.env.fabric.clone();
-        let served = super::browser::Served::start(self.env.web.clone()).await?;
+        let served = Served::start(self.env.web.clone()).await?;
         b.goto(&format!("{}/fabrics/{fabric}", served.base)).await?;
         let button = b.wait_for("#sync-now-button").await?;
         let page = self.shot(b, "fabric-page").await?;
@@ -372,7 +381,7 @@ impl<'a> Cx<'a> {
 
     /// When the browser's task has ended: wait for the page's outcome message and keep a
     /// screenshot of it.
-    async fn browser_outcome(&mut self, task_id: &str) -> Result<(), String> {
+    async fn browser_outcome(&mut self, task_id: &str) -> Result<(), ValidateError> {
         if self.browser_task.as_deref() != Some(task_id) {
             return Ok(());
         }
@@ -396,7 +405,11 @@ impl<'a> Cx<'a> {
     }
 
     /// Follows a task like the page's polling does, until SUCCESS or FAILURE or `limit`.
-    pub async fn follow_task(&mut self, task_id: &str, limit: Duration) -> Result<Value, String> {
+    pub async fn follow_task(
+        &mut self,
+        task_id: &str,
+        limit: Duration,
+    ) -> Result<Value, ValidateError> {
         self.follow_task_until(task_id, limit, false).await
     }
 
@@ -406,14 +419,17 @@ impl<'a> Cx<'a> {
         task_id: &str,
         limit: Duration,
         stop_at_retry: bool,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ValidateError> {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
             let (status, v) = self
                 .api(Method::GET, &format!("/api/tasks/{task_id}"), None)
                 .await?;
             if status != StatusCode::OK {
-                return Err(format!("GET /api/tasks/{task_id} answered {status}: {v}"));
+                return Err(ValidateError::Unexpected {
+                    request: format!("GET /api/tasks/{task_id}"),
+                    answer: format!("{status}: {v}"),
+                });
             }
             let state = v["state"].as_str().unwrap_or_default().to_string();
             if state == "SUCCESS" || state == "FAILURE" {
@@ -424,17 +440,17 @@ impl<'a> Cx<'a> {
                 return Ok(v);
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(format!(
+                return Err(ValidateError::Timeout(format!(
                     "task {task_id} still {state} after {} s",
                     limit.as_secs()
-                ));
+                )));
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
 
     /// GET that follows redirects, as a browser does.
-    pub async fn get_page(&mut self, path: &str) -> Result<Page, String> {
+    pub async fn get_page(&mut self, path: &str) -> Result<Page, ValidateError> {
         let mut path = path.to_string();
         for _ in 0..5 {
             let page = self.http(Method::GET, &path, None).await?;
@@ -443,11 +459,11 @@ impl<'a> Cx<'a> {
                 _ => return Ok(page),
             }
         }
-        Err(format!("too many redirects from {path}"))
+        Err(ValidateError::Redirects { from: path })
     }
 
     /// The task page as the browser shows it when the task is done.
-    pub async fn task_page(&mut self, task_id: &str) -> Result<Page, String> {
+    pub async fn task_page(&mut self, task_id: &str) -> Result<Page, ValidateError> {
         self.get_page(&format!("/tasks/{task_id}")).await
     }
 }
@@ -464,18 +480,17 @@ pub struct SyncForm {
 }
 
 /// Finds `#sync-now-button` and the form around it (as a browser resolves a submit button).
-pub fn find_sync_form(html: &str) -> Result<SyncForm, String> {
+pub fn find_sync_form(html: &str) -> Result<SyncForm, ValidateError> {
     let doc = scraper::Html::parse_document(html);
     let button_sel = scraper::Selector::parse("#sync-now-button").expect("valid selector");
-    let button = doc
-        .select(&button_sel)
-        .next()
-        .ok_or("the fabric page has no element #sync-now-button")?;
+    let button = doc.select(&button_sel).next().ok_or_else(|| {
+        ValidateError::Missing("the fabric page has no element #sync-now-button".into())
+    })?;
     let form = button
         .ancestors()
         .filter_map(scraper::ElementRef::wrap)
         .find(|e| e.value().name() == "form")
-        .ok_or("#sync-now-button is not inside a form")?;
+        .ok_or_else(|| ValidateError::Missing("#sync-now-button is not inside a form".into()))?;
     let input_sel = scraper::Selector::parse("input[type=hidden]").expect("valid selector");
     let fields: Vec<(String, String)> = form
         .select(&input_sel)
@@ -487,7 +502,9 @@ pub fn find_sync_form(html: &str) -> Result<SyncForm, String> {
         })
         .collect();
     if !fields.iter().any(|(k, _)| k == "csrf_token") {
-        return Err("the Sync Now form carries no csrf_token field".into());
+        return Err(ValidateError::Missing(
+            "the Sync Now form carries no csrf_token field".into(),
+        ));
     }
     Ok(SyncForm {
         action: form.value().attr("action").unwrap_or_default().to_string(),

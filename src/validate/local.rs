@@ -12,7 +12,9 @@ use std::sync::Arc;
 use fake_apiserver::{FakeApiServer, Fault, RejectForm, When};
 use fake_netbox::FakeNetBox;
 
-use super::real::{RealSystems, Scratch, SimulatedFaults};
+use super::error::{Context, ValidateError};
+use super::real::{RealSystems, SimulatedFaults};
+use super::scratch::Scratch;
 use crate::hedgehog::Kind;
 
 /// A random hex string of `bytes` bytes.
@@ -30,10 +32,6 @@ pub struct LocalSystems {
     pub faults: Arc<dyn SimulatedFaults>,
     /// Every token in use (for the redaction check).
     pub secrets: Vec<String>,
-    /// The apiserver (for tests that look at it directly).
-    pub apiserver: FakeApiServer,
-    /// NetBox.
-    pub netbox: FakeNetBox,
     servers: Vec<tokio::task::JoinHandle<()>>,
     _scratch: Scratch,
 }
@@ -60,15 +58,15 @@ struct LocalFaults {
 }
 
 impl SimulatedFaults for LocalFaults {
-    fn fail_nth_cluster_write(&self, n: u64) -> Result<(), String> {
+    fn fail_nth_cluster_write(&self, n: u64) -> Result<(), ValidateError> {
         self.apiserver
             .faults()
             .add(Fault::FailNthWrite { n, code: Some(500) })
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(ValidateError::fake)
     }
 
-    fn throttle_cluster(&self, times: u32, secs: u32) -> Result<(), String> {
+    fn throttle_cluster(&self, times: u32, secs: u32) -> Result<(), ValidateError> {
         self.apiserver
             .faults()
             .add(Fault::TooManyRequests {
@@ -77,7 +75,7 @@ impl SimulatedFaults for LocalFaults {
                 when: When::always().verb("apply").times(times),
             })
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(ValidateError::fake)
     }
 
     fn clear(&self) {
@@ -87,7 +85,7 @@ impl SimulatedFaults for LocalFaults {
 
 impl LocalSystems {
     /// Starts both fakes on free loopback ports and writes the kubeconfig and token file.
-    pub async fn start(seed: u64) -> Result<Self, String> {
+    pub async fn start(seed: u64) -> Result<Self, ValidateError> {
         let scratch = Scratch::new("fabsync-validate-local")?;
         let cluster_token = format!("fabsync-local-{}", hex_token(16));
         let cluster_admin = format!("fabsync-local-admin-{}", hex_token(16));
@@ -96,8 +94,8 @@ impl LocalSystems {
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
-            .map_err(|e| format!("binding a loopback port for the cluster: {e}"))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            .context("binding a loopback port for the cluster")?;
+        let addr = listener.local_addr()?;
         let mut b = FakeApiServer::builder()
             .token(cluster_token.clone())
             .admin_token(cluster_admin.clone())
@@ -108,9 +106,9 @@ impl LocalSystems {
         for kind in Kind::ALL {
             b = b.crd(serde_json::to_value(kind.crd()).expect("CRDs serialize"));
         }
-        let apiserver = b.try_build().map_err(|e| e.to_string())?;
+        let apiserver = b.try_build().map_err(ValidateError::fake)?;
         let material = fake_apiserver::tls::generate(&["127.0.0.1", "localhost"])
-            .map_err(|e| e.to_string())?;
+            .map_err(ValidateError::fake)?;
         let url = format!("https://{addr}");
         let kubeconfig = scratch.write(
             "kubeconfig",
@@ -130,14 +128,11 @@ impl LocalSystems {
             .seed(seed)
             .clock(fake_netbox::system_clock())
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(ValidateError::fake)?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
-            .map_err(|e| format!("binding a loopback port for NetBox: {e}"))?;
-        let netbox_url = format!(
-            "http://{}",
-            listener.local_addr().map_err(|e| e.to_string())?
-        );
+            .context("binding a loopback port for NetBox")?;
+        let netbox_url = format!("http://{}", listener.local_addr()?);
         let served = netbox.clone();
         let nb_task = tokio::spawn(async move {
             if let Err(e) = served.serve(listener).await {
@@ -152,12 +147,8 @@ impl LocalSystems {
                 netbox_url,
                 netbox_token_file,
             },
-            faults: Arc::new(LocalFaults {
-                apiserver: apiserver.clone(),
-            }),
+            faults: Arc::new(LocalFaults { apiserver }),
             secrets: vec![cluster_token, cluster_admin, netbox_token, netbox_admin],
-            apiserver,
-            netbox,
             servers: vec![api_task, nb_task],
             _scratch: scratch,
         })

@@ -1,7 +1,11 @@
-//! The results of a validation: step, workflow and requirement results and the whole report, as
-//! plain serialisable data. Renderers (`report.rs`) turn it into files; nothing here does IO.
+//! The data every part of a validation shares: what to run ([`Options`], [`Scale`]), one API call
+//! as the request logs record it ([`ApiCall`]), the results — step, workflow and requirement
+//! results and the whole report — and the finished bundle ([`Outcome`]), as plain serialisable
+//! data. Renderers (`report.rs`) turn it into files; nothing here does IO.
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use super::requirements::{Category, REQUIREMENTS};
 
@@ -211,4 +215,90 @@ impl ValidationReport {
             c(ReqStatus::NotCovered),
         )
     }
+}
+
+/// Fixture scale of the large-fabric workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scale {
+    /// `large` (thousands of NetBox objects).
+    Large,
+    /// `xlarge` (at least 50 000 NetBox objects).
+    Xlarge,
+}
+
+impl Scale {
+    /// Its name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Large => "large",
+            Self::Xlarge => "xlarge",
+        }
+    }
+}
+
+/// What to validate.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The seed.
+    pub seed: u64,
+    /// Scale of the large-fabric workflow.
+    pub scale: Scale,
+    /// Only these workflows (empty: all).
+    pub only: Vec<String>,
+    /// Print progress lines to stderr.
+    pub progress: bool,
+}
+
+/// The evidence files a validation writes, by path (deterministic order).
+pub type Files = BTreeMap<String, Vec<u8>>;
+
+/// A finished validation: the report, every evidence file, and wall-clock timings.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The report.
+    pub report: ValidationReport,
+    /// Every file of the bundle, by relative path.
+    pub files: Files,
+}
+
+/// One request either system answered (the shared request-log shape of ARCHITECTURE.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiCall {
+    /// `apiserver` or `netbox`.
+    pub server: String,
+    /// The server's sequence number of this request.
+    #[serde(default)]
+    pub seq: u64,
+    /// The client's User-Agent.
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    /// When (world clock).
+    pub time: String,
+    /// HTTP method.
+    pub method: String,
+    /// Path.
+    pub path: String,
+    /// Query string.
+    #[serde(default)]
+    pub query: String,
+    /// Status code.
+    pub status: u16,
+    /// Kubernetes verb or NetBox action.
+    #[serde(default)]
+    pub verb: Option<String>,
+    /// Object name (cluster).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A dry run.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// A write that took effect.
+    #[serde(default)]
+    pub write: bool,
+    /// The fault that fired, if any.
+    #[serde(default)]
+    pub fault: Option<String>,
+    /// How the caller authenticated (never the secret).
+    #[serde(default)]
+    pub auth: String,
 }

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use kube::api::{Api, DynamicObject};
 use serde_json::Value;
 
+use super::error::{Context, ValidateError};
 use crate::netbox::NetboxClient;
 
 /// What the oracle saw.
@@ -78,12 +79,12 @@ async fn cluster_objects(
     group: &str,
     kind: &str,
     plural: &str,
-) -> Result<BTreeMap<String, Value>, String> {
+) -> Result<BTreeMap<String, Value>, ValidateError> {
     let api: Api<DynamicObject> = Api::namespaced_with(kube.clone(), ns, &ar(group, kind, plural));
     let list = api
         .list(&Default::default())
         .await
-        .map_err(|e| format!("listing {plural}: {e}"))?;
+        .with_context(|| format!("listing {plural}"))?;
     Ok(list
         .items
         .into_iter()
@@ -120,36 +121,22 @@ pub async fn check(
     site: &str,
     fabric: &str,
     ns: &str,
-) -> Result<Verdict, String> {
+) -> Result<Verdict, ValidateError> {
     let q = |k: &'static str, v: &str| vec![(k, v.to_string())];
-    let devices = netbox
-        .list_values("dcim/devices", &q("site", site))
-        .await
-        .map_err(|e| e.to_string())?;
-    let sites = netbox
-        .list_values("dcim/sites", &q("slug", site))
-        .await
-        .map_err(|e| e.to_string())?;
+    let devices = netbox.list_values("dcim/devices", &q("site", site)).await?;
+    let sites = netbox.list_values("dcim/sites", &q("slug", site)).await?;
     let site_id = sites
         .first()
         .and_then(|s| s["id"].as_u64())
-        .ok_or_else(|| format!("NetBox has no site {site:?}"))?;
+        .ok_or_else(|| ValidateError::Missing(format!("NetBox has no site {site:?}")))?;
     let interfaces = netbox
         .list_values("dcim/interfaces", &q("site_id", &site_id.to_string()))
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let cables = netbox
         .list_values("dcim/cables", &q("site_id", &site_id.to_string()))
-        .await
-        .map_err(|e| e.to_string())?;
-    let vlan_groups = netbox
-        .list_values("ipam/vlan-groups", &[])
-        .await
-        .map_err(|e| e.to_string())?;
-    let prefixes = netbox
-        .list_values("ipam/prefixes", &[])
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
+    let vlan_groups = netbox.list_values("ipam/vlan-groups", &[]).await?;
+    let prefixes = netbox.list_values("ipam/prefixes", &[]).await?;
 
     let w = "wiring.githedgehog.com";
     let switches = cluster_objects(kube, ns, w, "Switch", "switches").await?;

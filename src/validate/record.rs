@@ -17,7 +17,7 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response};
 
-use super::systems::ApiCall;
+use super::model::ApiCall;
 use crate::clock::SharedClock;
 
 /// One recorded call with the phase it belongs to.

@@ -263,7 +263,7 @@ pub fn summary_table(r: &ValidationReport) -> String {
             of(ReqStatus::NotCovered),
         ]);
     }
-    let mut s = crate::cli::ops::table(&rows);
+    let mut s = crate::text::table(&rows);
     s.push_str(&format!("\n{}\n", verdict(r)));
     for q in r
         .requirements

@@ -9,28 +9,24 @@ use std::collections::BTreeMap;
 use kube::api::{Api, DynamicObject};
 use serde_json::{Value, json};
 
+use super::error::ValidateError;
 use crate::engine::api_resource;
 use crate::engine::content::comparable;
 use crate::hedgehog::Kind;
 use crate::netbox::NetboxClient;
 
 /// NetBox's side of a fabric, one compact entry per object, keyed `type/id`.
-pub async fn netbox(nb: &NetboxClient, site: &str) -> Result<String, String> {
+pub async fn netbox(nb: &NetboxClient, site: &str) -> Result<String, ValidateError> {
     let mut out: BTreeMap<String, Value> = BTreeMap::new();
     let site_q = vec![("site", site.to_string())];
     let site_id = nb
         .list_values("dcim/sites", &[("slug", site.to_string())])
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .first()
         .and_then(|s| s["id"].as_u64())
         .unwrap_or(0);
     let sid = vec![("site_id", site_id.to_string())];
-    for d in nb
-        .list_values("dcim/devices", &site_q)
-        .await
-        .map_err(|e| e.to_string())?
-    {
+    for d in nb.list_values("dcim/devices", &site_q).await? {
         out.insert(
             format!("dcim.device/{}", d["id"]),
             json!({"name": d["name"], "role": d["role"]["slug"], "type": d["device_type"]["slug"],
@@ -38,11 +34,7 @@ pub async fn netbox(nb: &NetboxClient, site: &str) -> Result<String, String> {
                    "custom_fields": d["custom_fields"]}),
         );
     }
-    for i in nb
-        .list_values("dcim/interfaces", &sid)
-        .await
-        .map_err(|e| e.to_string())?
-    {
+    for i in nb.list_values("dcim/interfaces", &sid).await? {
         out.insert(
             format!("dcim.interface/{}", i["id"]),
             json!({"device": i["device"]["name"], "name": i["name"], "type": i["type"]["value"],
@@ -50,11 +42,7 @@ pub async fn netbox(nb: &NetboxClient, site: &str) -> Result<String, String> {
                    "mode": i["mode"]["value"], "untagged_vlan": i["untagged_vlan"]["vid"]}),
         );
     }
-    for c in nb
-        .list_values("dcim/cables", &sid)
-        .await
-        .map_err(|e| e.to_string())?
-    {
+    for c in nb.list_values("dcim/cables", &sid).await? {
         let ends = |side: &str| -> Vec<Value> {
             c[side]
                 .as_array()
@@ -83,11 +71,7 @@ pub async fn netbox(nb: &NetboxClient, site: &str) -> Result<String, String> {
         ("ipam/prefixes", "ipam.prefix"),
         ("ipam/ip-addresses", "ipam.ipaddress"),
     ] {
-        for o in nb
-            .list_values(endpoint, &[])
-            .await
-            .map_err(|e| e.to_string())?
-        {
+        for o in nb.list_values(endpoint, &[]).await? {
             let mut o = o;
             if let Some(m) = o.as_object_mut() {
                 for k in [
@@ -108,14 +92,16 @@ pub async fn netbox(nb: &NetboxClient, site: &str) -> Result<String, String> {
 }
 
 /// The cluster's Hedgehog objects (labels, annotations, spec, resourceVersion), keyed `Kind/name`.
-pub async fn cluster(kube: &kube::Client, ns: &str) -> Result<String, String> {
+pub async fn cluster(kube: &kube::Client, ns: &str) -> Result<String, ValidateError> {
     let mut out: BTreeMap<String, Value> = BTreeMap::new();
     for kind in Kind::ALL {
         let api: Api<DynamicObject> = Api::namespaced_with(kube.clone(), ns, &api_resource(kind));
         let list = match api.list(&Default::default()).await {
             Ok(l) => l,
             Err(kube::Error::Api(s)) if s.code == 404 => continue,
-            Err(e) => return Err(format!("listing {}: {e}", kind.plural())),
+            Err(e) => {
+                return Err(ValidateError::from(e).context(format!("listing {}", kind.plural())));
+            }
         };
         for o in list.items {
             let v = serde_json::to_value(&o).expect("objects serialize");

@@ -4,13 +4,14 @@
 //!
 //! `sim` builds them in-process on the paused clock; `real` (and `local`, which serves the fakes
 //! on loopback ports) reaches them over the network with the same code paths a deployment uses
-//! (`real.rs` builds those environments).
+//! (`real/` builds those environments).
 //! Workflows only see this interface, so the same workflow runs on every target.
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
+use super::browser::Browser;
+use super::error::{Context, ValidateError};
+use super::model::ApiCall;
 use crate::clock::SharedClock;
 use crate::engine::Engine;
 use crate::hedgehog::Kind;
@@ -20,75 +21,33 @@ use crate::sim::World;
 use crate::store::Store;
 use crate::web::{AppState, router};
 
-/// One request either system answered (the shared request-log shape of ARCHITECTURE.md).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ApiCall {
-    /// `apiserver` or `netbox`.
-    pub server: String,
-    /// The server's sequence number of this request.
-    #[serde(default)]
-    pub seq: u64,
-    /// The client's User-Agent.
-    #[serde(default)]
-    pub user_agent: Option<String>,
-    /// When (world clock).
-    pub time: String,
-    /// HTTP method.
-    pub method: String,
-    /// Path.
-    pub path: String,
-    /// Query string.
-    #[serde(default)]
-    pub query: String,
-    /// Status code.
-    pub status: u16,
-    /// Kubernetes verb or NetBox action.
-    #[serde(default)]
-    pub verb: Option<String>,
-    /// Object name (cluster).
-    #[serde(default)]
-    pub name: Option<String>,
-    /// A dry run.
-    #[serde(default)]
-    pub dry_run: bool,
-    /// A write that took effect.
-    #[serde(default)]
-    pub write: bool,
-    /// The fault that fired, if any.
-    #[serde(default)]
-    pub fault: Option<String>,
-    /// How the caller authenticated (never the secret).
-    #[serde(default)]
-    pub auth: String,
-}
-
 /// Faults a target can be given. Every target supports the ones a real system can be given
 /// (unreachable, wrong credentials); the simulated ones support more.
 pub trait Faults: Send + Sync {
     /// Makes the cluster unreachable (or reachable again).
-    fn cluster_unreachable(&self, on: bool) -> BoxFuture<Result<(), String>>;
+    fn cluster_unreachable(&self, on: bool) -> BoxFuture<Result<(), ValidateError>>;
     /// Makes fabsync present a wrong cluster token (or the right one again).
-    fn cluster_wrong_token(&self, on: bool) -> BoxFuture<Result<(), String>>;
+    fn cluster_wrong_token(&self, on: bool) -> BoxFuture<Result<(), ValidateError>>;
     /// Makes NetBox unreachable (or reachable again).
-    fn netbox_unreachable(&self, on: bool) -> BoxFuture<Result<(), String>>;
+    fn netbox_unreachable(&self, on: bool) -> BoxFuture<Result<(), ValidateError>>;
     /// Makes fabsync present a wrong NetBox token (or the right one again).
-    fn netbox_wrong_token(&self, on: bool) -> BoxFuture<Result<(), String>>;
+    fn netbox_wrong_token(&self, on: bool) -> BoxFuture<Result<(), ValidateError>>;
     /// The `n`-th cluster write from now fails with HTTP 500. `Err` (saying why) when the
     /// target cannot be given this fault.
-    fn fail_nth_cluster_write(&self, n: u64) -> BoxFuture<Result<(), String>>;
+    fn fail_nth_cluster_write(&self, n: u64) -> BoxFuture<Result<(), ValidateError>>;
     /// The next `times` server-side applies answer 429 with `Retry-After: secs`. `Err` (saying
     /// why) when the target cannot be given this fault.
-    fn throttle_cluster(&self, times: u32, secs: u32) -> BoxFuture<Result<(), String>>;
+    fn throttle_cluster(&self, times: u32, secs: u32) -> BoxFuture<Result<(), ValidateError>>;
     /// Every cluster request takes about `millis` longer (a real target: fabsync's own QPS
     /// budget is lowered to one request per `millis`).
-    fn slow_cluster(&self, millis: u64) -> BoxFuture<Result<(), String>>;
+    fn slow_cluster(&self, millis: u64) -> BoxFuture<Result<(), ValidateError>>;
     /// Right after fabsync's next cluster write, another field manager applies `kind`/`name`'s
     /// current spec (same content: only field ownership and the resourceVersion change), as a
     /// concurrent writer would. A write of fabsync that relies on the version it observed (a
     /// delete with a precondition) then meets a 409. Works on any cluster.
-    fn concurrent_writer(&self, kind: Kind, name: &str) -> BoxFuture<Result<(), String>>;
+    fn concurrent_writer(&self, kind: Kind, name: &str) -> BoxFuture<Result<(), ValidateError>>;
     /// Removes every fault.
-    fn clear(&self) -> BoxFuture<Result<(), String>>;
+    fn clear(&self) -> BoxFuture<Result<(), ValidateError>>;
 }
 
 /// The field manager of the concurrent writer fault.
@@ -118,10 +77,8 @@ pub struct Env {
     pub calls: Arc<dyn Fn() -> Vec<ApiCall> + Send + Sync>,
     /// Secrets the run must never print (tokens), for the redaction check.
     pub secrets: Vec<String>,
-    /// The simulated world, when there is one.
-    pub world: Option<World>,
     /// A real browser that clicks Sync Now (`--browser`), when there is one.
-    pub browser: Option<super::browser::Browser>,
+    pub browser: Option<Browser>,
 }
 
 impl std::fmt::Debug for Env {
@@ -140,15 +97,14 @@ impl Env {
 
     /// Restarts fabsync on the same store, as after a process restart: a new scheduler (which
     /// closes runs the old one left STARTED) and a new router.
-    pub fn restart(&mut self, cfg: SchedulerConfig) -> Result<(), String> {
+    pub fn restart(&mut self, cfg: SchedulerConfig) -> Result<(), ValidateError> {
         self.scheduler = Scheduler::start(
             self.store.clone(),
             self.clock.clone(),
             Arc::new(self.engine.clone()),
             cfg,
             None,
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         self.web = web_router(self);
         Ok(())
     }
@@ -184,12 +140,12 @@ struct SimFaults {
 }
 
 impl Faults for SimFaults {
-    fn cluster_unreachable(&self, on: bool) -> BoxFuture<Result<(), String>> {
+    fn cluster_unreachable(&self, on: bool) -> BoxFuture<Result<(), ValidateError>> {
         self.world.apiserver.faults().set_unreachable(on);
         Box::pin(async { Ok(()) })
     }
 
-    fn cluster_wrong_token(&self, on: bool) -> BoxFuture<Result<(), String>> {
+    fn cluster_wrong_token(&self, on: bool) -> BoxFuture<Result<(), ValidateError>> {
         self.world.connector.set_cluster_token(if on {
             "wrong-cluster-token"
         } else {
@@ -198,7 +154,7 @@ impl Faults for SimFaults {
         Box::pin(async { Ok(()) })
     }
 
-    fn netbox_unreachable(&self, on: bool) -> BoxFuture<Result<(), String>> {
+    fn netbox_unreachable(&self, on: bool) -> BoxFuture<Result<(), ValidateError>> {
         let mut slot = self.netbox_fault.lock().unwrap();
         if on {
             if slot.is_none() {
@@ -212,7 +168,7 @@ impl Faults for SimFaults {
         Box::pin(async { Ok(()) })
     }
 
-    fn netbox_wrong_token(&self, on: bool) -> BoxFuture<Result<(), String>> {
+    fn netbox_wrong_token(&self, on: bool) -> BoxFuture<Result<(), ValidateError>> {
         self.world.connector.set_netbox_token(if on {
             "nbt_wrongwrong01.0000000000000000000000000000000000000000"
         } else {
@@ -221,18 +177,18 @@ impl Faults for SimFaults {
         Box::pin(async { Ok(()) })
     }
 
-    fn fail_nth_cluster_write(&self, n: u64) -> BoxFuture<Result<(), String>> {
+    fn fail_nth_cluster_write(&self, n: u64) -> BoxFuture<Result<(), ValidateError>> {
         let r = self
             .world
             .apiserver
             .faults()
             .add(fake_apiserver::Fault::FailNthWrite { n, code: Some(500) })
             .map(|_| ())
-            .map_err(|e| e.to_string());
+            .map_err(ValidateError::fake);
         Box::pin(async move { r })
     }
 
-    fn throttle_cluster(&self, times: u32, secs: u32) -> BoxFuture<Result<(), String>> {
+    fn throttle_cluster(&self, times: u32, secs: u32) -> BoxFuture<Result<(), ValidateError>> {
         let r = self
             .world
             .apiserver
@@ -243,11 +199,11 @@ impl Faults for SimFaults {
                 when: fake_apiserver::When::always().verb("apply").times(times),
             })
             .map(|_| ())
-            .map_err(|e| e.to_string());
+            .map_err(ValidateError::fake);
         Box::pin(async move { r })
     }
 
-    fn slow_cluster(&self, millis: u64) -> BoxFuture<Result<(), String>> {
+    fn slow_cluster(&self, millis: u64) -> BoxFuture<Result<(), ValidateError>> {
         let r = self
             .world
             .apiserver
@@ -257,11 +213,11 @@ impl Faults for SimFaults {
                 when: fake_apiserver::When::always(),
             })
             .map(|_| ())
-            .map_err(|e| e.to_string());
+            .map_err(ValidateError::fake);
         Box::pin(async move { r })
     }
 
-    fn concurrent_writer(&self, kind: Kind, name: &str) -> BoxFuture<Result<(), String>> {
+    fn concurrent_writer(&self, kind: Kind, name: &str) -> BoxFuture<Result<(), ValidateError>> {
         let world = self.world.clone();
         let name = name.to_string();
         Box::pin(async move {
@@ -273,7 +229,7 @@ impl Faults for SimFaults {
             let obj = api
                 .get(&name)
                 .await
-                .map_err(|e| format!("reading {} {name}: {e}", kind.kind()))?;
+                .with_context(|| format!("reading {} {name}", kind.kind()))?;
             world
                 .apiserver
                 .faults()
@@ -295,11 +251,11 @@ impl Faults for SimFaults {
                     on_nth_write: Some(2),
                 })
                 .map(|_| ())
-                .map_err(|e| e.to_string())
+                .map_err(ValidateError::fake)
         })
     }
 
-    fn clear(&self) -> BoxFuture<Result<(), String>> {
+    fn clear(&self) -> BoxFuture<Result<(), ValidateError>> {
         self.world.apiserver.faults().clear();
         self.world.netbox.faults().clear();
         *self.netbox_fault.lock().unwrap() = None;
@@ -367,18 +323,14 @@ impl Mark {
 pub async fn sim_env(
     world_cfg: crate::sim::WorldConfig,
     periodic: Option<u64>,
-) -> Result<Env, String> {
+) -> Result<Env, ValidateError> {
     let seed = world_cfg.seed;
     let world = World::new(world_cfg);
     world
         .install_hedgehog()
         .await
-        .map_err(|e| format!("installing Hedgehog's SwitchProfiles: {e}"))?;
-    let mut fabric = world
-        .store
-        .fabric(&world.fabric.name)
-        .map_err(|e| e.to_string())?
-        .config;
+        .context("installing Hedgehog's SwitchProfiles")?;
+    let mut fabric = world.store.fabric(&world.fabric.name)?.config;
     match periodic {
         Some(secs) => {
             fabric.interval_secs = secs;
@@ -386,18 +338,14 @@ pub async fn sim_env(
         }
         None => fabric.enabled = false,
     }
-    world
-        .store
-        .update_fabric_config(&fabric)
-        .map_err(|e| e.to_string())?;
+    world.store.update_fabric_config(&fabric)?;
     let scheduler = Scheduler::start(
         world.store.clone(),
         world.clock.clone(),
         Arc::new(world.engine.clone()),
         scheduler_config(seed),
         None,
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let calls_world = world.clone();
     let mut env = Env {
         fabric: world.fabric.name.clone(),
@@ -419,7 +367,6 @@ pub async fn sim_env(
             crate::sim::ADMIN_TOKEN.into(),
             crate::sim::NETBOX_ADMIN_TOKEN.into(),
         ],
-        world: Some(world),
         browser: None,
     };
     env.web = web_router(&env);

@@ -15,9 +15,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::Shared;
-use super::error::{ApiError, WebError};
+use super::error::WebError;
+use super::respond::ApiError;
 use super::settings;
+use super::state::Shared;
 use crate::config::FabricConfig;
 use crate::engine::Preview;
 use crate::store::{

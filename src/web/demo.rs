@@ -5,12 +5,9 @@
 //! It also serves the simulated cluster's own Kubernetes API under [`CLUSTER_PREFIX`], so a
 //! person with kubectl (or a test with kube-rs) can see what the demo wrote.
 //!
-//! These routes exist only when [`super::AppState::demo`] is set. They act on the simulated fakes
-//! only (their fault controls and the simulated connector's tokens); they never touch fabsync's
-//! store or a real system.
-
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+//! These routes exist only when [`super::AppState::demo`] is set. They act through
+//! [`super::DemoControls`] only (on the simulated systems); they never touch fabsync's store or a
+//! real system.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -19,163 +16,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 
-use super::Shared;
-use super::access::Access;
-use super::error::{PageError, WebError};
+use super::controls::{CLUSTER_PREFIX, DemoFault, DemoHooks};
+use super::error::WebError;
 use super::html::{Frame, csrf_field, layout};
-use crate::sim::World;
-
-/// Where demo mode serves the simulated cluster's Kubernetes API (for kubectl and kube-rs, with
-/// the simulated cluster's bearer token).
-pub const CLUSTER_PREFIX: &str = "/demo/cluster";
-
-/// The faults demo mode offers: name and what it does.
-pub const DEMO_FAULTS: &[(&str, &str)] = &[
-    (
-        "cluster-unreachable",
-        "The Kubernetes API server refuses every connection (as if it were down).",
-    ),
-    (
-        "cluster-unauthorized",
-        "The Kubernetes API server refuses fabsync's token (HTTP 401).",
-    ),
-    (
-        "netbox-unreachable",
-        "NetBox refuses every connection (as if it were down).",
-    ),
-    (
-        "netbox-unauthorized",
-        "NetBox refuses fabsync's API token (HTTP 403).",
-    ),
-];
-
-#[derive(Debug, Clone, Copy)]
-enum Active {
-    ApiserverFault(u64),
-    NetboxFault(u64),
-    ClusterToken,
-    NetboxToken,
-}
-
-/// The simulated world behind `serve --demo`, and the demo faults switched on.
-#[derive(Clone)]
-pub struct DemoHooks {
-    world: World,
-    active: Arc<Mutex<BTreeMap<&'static str, Active>>>,
-}
-
-impl std::fmt::Debug for DemoHooks {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DemoHooks")
-            .field("world", &self.world)
-            .field("active", &self.active_faults())
-            .finish()
-    }
-}
-
-impl DemoHooks {
-    /// Hooks over a simulated world (the one `serve --demo` syncs).
-    pub fn new(world: World) -> Self {
-        Self {
-            world,
-            active: Arc::new(Mutex::new(BTreeMap::new())),
-        }
-    }
-
-    /// The world.
-    pub fn world(&self) -> &World {
-        &self.world
-    }
-
-    /// The demo faults switched on, by name.
-    pub fn active_faults(&self) -> Vec<&'static str> {
-        self.lock().keys().copied().collect()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<&'static str, Active>> {
-        self.active.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn known(name: &str) -> Result<&'static str, WebError> {
-        DEMO_FAULTS
-            .iter()
-            .map(|(n, _)| *n)
-            .find(|n| *n == name)
-            .ok_or_else(|| {
-                WebError::NotFound(format!(
-                    "demo fault {name:?} does not exist; known: {}",
-                    DEMO_FAULTS
-                        .iter()
-                        .map(|(n, _)| *n)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            })
-    }
-
-    /// Switches a demo fault on (idempotent). Returns whether it was off before.
-    pub fn enable(&self, name: &str) -> Result<bool, WebError> {
-        let name = Self::known(name)?;
-        let mut active = self.lock();
-        if active.contains_key(name) {
-            return Ok(false);
-        }
-        let w = &self.world;
-        let handle = match name {
-            "cluster-unreachable" => {
-                let id = w
-                    .apiserver
-                    .faults()
-                    .add(fake_apiserver::Fault::Unreachable {
-                        when: fake_apiserver::When::always(),
-                    })
-                    .map_err(|e| WebError::Internal(format!("demo fault {name}: {e}")))?
-                    .ok_or_else(|| {
-                        WebError::Internal(format!("demo fault {name}: the fault was not listed"))
-                    })?;
-                Active::ApiserverFault(id)
-            }
-            "cluster-unauthorized" => {
-                w.connector.set_cluster_token("demo-wrong-cluster-token");
-                Active::ClusterToken
-            }
-            "netbox-unreachable" => Active::NetboxFault(w.netbox.faults().add(
-                fake_netbox::FaultRule::new(fake_netbox::FaultKind::Unreachable),
-            )),
-            "netbox-unauthorized" => {
-                w.connector.set_netbox_token(
-                    "nbt_demowrong00001.0000000000000000000000000000000000000000",
-                );
-                Active::NetboxToken
-            }
-            _ => unreachable!("known() returned a listed name"),
-        };
-        active.insert(name, handle);
-        tracing::info!(fault = name, "demo fault switched on");
-        Ok(true)
-    }
-
-    /// Switches a demo fault off (idempotent). Returns whether it was on before.
-    pub fn disable(&self, name: &str) -> Result<bool, WebError> {
-        let name = Self::known(name)?;
-        let Some(handle) = self.lock().remove(name) else {
-            return Ok(false);
-        };
-        let w = &self.world;
-        match handle {
-            Active::ApiserverFault(id) => {
-                w.apiserver.faults().remove(id);
-            }
-            Active::NetboxFault(id) => {
-                w.netbox.faults().remove(id);
-            }
-            Active::ClusterToken => w.connector.set_cluster_token(crate::sim::CLUSTER_TOKEN),
-            Active::NetboxToken => w.connector.set_netbox_token(crate::sim::NETBOX_TOKEN),
-        }
-        tracing::info!(fault = name, "demo fault switched off");
-        Ok(true)
-    }
-}
+use super::respond::PageError;
+use super::session::Access;
+use super::state::Shared;
 
 fn hooks(ctx: &Shared) -> Result<&DemoHooks, WebError> {
     ctx.app
@@ -206,20 +52,20 @@ pub(crate) async fn page(
 ) -> Result<Response, PageError> {
     let h = hooks(&ctx)?;
     let active = h.active_faults();
-    let w = h.world();
-    let api_faults = w.apiserver.faults().list();
-    let nb_faults = w.netbox.faults().list();
+    let about = h.controls().about();
+    let (api_faults, nb_faults) = h.controls().fault_rules();
     let body = html! {
         p {
-            "This fabsync syncs fabric " strong { (w.fabric.name) }
-            " from an in-process simulated NetBox (" code { (crate::sim::NETBOX_URL) } ") into an in-process simulated Kubernetes cluster ("
-            code { (crate::sim::CLUSTER_URL) } "), seed " (w.seed) ". Nothing here reaches a real system."
+            "This fabsync syncs fabric " strong { (about.fabric) }
+            " from an in-process simulated NetBox (" code { (about.netbox_url) } ") into an in-process simulated Kubernetes cluster ("
+            code { (about.cluster_url) } "), seed " (about.seed) ". Nothing here reaches a real system."
         }
         table.faults {
             thead { tr { th { "Fault" } th { "What it does" } th { "State" } th {} } }
             tbody {
-                @for (name, what) in DEMO_FAULTS {
-                    @let on = active.contains(name);
+                @for fault in DemoFault::ALL {
+                    @let (name, what) = (fault.name(), fault.description());
+                    @let on = active.contains(&fault);
                     tr id={ "fault-" (name) } {
                         td { code { (name) } }
                         td { (what) }
@@ -248,8 +94,8 @@ pub(crate) async fn page(
             code { "kubectl --server http://HOST:PORT" (CLUSTER_PREFIX) " --token … get switches.wiring.githedgehog.com" } "."
         }
         h2 { "Fault rules in the simulated servers" }
-        p { "Cluster: " (api_faults.len()) " rule(s); NetBox: " (nb_faults.len()) " rule(s)." }
-        p { a href={ "/fabrics/" (w.fabric.name) } { "Go to fabric " (w.fabric.name) } }
+        p { "Cluster: " (api_faults) " rule(s); NetBox: " (nb_faults) " rule(s)." }
+        p { a href={ "/fabrics/" (about.fabric) } { "Go to fabric " (about.fabric) } }
     };
     Ok(layout(
         &Frame {

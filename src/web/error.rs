@@ -1,11 +1,10 @@
-//! The web layer's one error type and how it is answered: JSON (`{"status", "error", "message",
-//! "field"?, "fields"?}`) for API routes, an HTML page for everything else.
+//! The web layer's one error type: what a request did wrong or what failed while serving it, its
+//! HTTP status, machine-readable class and JSON body, and how store, scheduler and engine errors
+//! map onto it.
 //!
-//! It only maps errors to responses; it does not decide what is an error.
+//! It does not write responses (`respond.rs` does) and does not decide what is an error.
 
-use axum::Json;
-use axum::http::{StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use serde_json::json;
 
 use crate::engine::EngineError;
@@ -146,75 +145,5 @@ impl From<EngineError> for WebError {
             EngineError::Deadline { .. } => WebError::Timeout(e.to_string()),
             _ => WebError::Upstream(e.to_string()),
         }
-    }
-}
-
-/// An error answered as JSON.
-#[derive(Debug)]
-pub(crate) struct ApiError(pub(crate) WebError);
-
-impl<E: Into<WebError>> From<E> for ApiError {
-    fn from(e: E) -> Self {
-        ApiError(e.into())
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        json_error(&self.0)
-    }
-}
-
-/// An error answered as an HTML page.
-#[derive(Debug)]
-pub(crate) struct PageError(pub(crate) WebError);
-
-impl<E: Into<WebError>> From<E> for PageError {
-    fn from(e: E) -> Self {
-        PageError(e.into())
-    }
-}
-
-impl IntoResponse for PageError {
-    fn into_response(self) -> Response {
-        html_error(&self.0)
-    }
-}
-
-pub(crate) fn json_error(e: &WebError) -> Response {
-    let mut resp = (e.status(), Json(e.to_json())).into_response();
-    if matches!(e, WebError::Unauthorized(_)) {
-        resp.headers_mut().insert(
-            axum::http::header::WWW_AUTHENTICATE,
-            axum::http::HeaderValue::from_static("Bearer realm=\"fabsync\""),
-        );
-    }
-    resp
-}
-
-pub(crate) fn html_error(e: &WebError) -> Response {
-    (e.status(), crate::web::html::error_page(e)).into_response()
-}
-
-/// Whether a path is answered in JSON.
-pub(crate) fn is_api_path(path: &str) -> bool {
-    path == "/api" || path.starts_with("/api/") || path == "/metrics"
-}
-
-pub(crate) async fn not_found(uri: Uri) -> Response {
-    let e = WebError::NotFound(format!("no page or API route at {}", uri.path()));
-    if is_api_path(uri.path()) {
-        json_error(&e)
-    } else {
-        html_error(&e)
-    }
-}
-
-pub(crate) async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> Response {
-    let e = WebError::MethodNotAllowed(format!("{} is not allowed on {}", method, uri.path()));
-    if is_api_path(uri.path()) {
-        json_error(&e)
-    } else {
-        html_error(&e)
     }
 }

@@ -9,8 +9,8 @@ use axum::response::IntoResponse;
 use jiff::Timestamp;
 use maud::{DOCTYPE, Markup, html};
 
-use super::access::{Access, CSRF_FIELD};
 use super::error::WebError;
+use super::session::{Access, CSRF_FIELD};
 use crate::store::{ConnectionState, FabricStatus, ObjectResult, Phase};
 
 const CSS: &str = include_str!("static/fabsync.css");

@@ -248,7 +248,7 @@ pub(crate) fn form_to_patch(fabric: &str, form: &[(String, String)]) -> Result<V
     let mut unknown: Vec<String> = form
         .iter()
         .map(|(k, _)| k.as_str())
-        .filter(|k| *k != super::access::CSRF_FIELD && !FORM_FIELDS.contains(k))
+        .filter(|k| *k != super::session::CSRF_FIELD && !FORM_FIELDS.contains(k))
         .map(str::to_string)
         .collect();
     unknown.sort();

@@ -1,0 +1,403 @@
+//! The periodic workflows of automation: runs on the fabric's interval, a NetBox change found by
+//! the next periodic run, a periodic run with nothing to do, retry with backoff, a click during a
+//! periodic run, and cluster drift found and repaired.
+
+use std::time::Duration;
+
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::common::{
+    POLL, R, catch_up, click_and_follow, cluster_objects, cluster_writes, interval, mark,
+    netbox_device, oracle_step, patch_device, since, status, wait_new_run, wait_runs,
+};
+use crate::hedgehog::Kind;
+use crate::store::{FabricStatus, Phase, RunRecord, Trigger};
+use crate::validate::cx::{Cx, Step, Stop};
+use crate::validate::error::shown;
+
+pub(super) async fn periodic_interval(cx: &mut Cx<'_>) -> R {
+    // The fabric was never synced: a catch-up run starts at once, then ticks every interval.
+    let iv = interval(cx);
+    let limit = Duration::from_secs(3 * iv + 60);
+    let (runs, _) = wait_runs(cx, limit, |runs| {
+        runs.iter()
+            .filter(|r| r.trigger == Trigger::Periodic && r.finished_at.is_some())
+            .count()
+            >= 3
+    })
+    .await;
+    let t0: jiff::Timestamp = runs
+        .first()
+        .and_then(|r| r.started_at.parse().ok())
+        .unwrap_or_else(|| cx.env.clock.now());
+    let at: Vec<(String, i64)> = runs
+        .iter()
+        .map(|r| {
+            let t: jiff::Timestamp = r.started_at.parse().unwrap_or(t0);
+            (r.trigger.to_string(), t.duration_since(t0).as_secs())
+        })
+        .collect();
+    let periodic: Vec<i64> = at
+        .iter()
+        .filter(|(t, _)| t == "periodic")
+        .map(|(_, s)| *s)
+        .collect();
+    let ev = cx.evidence(
+        "runs.json",
+        serde_json::to_vec_pretty(&runs).unwrap_or_default(),
+    );
+    cx.check(
+        Step {
+            name: "runs on the interval",
+            action: "wait (virtual time in the simulation) until three periodic runs have finished, nobody clicking",
+            expected: "a catch-up run first, then periodic runs one, two and three intervals after it (±1 s)",
+            proves: &["PS-1"],
+        },
+        periodic.len() == 3
+            && periodic
+                .iter()
+                .zip([iv, 2 * iv, 3 * iv])
+                .all(|(a, b)| (b as i64 - 1..=b as i64 + 1).contains(a))
+            && at.first().is_some_and(|(t, s)| t == "catchup" && *s == 0),
+        format!("interval {iv} s; runs (trigger, s after the first): {at:?}"),
+        vec![ev],
+    )?;
+    let all_ok = runs.iter().all(|r| r.phase == Phase::Success);
+    let st = status(cx);
+    let (code, body) = cx
+        .api(
+            Method::GET,
+            &format!("/api/fabrics/{}/runs", cx.env.fabric),
+            None,
+        )
+        .await?;
+    let listed = body
+        .as_array()
+        .or_else(|| body["runs"].as_array())
+        .map(|a| a.iter().filter(|r| r["trigger"] == "periodic").count())
+        .unwrap_or(0);
+    cx.check(
+        Step {
+            name: "status and history",
+            action: "read the fabric status and GET /api/fabrics/{fabric}/runs",
+            expected: "in_sync; the history lists the periodic runs as SUCCESS",
+            proves: &["PS-6"],
+        },
+        all_ok && st == Some(FabricStatus::InSync) && code == StatusCode::OK && listed >= 3,
+        format!("status {st:?}, all runs SUCCESS: {all_ok}, periodic runs listed: {listed}"),
+        vec![],
+    )
+}
+
+pub(super) async fn periodic_change(cx: &mut Cx<'_>) -> R {
+    catch_up(cx).await?;
+    let edit = patch_device(cx, "leaf-02", json!({"description": "moved to rack 12"})).await;
+    cx.check(
+        Step {
+            name: "edit a description in NetBox",
+            action: "PATCH leaf-02's description through the NetBox API",
+            expected: "accepted",
+            proves: &[],
+        },
+        edit.is_ok(),
+        shown(&edit),
+        vec![],
+    )?;
+    let before = cx.env.store.all_runs().unwrap_or_default().len();
+    let iv = interval(cx);
+    let runs = wait_new_run(cx, before, Duration::from_secs(2 * iv + 60), |r| {
+        r.trigger == Trigger::Periodic && r.counts.updated >= 1
+    })
+    .await;
+    let new: Vec<&RunRecord> = runs[before.min(runs.len())..].iter().collect();
+    let detected = new
+        .iter()
+        .find(|r| r.trigger == Trigger::Periodic && r.counts.updated >= 1);
+    cx.check(
+        Step {
+            name: "change detected",
+            action: "wait for the next periodic run",
+            expected: "a periodic run that found the NetBox change and updated the object",
+            proves: &["PS-2"],
+        },
+        detected.is_some(),
+        format!(
+            "new runs: {:?}",
+            new.iter()
+                .map(|r| (r.trigger, r.counts.updated, r.message.clone()))
+                .collect::<Vec<_>>()
+        ),
+        vec![],
+    )?;
+    let sw = cluster_objects(cx, Kind::Switch).await;
+    cx.check(
+        Step {
+            name: "applied automatically",
+            action: "read leaf-02 in the cluster",
+            expected: "its description is the one entered in NetBox",
+            proves: &["PS-3"],
+        },
+        sw.get("leaf-02")
+            .is_some_and(|s| s["spec"]["description"] == "moved to rack 12"),
+        format!(
+            "{}",
+            sw.get("leaf-02")
+                .map(|s| s["spec"]["description"].clone())
+                .unwrap_or(Value::Null)
+        ),
+        vec![],
+    )?;
+    oracle_step(
+        cx,
+        Step {
+            name: "consistent after periodic runs",
+            action: "run the oracle",
+            expected: "no discrepancy",
+            proves: &["PS-4"],
+        },
+    )
+    .await
+}
+
+pub(super) async fn periodic_no_changes(cx: &mut Cx<'_>) -> R {
+    catch_up(cx).await?;
+    let mark = mark(cx);
+    let before = cx.env.store.all_runs().unwrap_or_default().len();
+    let iv = interval(cx);
+    let runs = wait_new_run(cx, before, Duration::from_secs(iv + 60), |r| {
+        r.trigger == Trigger::Periodic
+    })
+    .await;
+    let run = runs[before.min(runs.len())..]
+        .iter()
+        .find(|r| r.trigger == Trigger::Periodic)
+        .cloned();
+    let new = &since(cx, &mark);
+    let writes = cluster_writes(new).len();
+    let netbox_paths: Vec<&str> = new
+        .iter()
+        .filter(|c| c.server == "netbox")
+        .map(|c| c.path.as_str())
+        .collect();
+    let full_read = netbox_paths
+        .iter()
+        .any(|p| !p.starts_with("/api/core/object-changes"));
+    let ev = cx.evidence(
+        "calls.json",
+        serde_json::to_vec_pretty(new).unwrap_or_default(),
+    );
+    cx.check(
+        Step {
+            name: "no writes, no full read",
+            action: "let a periodic run happen with nothing changed",
+            expected: "run message \"no changes\", zero cluster writes, NetBox asked only for its change log",
+            proves: &["PF-2"],
+        },
+        run.as_ref()
+            .is_some_and(|r| r.message.as_deref() == Some("no changes") && r.phase == Phase::Success)
+            && writes == 0
+            && !full_read,
+        format!(
+            "run {:?}; {writes} writes; NetBox paths {:?}",
+            run.as_ref().map(|r| r.message.clone()),
+            netbox_paths
+        ),
+        vec![ev],
+    )
+}
+
+pub(super) async fn periodic_retry(cx: &mut Cx<'_>) -> R {
+    catch_up(cx).await?; // (interval 600 s: no periodic run in the way)
+    let f = cx.env.faults.clone();
+    let _ = f.cluster_unreachable(true).await;
+    let fabric = cx.env.fabric.clone();
+    let task = cx.env.scheduler.trigger(&fabric, Trigger::Manual);
+    let task_id = task.map(|t| t.id).map_err(|e| Stop(e.to_string()))?;
+    // The first two attempts fail (at 0 and 5 s with the default policy); the task waits in
+    // RETRY for the third (at 15 s).
+    let policy = *cx.env.scheduler.retry_policy();
+    let (first, second) = (
+        policy.backoff(2).as_secs() as i64,
+        policy.backoff(3).as_secs() as i64,
+    );
+    let attempts = |runs: &[RunRecord]| {
+        runs.iter()
+            .filter(|r| r.task_id.as_deref() == Some(task_id.as_str()) && r.finished_at.is_some())
+            .count()
+    };
+    let _ = wait_runs(cx, Duration::from_secs(60), |runs| {
+        attempts(runs) >= 2
+            && cx
+                .env
+                .store
+                .task(&task_id)
+                .is_ok_and(|t| t.state == Phase::Retry)
+    })
+    .await;
+    let mid = cx.env.store.task(&task_id).ok();
+    let _ = f.cluster_unreachable(false).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while tokio::time::Instant::now() < deadline
+        && !cx
+            .env
+            .store
+            .task(&task_id)
+            .is_ok_and(|t| t.state == Phase::Success || t.state == Phase::Failure)
+    {
+        cx.wait(POLL).await;
+    }
+    let task = cx.env.store.task(&task_id).ok();
+    let runs: Vec<RunRecord> = cx
+        .env
+        .store
+        .all_runs()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.task_id.as_deref() == Some(task_id.as_str()))
+        .collect();
+    let starts: Vec<i64> = runs
+        .iter()
+        .filter_map(|r| r.started_at.parse::<jiff::Timestamp>().ok())
+        .map(|t| t.as_second())
+        .collect();
+    let gaps: Vec<i64> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+    cx.check(
+        Step {
+            name: "retried with backoff and recovered",
+            action: "make the cluster unreachable, request a sync, repair the cluster once two attempts failed",
+            expected: "the task goes RETRY, retries after the policy's first then doubled backoff (5 s then 10 s by default, ±1 s), and ends SUCCESS",
+            proves: &["PS-5"],
+        },
+        mid.as_ref().is_some_and(|t| t.state == Phase::Retry)
+            && task.as_ref().is_some_and(|t| t.state == Phase::Success)
+            && gaps.len() == 2
+            && (first..=first + 1).contains(&gaps[0])
+            && (second..=second + 1).contains(&gaps[1])
+            && runs.last().is_some_and(|r| r.trigger == Trigger::Retry),
+        format!(
+            "mid-way {:?}, final {:?}, gaps between attempts {gaps:?} s (policy: {first} s then {second} s)",
+            mid.map(|t| t.state),
+            task.map(|t| t.state)
+        ),
+        vec![],
+    )
+}
+
+pub(super) async fn concurrent(cx: &mut Cx<'_>) -> R {
+    catch_up(cx).await?;
+    // Make runs take a while, edit NetBox so the periodic run has work.
+    let slow = cx.env.faults.slow_cluster(100).await;
+    let _ = patch_device(
+        cx,
+        "spine-02",
+        json!({"description": "periodic and manual"}),
+    )
+    .await;
+    // Until the next periodic run is in progress.
+    let before = cx.env.store.all_runs().unwrap_or_default().len();
+    let fabric = cx.env.fabric.clone();
+    let iv = interval(cx);
+    let _ = wait_runs(cx, Duration::from_secs(iv + 60), |runs| {
+        runs.iter()
+            .skip(before)
+            .any(|r| r.trigger == Trigger::Periodic && r.finished_at.is_none())
+            && cx.env.scheduler.is_running(&fabric)
+    })
+    .await;
+    let running = cx.env.scheduler.is_running(&fabric);
+    let task = click_and_follow(cx, false).await?;
+    let runs = cx.env.store.all_runs().unwrap_or_default();
+    let mut overlaps = Vec::new();
+    for a in &runs {
+        for b in &runs {
+            if a.id < b.id
+                && let (Some(ae), Some(be)) = (&a.finished_at, &b.finished_at)
+                && a.started_at < *be
+                && b.started_at < *ae
+            {
+                overlaps.push((a.id, b.id));
+            }
+        }
+    }
+    cx.check(
+        Step {
+            name: "never overlapping",
+            action: "click Sync Now while a periodic run is in progress",
+            expected: "the click waits for the periodic run; no two runs overlap; both succeed",
+            proves: &["PF-3"],
+        },
+        slow.is_ok()
+            && running
+            && overlaps.is_empty()
+            && task["state"] == "SUCCESS"
+            && runs.iter().all(|r| r.phase == Phase::Success),
+        format!(
+            "periodic run in progress at the click: {running}; runs {:?}; overlaps {overlaps:?}",
+            runs.iter()
+                .map(|r| (r.id, r.trigger, r.phase))
+                .collect::<Vec<_>>()
+        ),
+        vec![],
+    )?;
+    let _ = cx.env.faults.clear().await;
+    oracle_step(
+        cx,
+        Step {
+            name: "no corruption",
+            action: "run the oracle",
+            expected: "no discrepancy",
+            proves: &["PF-3"],
+        },
+    )
+    .await
+}
+
+pub(super) async fn drift(cx: &mut Cx<'_>) -> R {
+    catch_up(cx).await?;
+    let api: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+        cx.env.kube.clone(),
+        "default",
+        &crate::engine::api_resource(Kind::Switch),
+    );
+    let edit = api
+        .patch(
+            "spine-01",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"spec": {"boot": {"serial": "HAND-EDITED"}}})),
+        )
+        .await;
+    let before = cx.env.store.all_runs().unwrap_or_default().len();
+    let iv = interval(cx);
+    let runs = wait_new_run(cx, before, Duration::from_secs(2 * iv + 60), |r| {
+        r.drift > 0
+    })
+    .await;
+    let run = runs[before.min(runs.len())..]
+        .iter()
+        .find(|r| r.drift > 0)
+        .cloned();
+    let serial = netbox_device(cx, "spine-01")
+        .await
+        .map(|d| d["serial"].clone())
+        .unwrap_or(Value::Null);
+    let live = cluster_objects(cx, Kind::Switch).await;
+    cx.check(
+        Step {
+            name: "drift repaired",
+            action: "edit spine-01's boot serial with kubectl-style merge patch; wait for the periodic run",
+            expected: "the run repairs it (serial back to NetBox's) and reports drift",
+            proves: &["DI-8"],
+        },
+        edit.is_ok()
+            && run
+                .as_ref()
+                .is_some_and(|r| r.drift == 1 && r.message.as_deref().is_some_and(|m| m.contains("drift")))
+            && live.get("spine-01").is_some_and(|s| s["spec"]["boot"]["serial"] == serial),
+        format!(
+            "run {:?}",
+            run.as_ref().map(|r| (r.drift, r.message.clone()))
+        ),
+        vec![],
+    )
+}
