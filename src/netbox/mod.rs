@@ -1,11 +1,13 @@
 //! The NetBox side of fabsync and the only code that knows NetBox's wire format: the HTTP
 //! client (over any tower service), the snapshot model, the fabric reader, the writers the
-//! sync engine uses (changelog, journal, custom fields) and the wiring-diagram importer.
+//! sync engine uses (changelog, journal, custom fields), the pure wiring diagram → snapshot
+//! conversion (`from_diagram`) and the importer that writes such a snapshot (`import`).
 //!
 //! It never plans or decides what a fabric should look like.
 
 pub mod client;
 pub mod error;
+pub mod from_diagram;
 pub mod import;
 pub mod model;
 pub mod reader;
