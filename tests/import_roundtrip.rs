@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use fabsync::hedgehog::diagram::Diagram;
 use fabsync::hedgehog::kinds::Kind;
-use fabsync::netbox::import::{diagram_to_snapshot, import_wiring};
+use fabsync::netbox::from_diagram::diagram_to_snapshot;
+use fabsync::netbox::import::import_wiring;
 use fabsync::netbox::{NetboxClient, Token, https_service, into_http_service};
 use fabsync::plan::{PlanConfig, plan};
 use fake_netbox::FakeNetBox;

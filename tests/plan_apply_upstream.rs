@@ -10,7 +10,7 @@ use std::sync::Arc;
 use fabsync::hedgehog::Kind;
 use fabsync::hedgehog::admission::HedgehogAdmission;
 use fabsync::hedgehog::diagram::Diagram;
-use fabsync::netbox::import::diagram_to_snapshot;
+use fabsync::netbox::from_diagram::diagram_to_snapshot;
 use fabsync::netbox::{NetboxClient, Token, into_http_service};
 use fabsync::plan::{DesiredObject, PlanConfig, plan};
 use fake_apiserver::FakeApiServer;

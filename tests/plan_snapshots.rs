@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use fabsync::hedgehog::diagram::Diagram;
-use fabsync::netbox::import::diagram_to_snapshot;
+use fabsync::netbox::from_diagram::diagram_to_snapshot;
 use fabsync::netbox::{NetboxClient, Token, into_http_service};
 use fabsync::plan::{PlanConfig, plan};
 use fake_netbox::{FakeNetBox, Fixture};

@@ -29,6 +29,9 @@ pub enum ClusterError {
         server: String,
         /// The transport error.
         detail: String,
+        /// Whether the request may have reached the server before the failure (a connection
+        /// reset or timed out after it was open), rather than no connection at all.
+        maybe_sent: bool,
     },
     /// TLS handshake or certificate verification failed.
     #[error(
@@ -183,6 +186,21 @@ impl ClusterError {
         }
     }
 
+    /// Whether a write that failed this way may still have taken effect: the request may have
+    /// reached the server and its answer was lost (a dropped connection, a timeout, an error
+    /// below HTTP). An answer from the server (a refusal, a conflict, a 5xx, a 429) or a
+    /// failure before sending (TLS, settings) means nothing changed.
+    pub fn may_have_applied(&self) -> bool {
+        matches!(
+            self,
+            Self::Unreachable {
+                maybe_sent: true,
+                ..
+            } | Self::Timeout { .. }
+                | Self::Other { .. }
+        )
+    }
+
     /// Whether trying again later may succeed without anyone changing anything.
     pub fn is_transient(&self) -> bool {
         matches!(
@@ -313,11 +331,18 @@ fn transport_error(server: String, err: &kube::Error) -> ClusterError {
     let mut chain = Vec::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     let mut refused = false;
+    let mut before_send = false;
     let mut tls = false;
     while let Some(e) = cur {
         let text = e.to_string();
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
             use std::io::ErrorKind::*;
+            if matches!(
+                io.kind(),
+                ConnectionRefused | HostUnreachable | NetworkUnreachable | AddrNotAvailable
+            ) {
+                before_send = true;
+            }
             if matches!(
                 io.kind(),
                 ConnectionRefused
@@ -341,6 +366,7 @@ fn transport_error(server: String, err: &kube::Error) -> ClusterError {
         }
         if text.contains("dns error") || text.contains("tcp connect error") {
             refused = true;
+            before_send = true;
         }
         if chain.last() != Some(&text) {
             chain.push(text);
@@ -351,14 +377,22 @@ fn transport_error(server: String, err: &kube::Error) -> ClusterError {
     if tls {
         ClusterError::Tls { server, detail }
     } else if refused {
-        ClusterError::Unreachable { server, detail }
+        ClusterError::Unreachable {
+            server,
+            detail,
+            maybe_sent: !before_send,
+        }
     } else {
         match err {
             kube::Error::SerdeError(e) => ClusterError::Other {
                 server,
                 message: format!("the response could not be decoded: {e}"),
             },
-            _ => ClusterError::Unreachable { server, detail },
+            _ => ClusterError::Unreachable {
+                server,
+                detail,
+                maybe_sent: true,
+            },
         }
     }
 }

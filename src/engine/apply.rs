@@ -18,7 +18,7 @@ use super::diff::{Item, Target};
 use super::run::RunCx;
 use crate::cluster::ClusterError;
 use crate::config::ConflictPolicy;
-use crate::store::{Action, AuditWrite, ObjectResult, RunStep};
+use crate::store::{Action, AuditWrite, Intent, ObjectResult, RunStep};
 
 /// A write's result: the server's answer for applies, nothing for deletes.
 type WriteResult = Result<Option<Value>, EngineError>;
@@ -148,6 +148,15 @@ fn manifest(it: &Item) -> &Value {
     it.desired.as_ref().expect("writes have a manifest")
 }
 
+/// The audit verb of a forward write.
+fn verb(it: &Item) -> &'static str {
+    if it.action == Action::Delete {
+        "delete"
+    } else {
+        "apply"
+    }
+}
+
 /// Whether any delete of this run is still to be written from `from` on.
 fn deletes_after(items: &[Item], from: usize) -> bool {
     items[from..]
@@ -223,7 +232,7 @@ impl RunCx<'_> {
                 }
                 batch.push(i);
             }
-            let results = self.write_batch(items, &batch).await;
+            let results = self.write_batch(items, &batch).await?;
             let can_wait = !delete_stage && deletes_after(items, range.end);
             let wait = can_wait.then_some(&mut postponed);
             self.absorb(items, order, results, wait)?;
@@ -239,7 +248,7 @@ impl RunCx<'_> {
                 .take_while(|&i| items[i].kind.rank() == rank)
                 .collect();
             k += batch.len();
-            let results = self.write_batch(items, &batch).await;
+            let results = self.write_batch(items, &batch).await?;
             self.absorb(items, order, results, None)?;
         }
         Ok(())
@@ -289,43 +298,91 @@ impl RunCx<'_> {
         r.map_err(EngineError::Cluster)
     }
 
-    /// Writes a batch with bounded concurrency; returns results in batch order.
-    async fn write_batch(&self, items: &[Item], batch: &[usize]) -> Vec<(usize, WriteResult)> {
-        let jobs: Vec<_> = batch
+    /// Writes a batch with bounded concurrency, each write's intent recorded durably before
+    /// any is sent; returns results in batch order with the intents' numbers. A store that
+    /// cannot record the intents fails the batch with nothing sent.
+    async fn write_batch(
+        &self,
+        items: &[Item],
+        batch: &[usize],
+    ) -> Result<Vec<(usize, i64, WriteResult)>, EngineError> {
+        let engine = self.target.engine;
+        let ns = &self.target.cfg.namespace;
+        let intents: Vec<Intent<'_>> = batch
             .iter()
             .map(|&i| {
                 let it = &items[i];
-                async move { (i, self.write_one(it).await) }
+                Intent {
+                    kind: it.kind.kind(),
+                    namespace: ns,
+                    name: &it.name,
+                    verb: verb(it),
+                    before_hash: it.live.as_ref().and_then(|l| l.hash.as_deref()),
+                    after_hash: it.hash.as_deref(),
+                }
             })
             .collect();
-        futures::stream::iter(jobs)
+        let seqs =
+            engine
+                .store
+                .intend(self.run_id, &self.target.cfg.name, &engine.now(), &intents)?;
+        let jobs: Vec<_> = batch
+            .iter()
+            .zip(seqs)
+            .map(|(&i, seq)| {
+                let it = &items[i];
+                async move { (i, seq, self.write_one(it).await) }
+            })
+            .collect();
+        Ok(futures::stream::iter(jobs)
             .buffered(self.target.cfg.limits.concurrency)
             .collect()
-            .await
+            .await)
     }
 
-    /// Takes a batch's results: records the writes that took effect (in `order`), sets aside
-    /// admission refusals into `postpone` when given, and returns the first other failure.
+    /// Takes a batch's results: records the writes that took effect (in `order`, each intent
+    /// replaced by its audit entry), drops the intents of writes the cluster refused, keeps
+    /// those of writes whose outcome is unknown (the object is named as in an unknown state),
+    /// sets aside admission refusals into `postpone` when given, and returns the first failure
+    /// — after taking every result of the batch, so no write that took effect goes unrecorded.
     fn absorb(
         &self,
         items: &mut [Item],
         order: &mut Vec<usize>,
-        results: Vec<(usize, WriteResult)>,
+        results: Vec<(usize, i64, WriteResult)>,
         mut postpone: Option<&mut Vec<usize>>,
     ) -> Result<(), EngineError> {
+        let store = &self.target.engine.store;
         let mut first_err = None;
-        for (i, r) in results {
+        for (i, seq, r) in results {
             match (r, postpone.as_deref_mut()) {
                 (Ok(written), _) => {
-                    self.record_write(&mut items[i], written)?;
+                    // The write took effect: it is undone by a rollback even if the store
+                    // cannot record it (its intent stays open and is settled later).
                     order.push(i);
+                    if let Err(e) = self.record_write(&mut items[i], written, seq) {
+                        first_err.get_or_insert(e);
+                    }
                 }
-                (Err(EngineError::Cluster(ClusterError::Denied { .. })), Some(later)) => {
+                (Err(EngineError::Cluster(e @ ClusterError::Denied { .. })), Some(later)) => {
+                    if let Err(se) = store.write_refused(self.run_id, seq) {
+                        first_err.get_or_insert(se.into());
+                    }
+                    drop(e);
                     later.push(i);
                 }
                 (Err(e), _) => {
-                    items[i].result = ObjectResult::Failed;
-                    items[i].note = Some(e.to_string());
+                    let it = &mut items[i];
+                    if e.may_have_applied() {
+                        it.result = ObjectResult::Unknown;
+                        it.note = Some(format!("the write's outcome is unknown: {e}"));
+                    } else {
+                        it.result = ObjectResult::Failed;
+                        it.note = Some(e.to_string());
+                        if let Err(se) = store.write_refused(self.run_id, seq) {
+                            first_err.get_or_insert(se.into());
+                        }
+                    }
                     first_err.get_or_insert(e);
                 }
             }
@@ -333,8 +390,13 @@ impl RunCx<'_> {
         first_err.map_or(Ok(()), Err)
     }
 
-    /// Records a write that took effect: its answer, and an audit entry.
-    fn record_write(&self, it: &mut Item, written: Option<Value>) -> Result<(), EngineError> {
+    /// Records a write that took effect: its answer, and its audit entry in place of its intent.
+    fn record_write(
+        &self,
+        it: &mut Item,
+        written: Option<Value>,
+        seq: i64,
+    ) -> Result<(), EngineError> {
         it.written = written;
         it.applied = true;
         it.result = ObjectResult::Ok;
@@ -346,21 +408,20 @@ impl RunCx<'_> {
             .and_then(Value::as_str)
             .map(str::to_string);
         let engine = self.target.engine;
-        engine.store.audit(&AuditWrite {
-            run_id: self.run_id,
-            time: &engine.now(),
-            kind: it.kind.kind(),
-            namespace: &self.target.cfg.namespace,
-            name: &it.name,
-            verb: if it.action == Action::Delete {
-                "delete"
-            } else {
-                "apply"
+        engine.store.write_done(
+            seq,
+            &AuditWrite {
+                run_id: self.run_id,
+                time: &engine.now(),
+                kind: it.kind.kind(),
+                namespace: &self.target.cfg.namespace,
+                name: &it.name,
+                verb: verb(it),
+                before_hash: before.as_deref(),
+                after_hash: it.hash.as_deref(),
+                resource_version: rv.as_deref(),
             },
-            before_hash: before.as_deref(),
-            after_hash: it.hash.as_deref(),
-            resource_version: rv.as_deref(),
-        })?;
+        )?;
         Ok(())
     }
 }

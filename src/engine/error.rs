@@ -198,6 +198,11 @@ impl EngineError {
         }
     }
 
+    /// Whether a write that failed this way may still have taken effect in the cluster.
+    pub fn may_have_applied(&self) -> bool {
+        matches!(self, Self::Cluster(e) if e.may_have_applied())
+    }
+
     /// The one-word outcome a failed run records ("rolled back", "invalid NetBox data", …).
     pub fn short(&self) -> &'static str {
         match self {

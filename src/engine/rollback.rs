@@ -13,7 +13,7 @@ use super::diff::Item;
 use super::run::RunCx;
 use crate::cluster::FIELD_MANAGER;
 use crate::cluster::object::{owned_apply_config, recreatable, replacement};
-use crate::store::{Action, AuditWrite, ObjectResult};
+use crate::store::{Action, AuditWrite, Intent, ObjectResult};
 
 impl RunCx<'_> {
     /// Restores every write of this run in reverse order; returns the run's error, naming
@@ -27,32 +27,63 @@ impl RunCx<'_> {
         let cfg = self.target.cfg;
         let engine = self.target.engine;
         let mut restored = 0;
-        let mut unknown = Vec::new();
         for &i in order.iter().rev() {
             let it = &mut items[i];
-            let r = match it.action {
-                Action::Create => self.undo_create(it).await,
-                Action::Update => self.restore(it).await,
-                Action::Delete => self.undo_delete(it).await,
-                Action::Unchanged => Ok(()),
-            };
             let verb = match it.action {
                 Action::Create => "rollback-delete",
                 Action::Delete => "rollback-create",
                 _ => "rollback-restore",
             };
-            // Best effort: the rollback goes on even when the store refuses the entry.
-            let _ = engine.store.audit(&AuditWrite {
-                run_id: self.run_id,
-                time: &engine.now(),
+            let before = it.hash.clone();
+            let after = it.live.as_ref().and_then(|l| l.hash.clone());
+            let intent = Intent {
                 kind: it.kind.kind(),
                 namespace: &cfg.namespace,
                 name: &it.name,
                 verb,
-                before_hash: it.hash.as_deref(),
-                after_hash: it.live.as_ref().and_then(|l| l.hash.as_deref()),
-                resource_version: None,
-            });
+                before_hash: before.as_deref(),
+                after_hash: after.as_deref(),
+            };
+            // No write without its intent on record: when the store refuses it, the object is
+            // left as written and named.
+            let r = match engine
+                .store
+                .intend(self.run_id, &cfg.name, &engine.now(), &[intent])
+            {
+                Err(e) => Err(format!(
+                    "not undone: the store could not record the intent ({e})"
+                )),
+                Ok(seqs) => {
+                    let r = match it.action {
+                        Action::Create => self.undo_create(it).await,
+                        Action::Update => self.restore(it).await,
+                        Action::Delete => self.undo_delete(it).await,
+                        Action::Unchanged => Ok(()),
+                    };
+                    let recorded = match &r {
+                        Ok(()) => engine.store.write_done(
+                            seqs[0],
+                            &AuditWrite {
+                                run_id: self.run_id,
+                                time: &engine.now(),
+                                kind: it.kind.kind(),
+                                namespace: &cfg.namespace,
+                                name: &it.name,
+                                verb,
+                                before_hash: before.as_deref(),
+                                after_hash: after.as_deref(),
+                                resource_version: None,
+                            },
+                        ),
+                        Err(_) => engine.store.write_refused(self.run_id, seqs[0]),
+                    };
+                    if let Err(e) = recorded {
+                        // The intent stays open and is settled as unconfirmed when the run ends.
+                        tracing::warn!(object = %it.key(), error = %e, "could not record a rollback write");
+                    }
+                    r
+                }
+            };
             match r {
                 Ok(()) => {
                     restored += 1;
@@ -62,10 +93,15 @@ impl RunCx<'_> {
                 Err(e) => {
                     it.result = ObjectResult::Unknown;
                     it.note = Some(format!("rollback failed: {e}"));
-                    unknown.push(it.key());
                 }
             }
         }
+        // Unknown: rollbacks that failed, and failed writes that may have taken effect.
+        let unknown: Vec<String> = items
+            .iter()
+            .filter(|it| it.result == ObjectResult::Unknown)
+            .map(Item::key)
+            .collect();
         // The baseline no longer describes the cluster exactly.
         let _ = engine.store.reset_baseline(&cfg.name);
         if unknown.is_empty() {

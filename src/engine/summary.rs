@@ -120,6 +120,21 @@ impl Summary<'_> {
         if let Err(e) = &result {
             mark_not_applied(&mut st, e);
         }
+        // Writes whose outcome stayed unknown (their intent still open) go into the audit log as
+        // unconfirmed: it must hold every write that may have reached the cluster.
+        let now = self.engine.now();
+        let unconfirmed = store.settle_intents(self.run_id, &now)?;
+        for i in &unconfirmed {
+            if let Some(it) = st
+                .items
+                .iter_mut()
+                .find(|it| it.kind.kind() == i.kind && it.name == i.name)
+                && it.result == ObjectResult::Ok
+            {
+                it.result = ObjectResult::Unknown;
+                it.note = Some("written, but fabsync could not record it: the store failed".into());
+            }
+        }
         let (counts, by_kind) = count(&st);
         let objects: Vec<RunObject> = st
             .items

@@ -1,7 +1,8 @@
 //! The NetBox side of fabsync and the only code that knows NetBox's wire format: the HTTP
 //! client (over any tower service), the snapshot model, the fabric reader, the writers the
-//! sync engine uses (changelog, journal, custom fields), the wiring-diagram importer, and the
-//! housekeeping a validation run needs around the sites it creates (`admin.rs`).
+//! sync engine uses (change log, journal, custom fields), the pure wiring diagram → snapshot
+//! conversion (`from_diagram`), the importer that writes such a snapshot (`import`), and the
+//! housekeeping a validation run needs around the sites it creates (`admin`).
 //!
 //! It never plans or decides what a fabric should look like.
 
@@ -9,6 +10,7 @@ pub mod admin;
 pub mod changes;
 pub mod client;
 pub mod error;
+pub mod from_diagram;
 pub mod import;
 pub mod model;
 pub mod reader;

@@ -55,16 +55,10 @@ impl std::fmt::Display for Finding {
     }
 }
 
-/// Collects findings while planning.
-#[derive(Debug, Default)]
-pub(crate) struct Findings {
-    list: Vec<Finding>,
-}
-
-impl Findings {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn push(
-        &mut self,
+impl Finding {
+    /// A finding about NetBox object `object_type` #`object_id` (shown as `object_name`),
+    /// field `field`.
+    fn new(
         severity: Severity,
         code: &'static str,
         object_type: &str,
@@ -72,8 +66,8 @@ impl Findings {
         object_name: &str,
         field: &str,
         reason: impl Into<String>,
-    ) {
-        self.list.push(Finding {
+    ) -> Finding {
+        Finding {
             severity,
             code,
             object_type: object_type.to_string(),
@@ -81,9 +75,17 @@ impl Findings {
             object_name: object_name.to_string(),
             field: field.to_string(),
             reason: reason.into(),
-        });
+        }
     }
+}
 
+/// Collects findings while planning.
+#[derive(Debug, Default)]
+pub(crate) struct Findings {
+    list: Vec<Finding>,
+}
+
+impl Findings {
     pub(crate) fn fatal(
         &mut self,
         code: &'static str,
@@ -93,7 +95,7 @@ impl Findings {
         field: &str,
         reason: impl Into<String>,
     ) {
-        self.push(
+        self.list.push(Finding::new(
             Severity::Fatal,
             code,
             object_type,
@@ -101,7 +103,7 @@ impl Findings {
             object_name,
             field,
             reason,
-        )
+        ));
     }
 
     pub(crate) fn warn(
@@ -113,7 +115,7 @@ impl Findings {
         field: &str,
         reason: impl Into<String>,
     ) {
-        self.push(
+        self.list.push(Finding::new(
             Severity::Warning,
             code,
             object_type,
@@ -121,7 +123,7 @@ impl Findings {
             object_name,
             field,
             reason,
-        )
+        ));
     }
 
     /// Sorted (fatal first, then by object), deduplicated.

@@ -2,7 +2,7 @@
 //! prefixes and VLANs → VPC, server interface VLANs → VPCAttachment, VRF custom fields →
 //! VPCPeering / ExternalPeering, external devices → External (+ ExternalAttachment from IPs).
 //!
-//! Pure; wiring kinds are `wiring.rs`.
+//! Pure; wiring kinds are `wiring/`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,8 +12,9 @@ use super::{Builder, SourceRef};
 use crate::hedgehog::Kind;
 use crate::hedgehog::vpc::*;
 use crate::hedgehog::wiring::{VLANNamespaceSpec, VlanRange};
-use crate::netbox::model::{Prefix, cf_bool, cf_int, cf_str};
+use crate::netbox::model::{Prefix, VlanGroup, Vrf, cf_bool, cf_int, cf_str};
 
+/// A VPC that was planned: what its attachments and peerings need.
 struct PlannedVpc {
     vrf_id: u64,
     name: String,
@@ -22,6 +23,9 @@ struct PlannedVpc {
     subnet_of_vlan: BTreeMap<u64, String>,
     subnets: Vec<String>,
 }
+
+/// External name → (device id, IPv4 namespace), for the Externals planned.
+type Externals = BTreeMap<String, (u64, String)>;
 
 fn split_list(s: &str) -> Vec<String> {
     let mut v: Vec<String> = s
@@ -34,58 +38,38 @@ fn split_list(s: &str) -> Vec<String> {
     v
 }
 
+/// A prefix's status value (`active` when unset).
+fn status(p: &Prefix) -> &str {
+    p.status.as_ref().map_or("active", |s| s.value.as_str())
+}
+
+/// Plans the IPAM kinds from the site's VLAN groups, prefixes, VRFs and the wiring pass's
+/// devices and connections.
 pub(crate) fn plan_ipam(b: &mut Builder<'_>, w: &Wiring) {
     let idx = b.idx;
+    plan_vlan_namespaces(b);
+    let site_prefixes: Vec<&Prefix> = idx
+        .prefixes
+        .values()
+        .filter(|p| idx.scoped_to_site(&p.scope_type, &p.scope_id))
+        .copied()
+        .collect();
+    plan_ipv4_namespaces(b, &site_prefixes);
+    let vpcs = plan_vpcs(b, &site_prefixes);
+    plan_vpc_attachments(b, w, &vpcs);
+    let externals = plan_externals(b, w);
+    plan_external_attachments(b, w, &externals);
+    plan_peerings(b, &vpcs, &externals);
+}
 
-    // --- VLANNamespace ----------------------------------------------------------------------
+/// VLANNamespace: one per VLAN group of the site with valid VLAN ranges.
+fn plan_vlan_namespaces(b: &mut Builder<'_>) {
+    let idx = b.idx;
     for g in idx.vlan_groups.values() {
         if !idx.scoped_to_site(&g.scope_type, &g.scope_id) {
             continue;
         }
-        let mut ranges: Vec<VlanRange> = Vec::new();
-        let mut ok = true;
-        for r in &g.vid_ranges {
-            let (from, to) = (r[0], r[1]);
-            if from < 1 || to > 4094 || from > to {
-                b.f.fatal(
-                    "invalid-vlan-range",
-                    "ipam.vlangroup",
-                    g.id,
-                    &g.name,
-                    "vid_ranges",
-                    format!("range {from}-{to} is not within 1-4094 with from ≤ to"),
-                );
-                ok = false;
-            }
-            ranges.push(VlanRange { from, to });
-        }
-        ranges.sort();
-        if ranges.is_empty() || ranges.len() > 20 {
-            b.f.fatal(
-                "invalid-vlan-range",
-                "ipam.vlangroup",
-                g.id,
-                &g.name,
-                "vid_ranges",
-                format!(
-                    "has {} VLAN ranges; a VLANNamespace needs 1 to 20",
-                    ranges.len()
-                ),
-            );
-            ok = false;
-        }
-        if ranges.windows(2).any(|p| p[1].from <= p[0].to) {
-            b.f.fatal(
-                "invalid-vlan-range",
-                "ipam.vlangroup",
-                g.id,
-                &g.name,
-                "vid_ranges",
-                "VLAN ranges overlap",
-            );
-            ok = false;
-        }
-        if ok {
+        if let Some(ranges) = vlan_ranges(b, g) {
             b.add(
                 Kind::VLANNamespace,
                 &g.slug,
@@ -96,21 +80,62 @@ pub(crate) fn plan_ipam(b: &mut Builder<'_>, w: &Wiring) {
             );
         }
     }
+}
 
-    // --- IPv4Namespace ----------------------------------------------------------------------
-    let site_prefixes: Vec<&Prefix> = idx
-        .prefixes
-        .values()
-        .filter(|p| idx.scoped_to_site(&p.scope_type, &p.scope_id))
-        .copied()
-        .collect();
-    let status = |p: &Prefix| {
-        p.status
-            .as_ref()
-            .map_or("active".to_string(), |s| s.value.clone())
-    };
+/// The sorted VLAN ranges of a VLAN group; `None` after fatal findings (a range outside
+/// 1-4094 or reversed, no ranges or more than 20, overlaps).
+fn vlan_ranges(b: &mut Builder<'_>, g: &VlanGroup) -> Option<Vec<VlanRange>> {
+    let mut ranges: Vec<VlanRange> = Vec::new();
+    let mut ok = true;
+    for r in &g.vid_ranges {
+        let (from, to) = (r[0], r[1]);
+        if from < 1 || to > 4094 || from > to {
+            b.f.fatal(
+                "invalid-vlan-range",
+                "ipam.vlangroup",
+                g.id,
+                &g.name,
+                "vid_ranges",
+                format!("range {from}-{to} is not within 1-4094 with from ≤ to"),
+            );
+            ok = false;
+        }
+        ranges.push(VlanRange { from, to });
+    }
+    ranges.sort();
+    if ranges.is_empty() || ranges.len() > 20 {
+        b.f.fatal(
+            "invalid-vlan-range",
+            "ipam.vlangroup",
+            g.id,
+            &g.name,
+            "vid_ranges",
+            format!(
+                "has {} VLAN ranges; a VLANNamespace needs 1 to 20",
+                ranges.len()
+            ),
+        );
+        ok = false;
+    }
+    if ranges.windows(2).any(|p| p[1].from <= p[0].to) {
+        b.f.fatal(
+            "invalid-vlan-range",
+            "ipam.vlangroup",
+            g.id,
+            &g.name,
+            "vid_ranges",
+            "VLAN ranges overlap",
+        );
+        ok = false;
+    }
+    ok.then_some(ranges)
+}
+
+/// IPv4Namespace: the site's container prefixes grouped by `hedgehog_ipv4_namespace`, at most
+/// 10 each.
+fn plan_ipv4_namespaces(b: &mut Builder<'_>, site_prefixes: &[&Prefix]) {
     let mut namespaces: BTreeMap<String, Vec<&Prefix>> = BTreeMap::new();
-    for p in &site_prefixes {
+    for p in site_prefixes {
         if status(p) != "container" {
             continue;
         }
@@ -145,11 +170,14 @@ pub(crate) fn plan_ipam(b: &mut Builder<'_>, w: &Wiring) {
             &first.prefix,
         );
     }
+}
 
-    // --- VPC --------------------------------------------------------------------------------
+/// VPC: one per VRF whose site prefixes make at least one subnet.
+fn plan_vpcs(b: &mut Builder<'_>, site_prefixes: &[&Prefix]) -> Vec<PlannedVpc> {
+    let idx = b.idx;
     let mut vpcs: Vec<PlannedVpc> = Vec::new();
     let mut vrf_prefixes: BTreeMap<u64, Vec<&Prefix>> = BTreeMap::new();
-    for p in &site_prefixes {
+    for p in site_prefixes {
         if let Some(v) = &p.vrf {
             vrf_prefixes.entry(v.id).or_default().push(p);
         }
@@ -159,133 +187,188 @@ pub(crate) fn plan_ipam(b: &mut Builder<'_>, w: &Wiring) {
             continue;
         };
         pfx.sort_by_key(|p| cidr_key(&p.prefix));
-        let mut spec = VPCSpec {
-            ipv4_namespace: Some(
-                cf_str(&vrf.custom_fields, "hedgehog_ipv4_namespace")
-                    .unwrap_or("default")
-                    .to_string(),
+        if let Some(v) = plan_vpc(b, vrf, pfx) {
+            vpcs.push(v);
+        }
+    }
+    vpcs
+}
+
+/// The subnets of one VRF, as [`vrf_subnets`] found them.
+struct VrfSubnets {
+    /// Slugs of the VLAN groups of the subnets' VLANs.
+    vlan_groups: BTreeSet<String>,
+    /// VLAN object id → subnet name.
+    subnet_of_vlan: BTreeMap<u64, String>,
+    /// False when a subnet name was taken twice.
+    ok: bool,
+}
+
+/// The VPC of one VRF from its prefixes (sorted); `None` when it has no subnet or after a fatal
+/// finding.
+fn plan_vpc(b: &mut Builder<'_>, vrf: &Vrf, pfx: Vec<&Prefix>) -> Option<PlannedVpc> {
+    let mut spec = VPCSpec {
+        ipv4_namespace: Some(
+            cf_str(&vrf.custom_fields, "hedgehog_ipv4_namespace")
+                .unwrap_or("default")
+                .to_string(),
+        ),
+        ..Default::default()
+    };
+    let found = vrf_subnets(b, vrf, pfx, &mut spec);
+    if spec.subnets.is_empty() {
+        return None;
+    }
+    if found.vlan_groups.len() > 1 {
+        b.f.fatal(
+            "vpc-vlan-namespace-conflict",
+            "ipam.vrf",
+            vrf.id,
+            &vrf.name,
+            "vlan",
+            format!(
+                "VPC subnets use VLANs of several VLAN groups ({}); one VPC has one VLANNamespace",
+                found
+                    .vlan_groups
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
-            ..Default::default()
-        };
-        let mut vlan_groups: BTreeSet<String> = BTreeSet::new();
-        let mut subnet_of_vlan = BTreeMap::new();
-        let mut n = 0usize;
-        let mut ok = true;
-        for p in pfx {
-            if status(p) != "active" {
-                continue;
-            }
-            let Some(vlan_ref) = &p.vlan else {
-                b.f.warn(
-                    "prefix-without-vlan",
-                    "ipam.prefix",
-                    p.id,
-                    &p.prefix,
-                    "vlan",
-                    format!(
-                        "prefix in VRF {:?} has no VLAN, so it is not a VPC subnet",
-                        vrf.name
-                    ),
-                );
-                continue;
-            };
-            n += 1;
-            let vlan = idx.vlans.get(&vlan_ref.id);
-            let vid = vlan.map_or(vlan_ref.vid, |v| v.vid);
-            let group = vlan
-                .and_then(|v| v.group.as_ref())
-                .and_then(|g| {
-                    idx.vlan_groups
-                        .get(&g.id)
-                        .map(|vg| vg.slug.clone())
-                        .or_else(|| g.slug.clone())
-                })
-                .unwrap_or_else(|| "default".to_string());
-            vlan_groups.insert(group);
-            let sname = cf_str(&p.custom_fields, "hedgehog_subnet")
-                .map_or_else(|| format!("subnet-{n:02}"), str::to_string);
-            if spec.subnets.contains_key(&sname) {
-                b.f.fatal(
-                    "name-collision",
-                    "ipam.prefix",
-                    p.id,
-                    &p.prefix,
-                    "custom_fields.hedgehog_subnet",
-                    format!("VPC {:?} already has a subnet named {sname:?}", vrf.name),
-                );
-                ok = false;
-                continue;
-            }
-            let dhcp = match cf_bool(&p.custom_fields, "hedgehog_dhcp") {
-                Some(true) => {
-                    let start = cf_str(&p.custom_fields, "hedgehog_dhcp_start").map(str::to_string);
-                    let end = cf_str(&p.custom_fields, "hedgehog_dhcp_end").map(str::to_string);
-                    Some(VpcDhcp {
-                        enable: Some(true),
-                        range: (start.is_some() || end.is_some())
-                            .then_some(VpcDhcpRange { start, end }),
-                        ..Default::default()
-                    })
-                }
-                _ => None,
-            };
-            spec.subnets.insert(
-                sname.clone(),
-                VpcSubnet {
-                    subnet: Some(p.prefix.clone()),
-                    vlan: Some(vid),
-                    dhcp,
-                    ..Default::default()
-                },
-            );
-            subnet_of_vlan.insert(vlan_ref.id, sname);
-        }
-        if spec.subnets.is_empty() {
+        );
+        return None;
+    }
+    if spec.subnets.len() > 20 {
+        b.f.fatal(
+            "too-many-subnets",
+            "ipam.vrf",
+            vrf.id,
+            &vrf.name,
+            "prefixes",
+            format!(
+                "VPC would get {} subnets; Hedgehog allows at most 20",
+                spec.subnets.len()
+            ),
+        );
+        return None;
+    }
+    if !found.ok {
+        return None;
+    }
+    spec.vlan_namespace = found.vlan_groups.into_iter().next();
+    let subnets: Vec<String> = spec.subnets.keys().cloned().collect();
+    let ipv4_namespace = spec.ipv4_namespace.clone().unwrap_or_default();
+    b.add(
+        Kind::VPC,
+        &vrf.name,
+        &spec,
+        SourceRef::one("ipam.vrf", vrf.id),
+        "name",
+        &vrf.name,
+    )
+    .then(|| PlannedVpc {
+        vrf_id: vrf.id,
+        name: vrf.name.clone(),
+        ipv4_namespace,
+        subnet_of_vlan: found.subnet_of_vlan,
+        subnets,
+    })
+}
+
+/// Fills `spec.subnets` from the active prefixes of a VRF that have a VLAN (named by
+/// `hedgehog_subnet`, else `subnet-NN`); a prefix without a VLAN is a warning, a name taken
+/// twice is fatal.
+fn vrf_subnets(
+    b: &mut Builder<'_>,
+    vrf: &Vrf,
+    pfx: Vec<&Prefix>,
+    spec: &mut VPCSpec,
+) -> VrfSubnets {
+    let idx = b.idx;
+    let mut found = VrfSubnets {
+        vlan_groups: BTreeSet::new(),
+        subnet_of_vlan: BTreeMap::new(),
+        ok: true,
+    };
+    let mut n = 0usize;
+    for p in pfx {
+        if status(p) != "active" {
             continue;
         }
-        if vlan_groups.len() > 1 {
-            b.f.fatal("vpc-vlan-namespace-conflict", "ipam.vrf", vrf.id, &vrf.name, "vlan", format!("VPC subnets use VLANs of several VLAN groups ({}); one VPC has one VLANNamespace", vlan_groups.iter().cloned().collect::<Vec<_>>().join(", ")));
-            continue;
-        }
-        if spec.subnets.len() > 20 {
-            b.f.fatal(
-                "too-many-subnets",
-                "ipam.vrf",
-                vrf.id,
-                &vrf.name,
-                "prefixes",
+        let Some(vlan_ref) = &p.vlan else {
+            b.f.warn(
+                "prefix-without-vlan",
+                "ipam.prefix",
+                p.id,
+                &p.prefix,
+                "vlan",
                 format!(
-                    "VPC would get {} subnets; Hedgehog allows at most 20",
-                    spec.subnets.len()
+                    "prefix in VRF {:?} has no VLAN, so it is not a VPC subnet",
+                    vrf.name
                 ),
             );
             continue;
-        }
-        if !ok {
+        };
+        n += 1;
+        let vlan = idx.vlans.get(&vlan_ref.id);
+        let vid = vlan.map_or(vlan_ref.vid, |v| v.vid);
+        let group = vlan
+            .and_then(|v| v.group.as_ref())
+            .and_then(|g| {
+                idx.vlan_groups
+                    .get(&g.id)
+                    .map(|vg| vg.slug.clone())
+                    .or_else(|| g.slug.clone())
+            })
+            .unwrap_or_else(|| "default".to_string());
+        found.vlan_groups.insert(group);
+        let sname = cf_str(&p.custom_fields, "hedgehog_subnet")
+            .map_or_else(|| format!("subnet-{n:02}"), str::to_string);
+        if spec.subnets.contains_key(&sname) {
+            b.f.fatal(
+                "name-collision",
+                "ipam.prefix",
+                p.id,
+                &p.prefix,
+                "custom_fields.hedgehog_subnet",
+                format!("VPC {:?} already has a subnet named {sname:?}", vrf.name),
+            );
+            found.ok = false;
             continue;
         }
-        spec.vlan_namespace = vlan_groups.into_iter().next();
-        let subnets: Vec<String> = spec.subnets.keys().cloned().collect();
-        let ipv4_namespace = spec.ipv4_namespace.clone().unwrap_or_default();
-        if b.add(
-            Kind::VPC,
-            &vrf.name,
-            &spec,
-            SourceRef::one("ipam.vrf", vrf.id),
-            "name",
-            &vrf.name,
-        ) {
-            vpcs.push(PlannedVpc {
-                vrf_id: vrf.id,
-                name: vrf.name.clone(),
-                ipv4_namespace,
-                subnet_of_vlan,
-                subnets,
-            });
-        }
+        spec.subnets.insert(
+            sname.clone(),
+            VpcSubnet {
+                subnet: Some(p.prefix.clone()),
+                vlan: Some(vid),
+                dhcp: dhcp_of(p),
+                ..Default::default()
+            },
+        );
+        found.subnet_of_vlan.insert(vlan_ref.id, sname);
     }
+    found
+}
 
-    // --- VPCAttachment ----------------------------------------------------------------------
+/// DHCP of a subnet prefix: enabled by `hedgehog_dhcp`, with the range of
+/// `hedgehog_dhcp_start` / `hedgehog_dhcp_end` when either is set.
+fn dhcp_of(p: &Prefix) -> Option<VpcDhcp> {
+    if cf_bool(&p.custom_fields, "hedgehog_dhcp") != Some(true) {
+        return None;
+    }
+    let start = cf_str(&p.custom_fields, "hedgehog_dhcp_start").map(str::to_string);
+    let end = cf_str(&p.custom_fields, "hedgehog_dhcp_end").map(str::to_string);
+    Some(VpcDhcp {
+        enable: Some(true),
+        range: (start.is_some() || end.is_some()).then_some(VpcDhcpRange { start, end }),
+        ..Default::default()
+    })
+}
+
+/// VPCAttachment: one per VLAN of a server connection's interface (untagged = native) that is
+/// the VLAN of a planned VPC subnet; other VLANs are a warning.
+fn plan_vpc_attachments(b: &mut Builder<'_>, w: &Wiring, vpcs: &[PlannedVpc]) {
+    let idx = b.idx;
     let subnet_by_vlan: BTreeMap<u64, (&PlannedVpc, &String)> = vpcs
         .iter()
         .flat_map(|v| {
@@ -331,9 +414,12 @@ pub(crate) fn plan_ipam(b: &mut Builder<'_>, w: &Wiring) {
             );
         }
     }
+}
 
-    // --- External ---------------------------------------------------------------------------
-    let mut externals: BTreeMap<String, (u64, String)> = BTreeMap::new(); // name → (device, ipv4ns)
+/// External: one per external device of the fabric.
+fn plan_externals(b: &mut Builder<'_>, w: &Wiring) -> Externals {
+    let idx = b.idx;
+    let mut externals: Externals = BTreeMap::new();
     for (&dev_id, class) in &w.class {
         if *class != DevClass::External {
             continue;
@@ -362,8 +448,13 @@ pub(crate) fn plan_ipam(b: &mut Builder<'_>, w: &Wiring) {
             externals.insert(name.clone(), (dev_id, ns));
         }
     }
+    externals
+}
 
-    // --- ExternalAttachment -----------------------------------------------------------------
+/// ExternalAttachment: one per external connection to a planned External whose two ends both
+/// have an IP address; without them, a warning.
+fn plan_external_attachments(b: &mut Builder<'_>, w: &Wiring, externals: &Externals) {
+    let idx = b.idx;
     for (conn, sw_if, ext_if, ext_dev, cable) in &w.external_conns {
         let ext_name = &w.names[ext_dev];
         if !externals.contains_key(ext_name) {
@@ -412,97 +503,21 @@ pub(crate) fn plan_ipam(b: &mut Builder<'_>, w: &Wiring) {
             conn,
         );
     }
+}
 
-    // --- VPCPeering / ExternalPeering -------------------------------------------------------
+/// VPCPeering / ExternalPeering from the VRFs' `hedgehog_peers` and `hedgehog_externals`.
+fn plan_peerings(b: &mut Builder<'_>, vpcs: &[PlannedVpc], externals: &Externals) {
+    let idx = b.idx;
     let vpc_by_name: BTreeMap<&str, &PlannedVpc> =
         vpcs.iter().map(|v| (v.name.as_str(), v)).collect();
     let mut peer_pairs: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
-    for v in &vpcs {
-        let vrf = &idx.vrfs[&v.vrf_id];
+    for v in vpcs {
+        let vrf = idx.vrfs[&v.vrf_id];
         if let Some(peers) = cf_str(&vrf.custom_fields, "hedgehog_peers") {
-            for peer in split_list(peers) {
-                if peer == v.name {
-                    b.f.fatal(
-                        "invalid-peer",
-                        "ipam.vrf",
-                        vrf.id,
-                        &vrf.name,
-                        "custom_fields.hedgehog_peers",
-                        "a VPC cannot peer with itself",
-                    );
-                    continue;
-                }
-                if !vpc_by_name.contains_key(peer.as_str()) {
-                    b.f.fatal(
-                        "unknown-peer",
-                        "ipam.vrf",
-                        vrf.id,
-                        &vrf.name,
-                        "custom_fields.hedgehog_peers",
-                        format!("{peer:?} is not a VPC of this fabric"),
-                    );
-                    continue;
-                }
-                let pair = if v.name < peer {
-                    (v.name.clone(), peer)
-                } else {
-                    (peer, v.name.clone())
-                };
-                peer_pairs.entry(pair).or_default().push(vrf.id);
-            }
+            vpc_peer_pairs(b, v, vrf, peers, &vpc_by_name, &mut peer_pairs);
         }
         if let Some(exts) = cf_str(&vrf.custom_fields, "hedgehog_externals") {
-            for ext in split_list(exts) {
-                let Some((_, ext_ns)) = externals.get(&ext) else {
-                    b.f.fatal(
-                        "unknown-external",
-                        "ipam.vrf",
-                        vrf.id,
-                        &vrf.name,
-                        "custom_fields.hedgehog_externals",
-                        format!("{ext:?} is not an External of this fabric"),
-                    );
-                    continue;
-                };
-                if *ext_ns != v.ipv4_namespace {
-                    b.f.fatal(
-                        "ipv4-namespace-mismatch",
-                        "ipam.vrf",
-                        vrf.id,
-                        &vrf.name,
-                        "custom_fields.hedgehog_externals",
-                        format!(
-                            "VPC is in IPv4Namespace {:?} but External {ext:?} is in {ext_ns:?}",
-                            v.ipv4_namespace
-                        ),
-                    );
-                    continue;
-                }
-                let mut subnets = v.subnets.clone();
-                subnets.sort_by_key(|s| natural_key(s));
-                let spec = ExternalPeeringSpec {
-                    permit: Some(ExternalPeeringPermit {
-                        vpc: Some(ExternalPeeringVpc {
-                            name: Some(v.name.clone()),
-                            subnets,
-                        }),
-                        external: Some(ExternalPeeringExternal {
-                            name: Some(ext.clone()),
-                            prefixes: vec![ExternalPeeringPrefix {
-                                prefix: Some("0.0.0.0/0".into()),
-                            }],
-                        }),
-                    }),
-                };
-                b.add(
-                    Kind::ExternalPeering,
-                    &format!("{}--{ext}", v.name),
-                    &spec,
-                    SourceRef::one("ipam.vrf", vrf.id),
-                    "custom_fields.hedgehog_externals",
-                    &vrf.name,
-                );
-            }
+            plan_external_peerings(b, v, vrf, exts, externals);
         }
     }
     for ((x, y), vrf_ids) in peer_pairs {
@@ -533,6 +548,110 @@ pub(crate) fn plan_ipam(b: &mut Builder<'_>, w: &Wiring) {
             SourceRef::many("ipam.vrf", vrf_ids),
             "custom_fields.hedgehog_peers",
             &x,
+        );
+    }
+}
+
+/// The VPC pairs `peers` (VPC `v`'s `hedgehog_peers`) names, each under its names in order,
+/// with the VRFs that name it; peering with itself or an unknown VPC is fatal.
+fn vpc_peer_pairs(
+    b: &mut Builder<'_>,
+    v: &PlannedVpc,
+    vrf: &Vrf,
+    peers: &str,
+    vpc_by_name: &BTreeMap<&str, &PlannedVpc>,
+    peer_pairs: &mut BTreeMap<(String, String), Vec<u64>>,
+) {
+    for peer in split_list(peers) {
+        if peer == v.name {
+            b.f.fatal(
+                "invalid-peer",
+                "ipam.vrf",
+                vrf.id,
+                &vrf.name,
+                "custom_fields.hedgehog_peers",
+                "a VPC cannot peer with itself",
+            );
+            continue;
+        }
+        if !vpc_by_name.contains_key(peer.as_str()) {
+            b.f.fatal(
+                "unknown-peer",
+                "ipam.vrf",
+                vrf.id,
+                &vrf.name,
+                "custom_fields.hedgehog_peers",
+                format!("{peer:?} is not a VPC of this fabric"),
+            );
+            continue;
+        }
+        let pair = if v.name < peer {
+            (v.name.clone(), peer)
+        } else {
+            (peer, v.name.clone())
+        };
+        peer_pairs.entry(pair).or_default().push(vrf.id);
+    }
+}
+
+/// ExternalPeering: one per External that `exts` (VPC `v`'s `hedgehog_externals`) names, all
+/// of the VPC's subnets to everything; an unknown External or another IPv4 namespace is fatal.
+fn plan_external_peerings(
+    b: &mut Builder<'_>,
+    v: &PlannedVpc,
+    vrf: &Vrf,
+    exts: &str,
+    externals: &Externals,
+) {
+    for ext in split_list(exts) {
+        let Some((_, ext_ns)) = externals.get(&ext) else {
+            b.f.fatal(
+                "unknown-external",
+                "ipam.vrf",
+                vrf.id,
+                &vrf.name,
+                "custom_fields.hedgehog_externals",
+                format!("{ext:?} is not an External of this fabric"),
+            );
+            continue;
+        };
+        if *ext_ns != v.ipv4_namespace {
+            b.f.fatal(
+                "ipv4-namespace-mismatch",
+                "ipam.vrf",
+                vrf.id,
+                &vrf.name,
+                "custom_fields.hedgehog_externals",
+                format!(
+                    "VPC is in IPv4Namespace {:?} but External {ext:?} is in {ext_ns:?}",
+                    v.ipv4_namespace
+                ),
+            );
+            continue;
+        }
+        let mut subnets = v.subnets.clone();
+        subnets.sort_by_key(|s| natural_key(s));
+        let spec = ExternalPeeringSpec {
+            permit: Some(ExternalPeeringPermit {
+                vpc: Some(ExternalPeeringVpc {
+                    name: Some(v.name.clone()),
+                    subnets,
+                }),
+                external: Some(ExternalPeeringExternal {
+                    name: Some(ext.clone()),
+                    prefixes: vec![ExternalPeeringPrefix {
+                        prefix: Some("0.0.0.0/0".into()),
+                    }],
+                }),
+            }),
+        };
+        b.add(
+            Kind::ExternalPeering,
+            &format!("{}--{ext}", v.name),
+            &spec,
+            SourceRef::one("ipam.vrf", vrf.id),
+            "custom_fields.hedgehog_externals",
+            &vrf.name,
         );
     }
 }
