@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use fabsync::engine::api_resource;
 use fabsync::hedgehog::Kind;
 use fantoccini::{Client, ClientBuilder, Locator};
 use kube::api::{Api, DynamicObject, ListParams};
@@ -265,7 +264,7 @@ async fn owned_objects(base: &str) -> usize {
     let mut n = 0;
     for kind in Kind::ALL.into_iter().filter(|k| k.is_planned()) {
         let api: Api<DynamicObject> =
-            Api::namespaced_with(client.clone(), "default", &api_resource(kind));
+            Api::namespaced_with(client.clone(), "default", &kind.api_resource());
         let list = api
             .list(&owned())
             .await
@@ -348,7 +347,7 @@ async fn run(chromium: &Path, driver: &Path) {
     let attachments: Api<DynamicObject> = Api::namespaced_with(
         kube_client(&base),
         "default",
-        &api_resource(Kind::VPCAttachment),
+        &Kind::VPCAttachment.api_resource(),
     );
     let victim = attachments
         .list(&owned())

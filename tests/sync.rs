@@ -209,11 +209,8 @@ async fn prune_deletes_what_netbox_no_longer_has_and_never_touches_foreign_objec
     let w = world().await;
     sync(&w).await;
     // A Switch someone created by hand, without fabsync's label.
-    let api: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
-        w.kube(),
-        "default",
-        &fabsync::engine::api_resource(Kind::SwitchGroup),
-    );
+    let api: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(w.kube(), "default", &Kind::SwitchGroup.api_resource());
     api.create(
         &Default::default(),
         &serde_json::from_value(json!({
@@ -426,11 +423,8 @@ async fn hand_edits_in_the_cluster_are_detected_repaired_and_reported_as_drift()
     let w = world().await;
     sync(&w).await;
     // A person edits a Switch with a merge patch.
-    let api: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
-        w.kube(),
-        "default",
-        &fabsync::engine::api_resource(Kind::Switch),
-    );
+    let api: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(w.kube(), "default", &Kind::Switch.api_resource());
     api.patch(
         "spine-01",
         &kube::api::PatchParams::default(),

@@ -12,7 +12,6 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use fabsync::cli::serve::SimDemo;
 use fabsync::config::Secret;
-use fabsync::engine::api_resource;
 use fabsync::hedgehog::Kind;
 use fabsync::scheduler::{Scheduler, SchedulerConfig};
 use fabsync::sim::{CLUSTER_TOKEN, NETBOX_TOKEN, World, WorldConfig};
@@ -244,7 +243,7 @@ async fn wait_task(c: &mut Client, id: &str, retry_ok: bool) -> Value {
 
 /// Objects of a kind in the cluster, seen through kube-rs as a person would.
 async fn cluster_objects(w: &World, kind: Kind) -> Vec<DynamicObject> {
-    let api: Api<DynamicObject> = Api::namespaced_with(w.kube(), "default", &api_resource(kind));
+    let api: Api<DynamicObject> = Api::namespaced_with(w.kube(), "default", &kind.api_resource());
     api.list(&Default::default()).await.expect("list").items
 }
 

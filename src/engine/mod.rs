@@ -33,11 +33,6 @@ pub use connector::{Connector, NetboxConn, RealConnector};
 pub use error::EngineError;
 pub use preview::{FindingView, Preview, PreviewItem};
 
-/// The kube `ApiResource` of a Hedgehog kind ([`Kind::api_resource`]).
-pub fn api_resource(kind: Kind) -> kube::core::ApiResource {
-    kind.api_resource()
-}
-
 /// What starts a run.
 #[derive(Debug, Clone)]
 pub struct RunParams {

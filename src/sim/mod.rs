@@ -272,7 +272,7 @@ impl World {
     pub async fn install_hedgehog(&self) -> Result<(), kube::Error> {
         use kube::api::{Api, DynamicObject, Patch, PatchParams};
         let client = self.connector.kube_client(CLUSTER_TOKEN);
-        let ar = crate::engine::api_resource(Kind::SwitchProfile);
+        let ar = Kind::SwitchProfile.api_resource();
         let api: Api<DynamicObject> = Api::namespaced_with(client, "default", &ar);
         for name in SHIPPED_PROFILES {
             let obj = serde_json::json!({

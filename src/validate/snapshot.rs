@@ -10,7 +10,6 @@ use kube::api::{Api, DynamicObject};
 use serde_json::{Value, json};
 
 use super::error::ValidateError;
-use crate::engine::api_resource;
 use crate::engine::content::comparable;
 use crate::hedgehog::Kind;
 use crate::netbox::NetboxClient;
@@ -95,7 +94,7 @@ pub async fn netbox(nb: &NetboxClient, site: &str) -> Result<String, ValidateErr
 pub async fn cluster(kube: &kube::Client, ns: &str) -> Result<String, ValidateError> {
     let mut out: BTreeMap<String, Value> = BTreeMap::new();
     for kind in Kind::ALL {
-        let api: Api<DynamicObject> = Api::namespaced_with(kube.clone(), ns, &api_resource(kind));
+        let api: Api<DynamicObject> = Api::namespaced_with(kube.clone(), ns, &kind.api_resource());
         let list = match api.list(&Default::default()).await {
             Ok(l) => l,
             Err(kube::Error::Api(s)) if s.code == 404 => continue,

@@ -221,11 +221,8 @@ impl Faults for SimFaults {
         let world = self.world.clone();
         let name = name.to_string();
         Box::pin(async move {
-            let api: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
-                world.kube(),
-                "default",
-                &crate::engine::api_resource(kind),
-            );
+            let api: kube::Api<kube::api::DynamicObject> =
+                kube::Api::namespaced_with(world.kube(), "default", &kind.api_resource());
             let obj = api
                 .get(&name)
                 .await

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use fabsync::engine::{RunParams, RunReport, api_resource};
+use fabsync::engine::{RunParams, RunReport};
 use fabsync::hedgehog::Kind;
 use fabsync::netbox::model::Device;
 use fabsync::sim::{World, WorldConfig};
@@ -41,7 +41,7 @@ pub async fn periodic(w: &World) -> RunReport {
 
 /// Every object of a kind in the cluster, by name (through kube-rs, as a person would look).
 pub async fn objects(w: &World, kind: Kind) -> BTreeMap<String, Value> {
-    let api: Api<DynamicObject> = Api::namespaced_with(w.kube(), "default", &api_resource(kind));
+    let api: Api<DynamicObject> = Api::namespaced_with(w.kube(), "default", &kind.api_resource());
     api.list(&Default::default())
         .await
         .expect("list")

@@ -383,11 +383,8 @@ pub async fn hedgehog_objects(client: &kube::Client) -> BTreeMap<String, Value> 
     use kube::api::{Api, DynamicObject};
     let mut out = BTreeMap::new();
     for kind in fabsync::hedgehog::Kind::ALL {
-        let api: Api<DynamicObject> = Api::namespaced_with(
-            client.clone(),
-            "default",
-            &fabsync::engine::api_resource(kind),
-        );
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(client.clone(), "default", &kind.api_resource());
         for o in api
             .list(&Default::default())
             .await

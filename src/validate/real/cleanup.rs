@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 
-use crate::engine::api_resource;
 use crate::hedgehog::Kind;
 use crate::netbox::NetboxClient;
 use crate::plan::LABEL_FABRIC;
@@ -107,7 +106,7 @@ async fn remove_fabric_objects(
         let mut left = Vec::new();
         for kind in &kinds {
             let api: Api<DynamicObject> =
-                Api::namespaced_with(kube.clone(), ns, &api_resource(*kind));
+                Api::namespaced_with(kube.clone(), ns, &kind.api_resource());
             let list = match api.list(&ListParams::default().labels(&selector)).await {
                 Ok(l) => l,
                 Err(kube::Error::Api(s)) if s.code == 404 => continue,
@@ -209,7 +208,7 @@ impl Ledger {
             return;
         };
         let api: Api<DynamicObject> =
-            Api::namespaced_with(kube.clone(), "default", &api_resource(Kind::SwitchProfile));
+            Api::namespaced_with(kube.clone(), "default", &Kind::SwitchProfile.api_resource());
         for name in std::mem::take(&mut self.created_profiles) {
             if let Err(e) = api.delete(&name, &DeleteParams::background()).await
                 && !matches!(&e, kube::Error::Api(s) if s.code == 404)
@@ -298,7 +297,7 @@ impl Ledger {
             .await
             .unwrap_or_else(|e| vec![e.to_string()]);
         let api: Api<DynamicObject> =
-            Api::namespaced_with(kube.clone(), "default", &api_resource(Kind::SwitchProfile));
+            Api::namespaced_with(kube.clone(), "default", &Kind::SwitchProfile.api_resource());
         let mut profiles_left = Vec::new();
         if let Ok(list) = api
             .list(

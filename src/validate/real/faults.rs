@@ -16,7 +16,6 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 
 use crate::config::FabricConfig;
-use crate::engine::api_resource;
 use crate::hedgehog::Kind;
 use crate::scheduler::{BoxFuture, Scheduler};
 use crate::store::Store;
@@ -351,7 +350,7 @@ impl Faults for SettingsFaults {
         let name = name.to_string();
         Box::pin(async move {
             let api: Api<DynamicObject> =
-                Api::namespaced_with(kube, "default", &api_resource(kind));
+                Api::namespaced_with(kube, "default", &kind.api_resource());
             let obj = api
                 .get(&name)
                 .await

@@ -13,7 +13,6 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 
 use super::cleanup::{Ledger, PROFILE_MANAGER};
-use crate::engine::api_resource;
 use crate::hedgehog::Kind;
 use crate::netbox::{NetboxClient, Snapshot, Token, into_http_service};
 use crate::plan::{PlanConfig, plan};
@@ -163,7 +162,7 @@ async fn ensure_profiles(
     ledger: &mut Ledger,
     needed: &BTreeSet<String>,
 ) -> Result<(), ValidateError> {
-    let ar = api_resource(Kind::SwitchProfile);
+    let ar = Kind::SwitchProfile.api_resource();
     let api: Api<DynamicObject> = Api::namespaced_with(kube.clone(), "default", &ar);
     for name in needed {
         match api.get_opt(name).await {

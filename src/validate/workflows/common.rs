@@ -157,11 +157,8 @@ pub(super) async fn patch_device(
 }
 
 pub(super) async fn cluster_objects(cx: &Cx<'_>, kind: Kind) -> BTreeMap<String, Value> {
-    let api: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
-        cx.env.kube.clone(),
-        "default",
-        &crate::engine::api_resource(kind),
-    );
+    let api: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(cx.env.kube.clone(), "default", &kind.api_resource());
     api.list(&Default::default())
         .await
         .map(|l| {

@@ -69,11 +69,8 @@ pub(super) async fn auth_failure(cx: &mut Cx<'_>) -> R {
 pub(super) async fn conflict(cx: &mut Cx<'_>) -> R {
     baseline(cx).await?;
     // Another tool takes spec.description of leaf-01 with its own field manager.
-    let api: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
-        cx.env.kube.clone(),
-        "default",
-        &crate::engine::api_resource(Kind::Switch),
-    );
+    let api: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(cx.env.kube.clone(), "default", &Kind::Switch.api_resource());
     let patch = json!({"apiVersion": Kind::Switch.api_version(), "kind": "Switch",
                        "metadata": {"name": "leaf-01", "namespace": "default"},
                        "spec": {"description": "owned by another tool"}});

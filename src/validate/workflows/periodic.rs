@@ -355,11 +355,8 @@ pub(super) async fn concurrent(cx: &mut Cx<'_>) -> R {
 
 pub(super) async fn drift(cx: &mut Cx<'_>) -> R {
     catch_up(cx).await?;
-    let api: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
-        cx.env.kube.clone(),
-        "default",
-        &crate::engine::api_resource(Kind::Switch),
-    );
+    let api: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(cx.env.kube.clone(), "default", &Kind::Switch.api_resource());
     let edit = api
         .patch(
             "spine-01",
