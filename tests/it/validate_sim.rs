@@ -2,7 +2,7 @@
 //! PROVEN and exit 0; the same seed gives a byte-identical bundle (except timings.json); a run
 //! that cannot prove everything exits 1 and says what is NOT COVERED.
 
-mod procs;
+use crate::procs;
 
 use std::collections::BTreeMap;
 use std::path::Path;

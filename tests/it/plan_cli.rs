@@ -4,7 +4,7 @@
 //! `kubectl apply -f` accepts; findings and the summary go to stderr; exit codes are 0 (ok),
 //! 1 (fatal findings, NetBox refused the input) and 2 (usage, unreachable, unauthorized).
 
-mod procs;
+use crate::procs;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! `/metrics`; and `--lease` with two `serve` processes on one apiserver: both run, only the
 //! Lease holder syncs the fabric, and after `kill -9` of the holder the other takes over.
 
-mod procs;
+use crate::procs;
 
 use std::path::Path;
 use std::process::Command;

@@ -4,7 +4,7 @@
 //! real code path (`RealConnector`, kube-rs over TLS, the NetBox client over TCP). Also how it
 //! fails: a kubeconfig with the wrong CA, a wrong cluster token, configuration errors.
 
-mod procs;
+use crate::procs;
 
 use std::path::Path;
 use std::time::Duration;

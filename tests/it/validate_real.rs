@@ -12,7 +12,7 @@
 //! run takes the workflows whose proofs differ on a real target (faults a real system can be
 //! given, 429 not provable) and the cleanup — so that all of it fits in CI's budget.
 
-mod procs;
+use crate::procs;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! The scheduler in the simulated world (issue 6), on a paused clock: every "wait" below is
 //! virtual time, and every assertion reads the run and task records the store keeps.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! End-to-end sync runs in the simulated world (issue 5): every assertion is made through the
 //! fakes' APIs and request logs, never through the engine's internals.
 
-mod common;
+use crate::common;
 
 use common::*;
 use fabsync::config::ConflictPolicy;

@@ -8,7 +8,7 @@
 //! creates nothing, checked in the fake's change log); and through the real `fabsync` binary
 //! against the `fake-netbox` binary on a loopback port (`import-wiring`, then `plan`).
 
-mod procs;
+use crate::procs;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
