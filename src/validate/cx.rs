@@ -11,6 +11,7 @@
 //! workflow, and a step the target cannot be given the conditions for is recorded as not
 //! provable (its requirements stay NOT COVERED, with the reason). It holds no sync logic.
 
+use super::stopwatch::Stopwatch;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -80,7 +81,7 @@ pub struct Cx<'a> {
     browser_task: Option<String>,
     shots: usize,
     step_started: jiff::Timestamp,
-    wall_started: std::time::Instant,
+    wall: Stopwatch,
 }
 
 impl<'a> Cx<'a> {
@@ -104,7 +105,7 @@ impl<'a> Cx<'a> {
             browser_task: None,
             shots: 0,
             step_started: now,
-            wall_started: std::time::Instant::now(),
+            wall: Stopwatch::start(),
         }
     }
 
@@ -128,11 +129,8 @@ impl<'a> Cx<'a> {
         let now = self.env.clock.now();
         let clock_ms = now.duration_since(self.step_started).as_millis().max(0) as u64;
         self.step_started = now;
-        self.timings.push((
-            format!("{}/{}", self.id, step.name),
-            self.wall_started.elapsed().as_secs_f64() * 1000.0,
-        ));
-        self.wall_started = std::time::Instant::now();
+        self.timings
+            .push((format!("{}/{}", self.id, step.name), self.wall.lap_ms()));
         self.steps.push(StepReport {
             name: step.name.to_string(),
             action: step.action.to_string(),

@@ -29,6 +29,7 @@ pub(crate) mod runner;
 pub(crate) mod scratch;
 pub(crate) mod simulated;
 pub(crate) mod snapshot;
+pub(crate) mod stopwatch;
 pub(crate) mod systems;
 pub mod workflows;
 

@@ -6,6 +6,7 @@
 //! It knows no target: how systems are built and tidied up is the target's job (`simulated.rs`,
 //! `real/`), and what a workflow does is `workflows/`.
 
+use super::stopwatch::Stopwatch;
 use std::collections::BTreeMap;
 
 use futures::FutureExt;
@@ -273,7 +274,7 @@ pub(crate) async fn run_on<T: Target>(
         .enumerate()
         .filter(|(_, d)| opts.only.is_empty() || opts.only.iter().any(|o| o == d.id))
     {
-        let wall = std::time::Instant::now();
+        let wall = Stopwatch::start();
         let report = match target.env(def, index).await {
             Ok(mut env) => {
                 let (report, unc) = run_workflow(def, &mut env, &mut files, &mut timings).await;
@@ -305,7 +306,7 @@ pub(crate) async fn run_on<T: Target>(
                 }
             }
         };
-        timings.push((def.id.to_string(), wall.elapsed().as_secs_f64() * 1000.0));
+        timings.push((def.id.to_string(), wall.elapsed_ms()));
         if opts.progress {
             eprintln!(
                 "{} {} ({} steps)",

@@ -18,6 +18,7 @@ mod plan_snapshots;
 mod scheduler;
 mod serve_real;
 mod sync;
+mod tidy;
 mod validate_real;
 mod validate_sim;
 mod web_http;

@@ -1,6 +1,6 @@
 //! The integration tests of `fake-apiserver`, as one test binary (one link instead of one per
 //! file): kube-rs against the in-process server per behaviour, the binary over HTTPS with kube-rs,
-//! kubectl and the Python client, replays of real apiserver traffic, and the crate's tidy rules.
+//! kubectl and the Python client, replays of real apiserver traffic.
 #![recursion_limit = "256"]
 
 mod common;
@@ -12,7 +12,6 @@ mod list;
 mod python_client;
 mod replay;
 mod ssa;
-mod tidy;
 mod tls;
 mod validation;
 mod watch;
