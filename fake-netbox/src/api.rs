@@ -14,9 +14,9 @@ use serde_json::{Map, Value, json};
 use crate::auth::{self, Auth};
 use crate::changes;
 use crate::faults::{FaultKind, Mutation, Phase};
-use crate::jsonw::W;
+use crate::jsonw::JsonWriter;
 use crate::log::{LogEntry, redact};
-use crate::model::{K, M, O, W};
+use crate::model::{FULL, FieldKind, Model, WRITABLE};
 use crate::query::{self, Filters};
 use crate::render::{Ctx, Shape};
 use crate::store::{Id, Store};
@@ -30,8 +30,8 @@ enum Route {
     Root,
     Status,
     App(&'static str),
-    List(M),
-    Detail(M, Option<Id>),
+    List(Model),
+    Detail(Model, Option<Id>),
     Changes,
     Change(Option<Id>),
     Redirect(String),
@@ -74,11 +74,11 @@ fn route(path: &str, query: &str) -> Route {
         },
         ["core", "object-changes"] => Route::Changes,
         ["core", "object-changes", id] => Route::Change(id.parse().ok()),
-        [app, endpoint] => match M::from_endpoint(app, endpoint) {
+        [app, endpoint] => match Model::from_endpoint(app, endpoint) {
             Some(m) => Route::List(m),
             None => Route::NotFound,
         },
-        [app, endpoint, id] => match M::from_endpoint(app, endpoint) {
+        [app, endpoint, id] => match Model::from_endpoint(app, endpoint) {
             Some(m) => Route::Detail(m, id.parse().ok()),
             None => Route::NotFound,
         },
@@ -320,7 +320,14 @@ fn shape(v: Value, filter: &Option<(Vec<String>, bool)>) -> Value {
 }
 
 /// Writes one object as the request asks for it (`?brief`, `?fields`, `?omit`).
-fn write_one(ctx: &Ctx, w: &mut W, m: M, id: Id, req: &Req, filter: &Option<(Vec<String>, bool)>) {
+fn write_one(
+    ctx: &Ctx,
+    w: &mut JsonWriter,
+    m: Model,
+    id: Id,
+    req: &Req,
+    filter: &Option<(Vec<String>, bool)>,
+) {
     let Some(rec) = ctx.store.get(m, id) else {
         w.null();
         return;
@@ -339,7 +346,7 @@ fn write_one(ctx: &Ctx, w: &mut W, m: M, id: Id, req: &Req, filter: &Option<(Vec
     }
 }
 
-fn etag_of(store: &Store, m: M, id: Id) -> Option<String> {
+fn etag_of(store: &Store, m: Model, id: Id) -> Option<String> {
     store.get(m, id).map(|r| fmt_etag(r.last_updated))
 }
 
@@ -376,7 +383,7 @@ impl Inner {
     fn cached_select(
         &self,
         store: &Store,
-        m: M,
+        m: Model,
         filters: &Filters,
         ordering: &[(String, bool)],
     ) -> Arc<Vec<Id>> {
@@ -399,7 +406,7 @@ impl Inner {
     }
 }
 
-fn list(inner: &Inner, m: M, req: &Req, faults: &[FaultKind]) -> Reply {
+fn list(inner: &Inner, m: Model, req: &Req, faults: &[FaultKind]) -> Reply {
     let page = match query::page_req(&req.params) {
         Ok(p) => p,
         Err(bare) => return Reply::json(StatusCode::BAD_REQUEST, json!(bare)),
@@ -426,7 +433,7 @@ fn list(inner: &Inner, m: M, req: &Req, faults: &[FaultKind]) -> Reply {
     let page = query::paginate(&ids, page, &req.url(), &req.params);
     let ctx = Ctx::new(&store, req.base.clone());
     let filter = fields_filter(req);
-    let mut w = W::with_capacity(256 + page.ids.len() * 1024);
+    let mut w = JsonWriter::with_capacity(256 + page.ids.len() * 1024);
     let mut o = w.obj();
     match page.count {
         Some(n) => o.key("count").u64(n as u64),
@@ -447,7 +454,7 @@ fn list(inner: &Inner, m: M, req: &Req, faults: &[FaultKind]) -> Reply {
     Reply::bytes(StatusCode::OK, w.buf).verb("list")
 }
 
-fn mutate_between_pages(inner: &Inner, m: M, req: &Req, mutation: &Mutation) {
+fn mutate_between_pages(inner: &Inner, m: Model, req: &Req, mutation: &Mutation) {
     let request_id = inner.request_id();
     let mut store = inner.write();
     let actor = inner.actor(&request_id);
@@ -482,13 +489,13 @@ fn mutate_between_pages(inner: &Inner, m: M, req: &Req, mutation: &Mutation) {
     }
 }
 
-fn retrieve(inner: &Inner, m: M, id: Option<Id>, req: &Req) -> Reply {
+fn retrieve(inner: &Inner, m: Model, id: Option<Id>, req: &Req) -> Reply {
     let store = inner.read();
     let Some(id) = id.filter(|id| store.get(m, *id).is_some()) else {
         return not_found_obj(m, id.is_some());
     };
     let ctx = Ctx::new(&store, req.base.clone());
-    let mut w = W::with_capacity(4096);
+    let mut w = JsonWriter::with_capacity(4096);
     write_one(&ctx, &mut w, m, id, req, &fields_filter(req));
     let mut r = Reply::bytes(StatusCode::OK, w.buf);
     if let Some(tag) = etag_of(&store, m, id) {
@@ -497,7 +504,7 @@ fn retrieve(inner: &Inner, m: M, id: Option<Id>, req: &Req) -> Reply {
     r
 }
 
-fn not_found_obj(m: M, numeric: bool) -> Reply {
+fn not_found_obj(m: Model, numeric: bool) -> Reply {
     if numeric {
         Reply::detail(
             StatusCode::NOT_FOUND,
@@ -508,7 +515,7 @@ fn not_found_obj(m: M, numeric: bool) -> Reply {
     }
 }
 
-fn created_reply(inner: &Inner, store: &Store, m: M, id: Id, req: &Req) -> Reply {
+fn created_reply(inner: &Inner, store: &Store, m: Model, id: Id, req: &Req) -> Reply {
     let ctx = Ctx::new(store, req.base.clone());
     let body = ctx.full(m, store.get(m, id).expect("just created"));
     let _ = inner;
@@ -521,7 +528,7 @@ fn created_reply(inner: &Inner, store: &Store, m: M, id: Id, req: &Req) -> Reply
     r
 }
 
-fn create(inner: &Inner, m: M, req: &Req) -> Reply {
+fn create(inner: &Inner, m: Model, req: &Req) -> Reply {
     let body = match body_json(req) {
         Ok(b) => b,
         Err(r) => return (*r).verb("create"),
@@ -575,7 +582,7 @@ fn create(inner: &Inner, m: M, req: &Req) -> Reply {
     }
 }
 
-fn update(inner: &Inner, m: M, id: Option<Id>, req: &Req, partial: bool) -> Reply {
+fn update(inner: &Inner, m: Model, id: Option<Id>, req: &Req, partial: bool) -> Reply {
     let body = match body_json(req) {
         Ok(b) => b,
         Err(r) => return (*r).verb("update"),
@@ -610,7 +617,7 @@ fn update(inner: &Inner, m: M, id: Option<Id>, req: &Req, partial: bool) -> Repl
     }
 }
 
-fn destroy(inner: &Inner, m: M, id: Option<Id>, req: &Req) -> Reply {
+fn destroy(inner: &Inner, m: Model, id: Option<Id>, req: &Req) -> Reply {
     let mut store = inner.write();
     let Some(id) = id.filter(|id| store.get(m, *id).is_some()) else {
         return not_found_obj(m, id.is_some()).verb("delete");
@@ -697,7 +704,7 @@ fn bulk_ids(body: &Value) -> Result<(Vec<Id>, Vec<Value>), Box<Reply>> {
     Ok((ids, items.clone()))
 }
 
-fn missing_reply(store: &Store, m: M, ids: &[Id]) -> Option<Reply> {
+fn missing_reply(store: &Store, m: Model, ids: &[Id]) -> Option<Reply> {
     let missing: Vec<Value> = ids
         .iter()
         .filter(|id| store.get(m, **id).is_none())
@@ -711,7 +718,7 @@ fn missing_reply(store: &Store, m: M, ids: &[Id]) -> Option<Reply> {
     })
 }
 
-fn bulk_update(inner: &Inner, m: M, req: &Req, partial: bool) -> Reply {
+fn bulk_update(inner: &Inner, m: Model, req: &Req, partial: bool) -> Reply {
     let body = match body_json(req) {
         Ok(b) => b,
         Err(r) => return (*r).verb("bulk_update"),
@@ -763,7 +770,7 @@ fn bulk_update(inner: &Inner, m: M, req: &Req, partial: bool) -> Reply {
     Reply::json(StatusCode::OK, Value::Array(out)).verb("bulk_update")
 }
 
-fn bulk_delete(inner: &Inner, m: M, req: &Req) -> Reply {
+fn bulk_delete(inner: &Inner, m: Model, req: &Req) -> Reply {
     let body = match body_json(req) {
         Ok(b) => b,
         Err(r) => return (*r).verb("bulk_delete"),
@@ -816,10 +823,10 @@ fn bulk_delete(inner: &Inner, m: M, req: &Req) -> Reply {
     Reply::empty(StatusCode::NO_CONTENT).verb("bulk_delete")
 }
 
-fn options(m: M, detail: bool) -> Reply {
+fn options(m: Model, detail: bool) -> Reply {
     let mut fields = Map::new();
     for f in m.fields() {
-        if !f.is(O) && !f.is(W) {
+        if !f.is(FULL) && !f.is(WRITABLE) {
             continue;
         }
         let label = {
@@ -836,37 +843,39 @@ fn options(m: M, detail: bool) -> Reply {
             label
         };
         let ty = match f.kind {
-            K::Id | K::Int { .. } | K::ObjectId { .. } => "integer",
-            K::Str(_)
-            | K::Name(_)
-            | K::NullStr(_)
-            | K::Text
-            | K::Slug(_)
-            | K::Color(_)
-            | K::Mac
-            | K::Network
-            | K::Address => "string",
-            K::Bool(_) => "boolean",
-            K::Dec { .. } => "decimal",
-            K::Created | K::LastUpdated => "datetime",
-            K::Date => "date",
-            K::Fk(..) | K::ReqFk(..) | K::Absent => "nested object",
+            FieldKind::Id | FieldKind::Int { .. } | FieldKind::ObjectId { .. } => "integer",
+            FieldKind::Str(_)
+            | FieldKind::Name(_)
+            | FieldKind::NullStr(_)
+            | FieldKind::Text
+            | FieldKind::Slug(_)
+            | FieldKind::Color(_)
+            | FieldKind::Mac
+            | FieldKind::Network
+            | FieldKind::Address => "string",
+            FieldKind::Bool(_) => "boolean",
+            FieldKind::Dec { .. } => "decimal",
+            FieldKind::Created | FieldKind::LastUpdated => "datetime",
+            FieldKind::Date => "date",
+            FieldKind::Fk(..) | FieldKind::ReqFk(..) | FieldKind::Absent => "nested object",
             _ => "field",
         };
         let mut e = Map::new();
         e.insert("type".into(), json!(ty));
-        e.insert("required".into(), json!(f.is(crate::model::R)));
-        e.insert("read_only".into(), json!(!f.is(W)));
+        e.insert("required".into(), json!(f.is(crate::model::REQUIRED)));
+        e.insert("read_only".into(), json!(!f.is(WRITABLE)));
         e.insert("label".into(), json!(label));
         match f.kind {
-            K::Str(n) | K::Name(n) | K::NullStr(n) | K::Slug(n) if n < usize::MAX => {
+            FieldKind::Str(n) | FieldKind::Name(n) | FieldKind::NullStr(n) | FieldKind::Slug(n)
+                if n < usize::MAX =>
+            {
                 e.insert("max_length".into(), json!(n));
             }
-            K::Int { min, max, .. } => {
+            FieldKind::Int { min, max, .. } => {
                 e.insert("min_value".into(), json!(min));
                 e.insert("max_value".into(), json!(max));
             }
-            K::Choice { set, .. } => {
+            FieldKind::Choice { set, .. } => {
                 e.insert(
                     "choices".into(),
                     Value::Array(
@@ -913,7 +922,7 @@ fn root(req: &Req) -> Reply {
 }
 
 fn app_root(app: &str, req: &Req) -> Reply {
-    let mut endpoints: Vec<(String, String)> = M::ALL
+    let mut endpoints: Vec<(String, String)> = Model::ALL
         .iter()
         .filter(|m| m.meta().app == app)
         .map(|m| {

@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::Value;
 
-use crate::model::{K, M};
+use crate::model::{FieldKind, Model};
 use crate::render::Ctx;
 use crate::store::{Id, Store};
 use crate::write::{Tx, WriteError};
@@ -30,7 +30,7 @@ enum OnDelete {
 /// object's tag assignments, or to a model that is not served (never holds objects here).
 #[derive(Clone, Copy, Debug)]
 enum Rel {
-    Gfk(M, &'static str),
+    Gfk(Model, &'static str),
     Tags,
     Other(&'static str),
 }
@@ -38,7 +38,7 @@ enum Rel {
 /// A model in the collector: a served one or another NetBox model (by label).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Key {
-    M(M),
+    Model(Model),
     Other(&'static str),
 }
 
@@ -47,7 +47,7 @@ const TAGGED_ITEM: Key = Key::Other("extras.taggeditem");
 impl Rel {
     fn key(self) -> Key {
         match self {
-            Rel::Gfk(m, _) => Key::M(m),
+            Rel::Gfk(m, _) => Key::Model(m),
             Rel::Tags => TAGGED_ITEM,
             Rel::Other(label) => Key::Other(label),
         }
@@ -56,264 +56,264 @@ impl Rel {
 
 /// Reverse foreign keys Django's collector visits (`get_candidate_relations_to_delete`), in its
 /// order, limited to modelled models.
-fn candidates(m: M) -> &'static [(M, &'static str, OnDelete)] {
+fn candidates(m: Model) -> &'static [(Model, &'static str, OnDelete)] {
     match m {
-        M::Site => &[
-            (M::Interface, "_site", OnDelete::SetNull),
-            (M::CableTermination, "_site", OnDelete::Cascade),
-            (M::Device, "site", OnDelete::Protect),
-            (M::Prefix, "_site", OnDelete::Cascade),
-            (M::Vlan, "site", OnDelete::Protect),
+        Model::Site => &[
+            (Model::Interface, "_site", OnDelete::SetNull),
+            (Model::CableTermination, "_site", OnDelete::Cascade),
+            (Model::Device, "site", OnDelete::Protect),
+            (Model::Prefix, "_site", OnDelete::Cascade),
+            (Model::Vlan, "site", OnDelete::Protect),
         ],
-        M::Manufacturer => &[
-            (M::DeviceType, "manufacturer", OnDelete::Protect),
-            (M::Platform, "manufacturer", OnDelete::Protect),
+        Model::Manufacturer => &[
+            (Model::DeviceType, "manufacturer", OnDelete::Protect),
+            (Model::Platform, "manufacturer", OnDelete::Protect),
         ],
-        M::DeviceType => &[(M::Device, "device_type", OnDelete::Protect)],
-        M::DeviceRole => &[
-            (M::DeviceRole, "parent", OnDelete::Cascade),
-            (M::Device, "role", OnDelete::Protect),
+        Model::DeviceType => &[(Model::Device, "device_type", OnDelete::Protect)],
+        Model::DeviceRole => &[
+            (Model::DeviceRole, "parent", OnDelete::Cascade),
+            (Model::Device, "role", OnDelete::Protect),
         ],
-        M::Platform => &[
-            (M::DeviceType, "default_platform", OnDelete::SetNull),
-            (M::Platform, "parent", OnDelete::Cascade),
-            (M::Device, "platform", OnDelete::SetNull),
+        Model::Platform => &[
+            (Model::DeviceType, "default_platform", OnDelete::SetNull),
+            (Model::Platform, "parent", OnDelete::Cascade),
+            (Model::Device, "platform", OnDelete::SetNull),
         ],
-        M::Device => &[
-            (M::Interface, "device", OnDelete::Cascade),
-            (M::CableTermination, "_device", OnDelete::Cascade),
-            (M::VirtualChassis, "master", OnDelete::Protect),
+        Model::Device => &[
+            (Model::Interface, "device", OnDelete::Cascade),
+            (Model::CableTermination, "_device", OnDelete::Cascade),
+            (Model::VirtualChassis, "master", OnDelete::Protect),
         ],
-        M::Interface => &[
-            (M::Interface, "parent", OnDelete::Restrict),
-            (M::Interface, "bridge", OnDelete::SetNull),
-            (M::Interface, "lag", OnDelete::SetNull),
+        Model::Interface => &[
+            (Model::Interface, "parent", OnDelete::Restrict),
+            (Model::Interface, "bridge", OnDelete::SetNull),
+            (Model::Interface, "lag", OnDelete::SetNull),
         ],
-        M::Cable => &[
-            (M::Interface, "cable", OnDelete::SetNull),
-            (M::CableTermination, "cable", OnDelete::Cascade),
+        Model::Cable => &[
+            (Model::Interface, "cable", OnDelete::SetNull),
+            (Model::CableTermination, "cable", OnDelete::Cascade),
         ],
-        M::MacAddress => &[(M::Interface, "primary_mac_address", OnDelete::SetNull)],
-        M::VirtualChassis => &[(M::Device, "virtual_chassis", OnDelete::SetNull)],
-        M::Vrf => &[
-            (M::Interface, "vrf", OnDelete::SetNull),
-            (M::Prefix, "vrf", OnDelete::Protect),
-            (M::IpAddress, "vrf", OnDelete::Protect),
+        Model::MacAddress => &[(Model::Interface, "primary_mac_address", OnDelete::SetNull)],
+        Model::VirtualChassis => &[(Model::Device, "virtual_chassis", OnDelete::SetNull)],
+        Model::Vrf => &[
+            (Model::Interface, "vrf", OnDelete::SetNull),
+            (Model::Prefix, "vrf", OnDelete::Protect),
+            (Model::IpAddress, "vrf", OnDelete::Protect),
         ],
-        M::IpAddress => &[
-            (M::Device, "primary_ip4", OnDelete::SetNull),
-            (M::Device, "primary_ip6", OnDelete::SetNull),
-            (M::Device, "oob_ip", OnDelete::SetNull),
-            (M::IpAddress, "nat_inside", OnDelete::SetNull),
+        Model::IpAddress => &[
+            (Model::Device, "primary_ip4", OnDelete::SetNull),
+            (Model::Device, "primary_ip6", OnDelete::SetNull),
+            (Model::Device, "oob_ip", OnDelete::SetNull),
+            (Model::IpAddress, "nat_inside", OnDelete::SetNull),
         ],
-        M::VlanGroup => &[(M::Vlan, "group", OnDelete::Protect)],
-        M::Vlan => &[
-            (M::Interface, "untagged_vlan", OnDelete::SetNull),
-            (M::Interface, "qinq_svlan", OnDelete::SetNull),
-            (M::Prefix, "vlan", OnDelete::Protect),
-            (M::Vlan, "qinq_svlan", OnDelete::Protect),
+        Model::VlanGroup => &[(Model::Vlan, "group", OnDelete::Protect)],
+        Model::Vlan => &[
+            (Model::Interface, "untagged_vlan", OnDelete::SetNull),
+            (Model::Interface, "qinq_svlan", OnDelete::SetNull),
+            (Model::Prefix, "vlan", OnDelete::Protect),
+            (Model::Vlan, "qinq_svlan", OnDelete::Protect),
         ],
-        M::CustomFieldChoiceSet => &[(M::CustomField, "choice_set", OnDelete::Protect)],
+        Model::CustomFieldChoiceSet => &[(Model::CustomField, "choice_set", OnDelete::Protect)],
         _ => &[],
     }
 }
 
 /// `GenericRelation`s (private fields with `bulk_related_objects`), in Django's order, with the
 /// models they point at - modelled or not: all of them take part in the dependency graph.
-fn generic(m: M) -> &'static [Rel] {
+fn generic(m: Model) -> &'static [Rel] {
     match m {
-        M::Site => &[
-            Rel::Gfk(M::Prefix, "scope_type"),
-            Rel::Gfk(M::VlanGroup, "scope_type"),
+        Model::Site => &[
+            Rel::Gfk(Model::Prefix, "scope_type"),
+            Rel::Gfk(Model::VlanGroup, "scope_type"),
             Rel::Other("tenancy.contactassignment"),
             Rel::Other("extras.imageattachment"),
             Rel::Other("extras.bookmark"),
-            Rel::Gfk(M::JournalEntry, "assigned_object_type"),
+            Rel::Gfk(Model::JournalEntry, "assigned_object_type"),
             Rel::Other("extras.subscription"),
             Rel::Tags,
         ],
-        M::Manufacturer => &[
+        Model::Manufacturer => &[
             Rel::Other("tenancy.contactassignment"),
             Rel::Other("extras.bookmark"),
-            Rel::Gfk(M::JournalEntry, "assigned_object_type"),
+            Rel::Gfk(Model::JournalEntry, "assigned_object_type"),
             Rel::Other("extras.subscription"),
             Rel::Tags,
         ],
-        M::DeviceType => &[
+        Model::DeviceType => &[
             Rel::Other("extras.imageattachment"),
             Rel::Other("extras.bookmark"),
-            Rel::Gfk(M::JournalEntry, "assigned_object_type"),
+            Rel::Gfk(Model::JournalEntry, "assigned_object_type"),
             Rel::Other("extras.subscription"),
             Rel::Tags,
         ],
-        M::DeviceRole => &[
+        Model::DeviceRole => &[
             Rel::Other("extras.bookmark"),
-            Rel::Gfk(M::JournalEntry, "assigned_object_type"),
+            Rel::Gfk(Model::JournalEntry, "assigned_object_type"),
             Rel::Other("extras.subscription"),
             Rel::Tags,
         ],
-        M::Platform => &[
+        Model::Platform => &[
             Rel::Other("extras.bookmark"),
-            Rel::Gfk(M::JournalEntry, "assigned_object_type"),
+            Rel::Gfk(Model::JournalEntry, "assigned_object_type"),
             Rel::Other("extras.subscription"),
             Rel::Tags,
         ],
-        M::Device => &[
+        Model::Device => &[
             Rel::Other("ipam.service"),
             Rel::Other("tenancy.contactassignment"),
             Rel::Other("extras.imageattachment"),
             Rel::Other("extras.bookmark"),
-            Rel::Gfk(M::JournalEntry, "assigned_object_type"),
+            Rel::Gfk(Model::JournalEntry, "assigned_object_type"),
             Rel::Other("extras.subscription"),
             Rel::Tags,
         ],
-        M::Interface => &[
-            Rel::Gfk(M::IpAddress, "assigned_object_type"),
-            Rel::Gfk(M::MacAddress, "assigned_object_type"),
+        Model::Interface => &[
+            Rel::Gfk(Model::IpAddress, "assigned_object_type"),
+            Rel::Gfk(Model::MacAddress, "assigned_object_type"),
             Rel::Other("ipam.fhrpgroupassignment"),
             Rel::Other("vpn.tunneltermination"),
             Rel::Other("vpn.l2vpntermination"),
             Rel::Other("dcim.inventoryitem"),
             Rel::Other("extras.bookmark"),
-            Rel::Gfk(M::JournalEntry, "assigned_object_type"),
+            Rel::Gfk(Model::JournalEntry, "assigned_object_type"),
             Rel::Other("extras.subscription"),
-            Rel::Gfk(M::CableTermination, "termination_type"),
+            Rel::Gfk(Model::CableTermination, "termination_type"),
             Rel::Tags,
         ],
-        M::Cable => &[
+        Model::Cable => &[
             Rel::Other("extras.bookmark"),
-            Rel::Gfk(M::JournalEntry, "assigned_object_type"),
+            Rel::Gfk(Model::JournalEntry, "assigned_object_type"),
             Rel::Other("extras.subscription"),
             Rel::Tags,
         ],
-        M::MacAddress => &[
+        Model::MacAddress => &[
             Rel::Other("extras.bookmark"),
-            Rel::Gfk(M::JournalEntry, "assigned_object_type"),
+            Rel::Gfk(Model::JournalEntry, "assigned_object_type"),
             Rel::Other("extras.subscription"),
             Rel::Tags,
         ],
-        M::VirtualChassis => &[
+        Model::VirtualChassis => &[
             Rel::Other("extras.bookmark"),
-            Rel::Gfk(M::JournalEntry, "assigned_object_type"),
+            Rel::Gfk(Model::JournalEntry, "assigned_object_type"),
             Rel::Other("extras.subscription"),
             Rel::Tags,
         ],
-        M::Vrf => &[
+        Model::Vrf => &[
             Rel::Other("extras.bookmark"),
-            Rel::Gfk(M::JournalEntry, "assigned_object_type"),
+            Rel::Gfk(Model::JournalEntry, "assigned_object_type"),
             Rel::Other("extras.subscription"),
             Rel::Tags,
         ],
-        M::Prefix => &[
+        Model::Prefix => &[
             Rel::Other("tenancy.contactassignment"),
             Rel::Other("extras.bookmark"),
-            Rel::Gfk(M::JournalEntry, "assigned_object_type"),
+            Rel::Gfk(Model::JournalEntry, "assigned_object_type"),
             Rel::Other("extras.subscription"),
             Rel::Tags,
         ],
-        M::IpAddress => &[
+        Model::IpAddress => &[
             Rel::Other("tenancy.contactassignment"),
             Rel::Other("extras.bookmark"),
-            Rel::Gfk(M::JournalEntry, "assigned_object_type"),
+            Rel::Gfk(Model::JournalEntry, "assigned_object_type"),
             Rel::Other("extras.subscription"),
             Rel::Tags,
         ],
-        M::VlanGroup => &[
+        Model::VlanGroup => &[
             Rel::Other("extras.bookmark"),
-            Rel::Gfk(M::JournalEntry, "assigned_object_type"),
+            Rel::Gfk(Model::JournalEntry, "assigned_object_type"),
             Rel::Other("extras.subscription"),
             Rel::Tags,
         ],
-        M::Vlan => &[
+        Model::Vlan => &[
             Rel::Other("vpn.l2vpntermination"),
             Rel::Other("extras.bookmark"),
-            Rel::Gfk(M::JournalEntry, "assigned_object_type"),
+            Rel::Gfk(Model::JournalEntry, "assigned_object_type"),
             Rel::Other("extras.subscription"),
             Rel::Tags,
         ],
-        M::JournalEntry => &[Rel::Tags],
+        Model::JournalEntry => &[Rel::Tags],
         _ => &[],
     }
 }
 
 /// Relations `handle_deleted_object` clears with a change record (nullable non-cascading
 /// foreign keys are set to null and saved; many-to-many links are removed), in its order.
-fn logged_relations(m: M) -> &'static [(M, &'static str, bool)] {
+fn logged_relations(m: Model) -> &'static [(Model, &'static str, bool)] {
     match m {
-        M::Site => &[(M::Device, "site", false), (M::Vlan, "site", false)],
-        M::Manufacturer => &[
-            (M::DeviceType, "manufacturer", false),
-            (M::Platform, "manufacturer", false),
+        Model::Site => &[(Model::Device, "site", false), (Model::Vlan, "site", false)],
+        Model::Manufacturer => &[
+            (Model::DeviceType, "manufacturer", false),
+            (Model::Platform, "manufacturer", false),
         ],
-        M::DeviceType => &[(M::Device, "device_type", false)],
-        M::DeviceRole => &[(M::Device, "role", false)],
-        M::Platform => &[(M::Device, "platform", false)],
-        M::Interface => &[
-            (M::Interface, "bridge", false),
-            (M::Interface, "lag", false),
+        Model::DeviceType => &[(Model::Device, "device_type", false)],
+        Model::DeviceRole => &[(Model::Device, "role", false)],
+        Model::Platform => &[(Model::Device, "platform", false)],
+        Model::Interface => &[
+            (Model::Interface, "bridge", false),
+            (Model::Interface, "lag", false),
         ],
-        M::VirtualChassis => &[(M::Device, "virtual_chassis", false)],
-        M::Vrf => &[
-            (M::Interface, "vrf", false),
-            (M::Prefix, "vrf", false),
-            (M::IpAddress, "vrf", false),
+        Model::VirtualChassis => &[(Model::Device, "virtual_chassis", false)],
+        Model::Vrf => &[
+            (Model::Interface, "vrf", false),
+            (Model::Prefix, "vrf", false),
+            (Model::IpAddress, "vrf", false),
         ],
-        M::IpAddress => &[(M::IpAddress, "nat_inside", false)],
-        M::VlanGroup => &[(M::Vlan, "group", false)],
-        M::Vlan => &[
-            (M::Interface, "untagged_vlan", false),
-            (M::Interface, "qinq_svlan", false),
-            (M::Interface, "tagged_vlans", true),
-            (M::Prefix, "vlan", false),
-            (M::Vlan, "qinq_svlan", false),
+        Model::IpAddress => &[(Model::IpAddress, "nat_inside", false)],
+        Model::VlanGroup => &[(Model::Vlan, "group", false)],
+        Model::Vlan => &[
+            (Model::Interface, "untagged_vlan", false),
+            (Model::Interface, "qinq_svlan", false),
+            (Model::Interface, "tagged_vlans", true),
+            (Model::Prefix, "vlan", false),
+            (Model::Vlan, "qinq_svlan", false),
         ],
-        M::CustomFieldChoiceSet => &[(M::CustomField, "choice_set", false)],
+        Model::CustomFieldChoiceSet => &[(Model::CustomField, "choice_set", false)],
         _ => &[],
     }
 }
 
 /// Models whose tags a deleted tag is removed from, in `Tag._meta.related_objects` order.
-const TAGGED_MODELS: [M; 16] = [
-    M::Interface,
-    M::Cable,
-    M::Manufacturer,
-    M::DeviceType,
-    M::DeviceRole,
-    M::Platform,
-    M::Device,
-    M::VirtualChassis,
-    M::MacAddress,
-    M::Site,
-    M::Prefix,
-    M::IpAddress,
-    M::VlanGroup,
-    M::Vlan,
-    M::Vrf,
-    M::JournalEntry,
+const TAGGED_MODELS: [Model; 16] = [
+    Model::Interface,
+    Model::Cable,
+    Model::Manufacturer,
+    Model::DeviceType,
+    Model::DeviceRole,
+    Model::Platform,
+    Model::Device,
+    Model::VirtualChassis,
+    Model::MacAddress,
+    Model::Site,
+    Model::Prefix,
+    Model::IpAddress,
+    Model::VlanGroup,
+    Model::Vlan,
+    Model::Vrf,
+    Model::JournalEntry,
 ];
 
 /// Objects of `src` referring to `target` through `field`, including the cached `_device` /
 /// `_site` foreign keys NetBox keeps on cable terminations and prefixes.
-fn refs(store: &Store, src: M, field: &str, target: Id) -> Vec<Id> {
+fn refs(store: &Store, src: Model, field: &str, target: Id) -> Vec<Id> {
     let ct_of = |iface: Id| {
         store.unique_holder(
-            M::CableTermination,
+            Model::CableTermination,
             "termination",
             &format!("dcim.interface|{iface}"),
         )
     };
     let mut out: Vec<Id> = match (src, field) {
-        (M::CableTermination, "_device") => store
-            .referrers(M::Interface, "device", target)
+        (Model::CableTermination, "_device") => store
+            .referrers(Model::Interface, "device", target)
             .filter_map(ct_of)
             .collect(),
-        (M::CableTermination, "_site") => store
-            .referrers(M::Device, "site", target)
-            .flat_map(|d| store.referrers(M::Interface, "device", d))
+        (Model::CableTermination, "_site") => store
+            .referrers(Model::Device, "site", target)
+            .flat_map(|d| store.referrers(Model::Interface, "device", d))
             .filter_map(ct_of)
             .collect(),
-        (M::Prefix, "_site") => store
-            .gfk_referrers(M::Prefix, "scope_type", M::Site, target)
+        (Model::Prefix, "_site") => store
+            .gfk_referrers(Model::Prefix, "scope_type", Model::Site, target)
             .collect(),
         (_, f) if f.starts_with('_') => Vec::new(),
         _ => store.referrers(src, field, target).collect(),
@@ -331,8 +331,8 @@ struct Collector<'s> {
     /// model → models that must be deleted before it.
     deps: HashMap<Key, HashSet<Key>>,
     /// `SET_NULL` columns to clear: (model, field, ids of the deleted targets).
-    field_updates: Vec<(M, &'static str, Vec<Id>)>,
-    restricted: Vec<(M, Id)>,
+    field_updates: Vec<(Model, &'static str, Vec<Id>)>,
+    restricted: Vec<(Model, Id)>,
     /// Pseudo ids for tag assignments (`extras.taggeditem` rows).
     tag_rows: Id,
 }
@@ -359,10 +359,10 @@ impl<'s> Collector<'s> {
         }
     }
 
-    fn contains(&self, m: M, id: Id) -> bool {
+    fn contains(&self, m: Model, id: Id) -> bool {
         self.data
             .iter()
-            .any(|(k, s)| *k == Key::M(m) && s.contains(&id))
+            .any(|(k, s)| *k == Key::Model(m) && s.contains(&id))
     }
 
     fn add_dependency(&mut self, model: Key, dependency: Key) {
@@ -395,10 +395,10 @@ impl<'s> Collector<'s> {
         objs: Vec<Id>,
         source: Option<Key>,
         nullable: bool,
-    ) -> Result<(), Vec<(M, Id)>> {
+    ) -> Result<(), Vec<(Model, Id)>> {
         let store = self.store;
         let new = self.add(key, &objs, source, nullable);
-        if let Key::M(m) = key
+        if let Key::Model(m) = key
             && !new.is_empty()
         {
             let mut protected = Vec::new();
@@ -413,11 +413,11 @@ impl<'s> Collector<'s> {
                     OnDelete::SetNull => self.field_updates.push((rm, field, new.clone())),
                     _ if sub.is_empty() => {}
                     // NetBox's collector makes every CASCADE an ordering dependency.
-                    OnDelete::Cascade => self.collect(Key::M(rm), sub, Some(key), false)?,
+                    OnDelete::Cascade => self.collect(Key::Model(rm), sub, Some(key), false)?,
                     OnDelete::Protect => protected.extend(sub.into_iter().map(|i| (rm, i))),
                     OnDelete::Restrict => {
                         self.restricted.extend(sub.into_iter().map(|i| (rm, i)));
-                        self.add_dependency(key, Key::M(rm));
+                        self.add_dependency(key, Key::Model(rm));
                     }
                 }
             }
@@ -455,17 +455,17 @@ impl<'s> Collector<'s> {
         }
         // CustomCollector: the models behind every generic relation of a collected model go
         // first, whether or not they hold anything.
-        let present: Vec<M> = self
+        let present: Vec<Model> = self
             .data
             .iter()
             .filter_map(|(k, s)| match k {
-                Key::M(m) if !s.is_empty() => Some(*m),
+                Key::Model(m) if !s.is_empty() => Some(*m),
                 _ => None,
             })
             .collect();
         for m in present {
             for rel in generic(m) {
-                self.add_dependency(Key::M(m), rel.key());
+                self.add_dependency(Key::Model(m), rel.key());
             }
         }
         Ok(())
@@ -473,7 +473,7 @@ impl<'s> Collector<'s> {
 
     /// `Collector.sort()`: dependencies first; a cycle (a self-referencing cascade or
     /// restriction) leaves the insertion order. Only served models with objects are returned.
-    fn sorted(&self) -> Vec<(M, Vec<Id>)> {
+    fn sorted(&self) -> Vec<(Model, Vec<Id>)> {
         let models: Vec<Key> = self.data.iter().map(|(k, _)| *k).collect();
         let mut order: Vec<Key> = Vec::new();
         let mut placed: HashSet<Key> = HashSet::new();
@@ -501,7 +501,7 @@ impl<'s> Collector<'s> {
         order
             .into_iter()
             .filter_map(|k| {
-                let Key::M(m) = k else { return None };
+                let Key::Model(m) = k else { return None };
                 let (_, ids) = self.data.iter().find(|(kk, _)| *kk == k)?;
                 (!ids.is_empty()).then(|| (m, ids.iter().copied().collect()))
             })
@@ -513,7 +513,7 @@ impl<'s> Collector<'s> {
 type Snapshot = (Option<Box<str>>, String);
 
 /// The 409 text NetBox's API gives for `ProtectedError` / `RestrictedError`.
-fn conflict(store: &Store, mut objs: Vec<(M, Id)>) -> WriteError {
+fn conflict(store: &Store, mut objs: Vec<(Model, Id)>) -> WriteError {
     objs.dedup();
     // Python iterates the error's set of instances by primary key hash.
     objs.sort_by_key(|(_, id)| *id);
@@ -535,19 +535,19 @@ fn conflict(store: &Store, mut objs: Vec<(M, Id)>) -> WriteError {
 
 /// Deletes one object the way `instance.delete()` does in NetBox, with its cascades and change
 /// records. `message` (the request's `changelog_message`) goes on the object's own record only.
-pub fn delete(tx: &mut Tx, m: M, id: Id, message: &str) -> Result<(), WriteError> {
+pub fn delete(tx: &mut Tx, m: Model, id: Id, message: &str) -> Result<(), WriteError> {
     if tx.store.get(m, id).is_none() {
         return Err(WriteError::Invalid(Default::default()));
     }
-    if m == M::VirtualChassis {
+    if m == Model::VirtualChassis {
         virtual_chassis_delete(tx, id)?;
     }
     let (order, field_updates) = {
         let mut c = Collector::new(tx.store);
-        if let Err(protected) = c.collect(Key::M(m), vec![id], None, false) {
+        if let Err(protected) = c.collect(Key::Model(m), vec![id], None, false) {
             return Err(conflict(tx.store, protected));
         }
-        let mut restricted: Vec<(M, Id)> = c
+        let mut restricted: Vec<(Model, Id)> = c
             .restricted
             .iter()
             .copied()
@@ -560,11 +560,11 @@ pub fn delete(tx: &mut Tx, m: M, id: Id, message: &str) -> Result<(), WriteError
         }
         (c.sorted(), c.field_updates)
     };
-    if m == M::CustomField {
+    if m == Model::CustomField {
         crate::write::drop_custom_field_data(tx, id);
     }
     // The records show each object as it was collected, before anything below touched it.
-    let mut snaps: HashMap<(M, Id), Snapshot> = HashMap::new();
+    let mut snaps: HashMap<(Model, Id), Snapshot> = HashMap::new();
     for (mm, ids) in &order {
         for oid in ids {
             snaps.insert((*mm, *oid), (tx.snapshot(*mm, *oid), tx.repr(*mm, *oid)));
@@ -572,7 +572,7 @@ pub fn delete(tx: &mut Tx, m: M, id: Id, message: &str) -> Result<(), WriteError
     }
     let cables_going: HashSet<Id> = order
         .iter()
-        .filter(|(mm, _)| *mm == M::Cable)
+        .filter(|(mm, _)| *mm == Model::Cable)
         .flat_map(|(_, ids)| ids.iter().copied())
         .collect();
     for (mm, ids) in &order {
@@ -585,7 +585,7 @@ pub fn delete(tx: &mut Tx, m: M, id: Id, message: &str) -> Result<(), WriteError
     // Django nulls SET_NULL columns with bulk updates (no records). An interface's cable is
     // left to its termination's post_delete handler.
     for (rm, field, targets) in &field_updates {
-        if (*rm, *field) == (M::Interface, "cable") {
+        if (*rm, *field) == (Model::Interface, "cable") {
             continue;
         }
         for t in targets {
@@ -600,7 +600,7 @@ pub fn delete(tx: &mut Tx, m: M, id: Id, message: &str) -> Result<(), WriteError
             let Some(rec) = tx.remove(*mm, *oid) else {
                 continue;
             };
-            if *mm == M::CableTermination {
+            if *mm == Model::CableTermination {
                 termination_deleted(tx, &rec, &cables_going);
             }
             removed.push((*mm, *oid));
@@ -617,10 +617,10 @@ pub fn delete(tx: &mut Tx, m: M, id: Id, message: &str) -> Result<(), WriteError
 fn virtual_chassis_delete(tx: &mut Tx, vc: Id) -> Result<(), WriteError> {
     let mut members: Vec<Id> = tx
         .store
-        .referrers(M::Device, "virtual_chassis", vc)
+        .referrers(Model::Device, "virtual_chassis", vc)
         .collect();
-    crate::query::sort(tx.store, M::Device, &mut members, &[]);
-    let i = M::Interface;
+    crate::query::sort(tx.store, Model::Device, &mut members, &[]);
+    let i = Model::Interface;
     let mut split = Vec::new();
     for d in &members {
         for iface in tx.store.referrers(i, "device", *d) {
@@ -640,29 +640,36 @@ fn virtual_chassis_delete(tx: &mut Tx, vc: Id) -> Result<(), WriteError> {
         return Err(conflict(tx.store, split));
     }
     for d in members {
-        let Some(mut rec) = tx.store.get(M::Device, d).cloned() else {
+        let Some(mut rec) = tx.store.get(Model::Device, d).cloned() else {
             continue;
         };
         for f in ["vc_position", "vc_priority"] {
-            if let Some(idx) = M::Device.field_index(f) {
+            if let Some(idx) = Model::Device.field_index(f) {
                 rec.vals[idx] = Value::Null;
             }
         }
         rec.last_updated = tx.actor.now;
-        tx.replace(M::Device, rec);
-        let post = tx.snapshot(M::Device, d);
-        let repr = tx.repr(M::Device, d);
-        tx.log("update", M::Device, d, repr, (Some("{}".into()), post), "");
+        tx.replace(Model::Device, rec);
+        let post = tx.snapshot(Model::Device, d);
+        let repr = tx.repr(Model::Device, d);
+        tx.log(
+            "update",
+            Model::Device,
+            d,
+            repr,
+            (Some("{}".into()), post),
+            "",
+        );
     }
     Ok(())
 }
 
 /// The `pre_delete` receivers: `handle_deleted_object` (the delete record, then the relations it
 /// clears with records of their own) and, for IP addresses, `clear_primary_ip` / `clear_oob_ip`.
-fn pre_delete(tx: &mut Tx, m: M, id: Id, pre: Option<Box<str>>, repr: String, message: &str) {
+fn pre_delete(tx: &mut Tx, m: Model, id: Id, pre: Option<Box<str>>, repr: String, message: &str) {
     if tx.deleted.insert((m, id)) {
         tx.log("delete", m, id, repr, (pre, None), message);
-        if m == M::Tag {
+        if m == Model::Tag {
             for om in TAGGED_MODELS {
                 let mut ids: Vec<Id> = tx
                     .store
@@ -693,7 +700,7 @@ fn pre_delete(tx: &mut Tx, m: M, id: Id, pre: Option<Box<str>>, repr: String, me
             }
         }
     }
-    if m == M::IpAddress {
+    if m == Model::IpAddress {
         let family = tx
             .store
             .get(m, id)
@@ -705,17 +712,17 @@ fn pre_delete(tx: &mut Tx, m: M, id: Id, pre: Option<Box<str>>, repr: String, me
             "primary_ip4"
         };
         for field in [primary, "oob_ip"] {
-            let mut devices: Vec<Id> = tx.store.referrers(M::Device, field, id).collect();
-            crate::query::sort(tx.store, M::Device, &mut devices, &[]);
+            let mut devices: Vec<Id> = tx.store.referrers(Model::Device, field, id).collect();
+            crate::query::sort(tx.store, Model::Device, &mut devices, &[]);
             if let Some(d) = devices.first() {
-                save_without(tx, M::Device, *d, field);
+                save_without(tx, Model::Device, *d, field);
             }
         }
     }
 }
 
 /// Snapshot, set `field` to null, `save()`: an update record.
-fn save_without(tx: &mut Tx, m: M, id: Id, field: &str) {
+fn save_without(tx: &mut Tx, m: Model, id: Id, field: &str) {
     let pre = tx.snapshot(m, id);
     let Some(mut rec) = tx.store.get(m, id).cloned() else {
         return;
@@ -732,7 +739,7 @@ fn save_without(tx: &mut Tx, m: M, id: Id, field: &str) {
 
 /// Removes `target` from a many-to-many field (`None`: the tags). `m2m_changed` records the
 /// update, folded into this request's earlier record of the object if there is one.
-fn remove_link(tx: &mut Tx, m: M, id: Id, field: Option<&str>, target: Id) {
+fn remove_link(tx: &mut Tx, m: Model, id: Id, field: Option<&str>, target: Id) {
     let pre = tx.snapshot(m, id);
     let Some(mut rec) = tx.store.get(m, id).cloned() else {
         return;
@@ -752,7 +759,7 @@ fn remove_link(tx: &mut Tx, m: M, id: Id, field: Option<&str>, target: Id) {
 }
 
 /// A bulk `UPDATE … SET field = NULL` (or a through-row delete): no record, no timestamp.
-fn clear_quietly(tx: &mut Tx, m: M, id: Id, field: &str, target: Id) {
+fn clear_quietly(tx: &mut Tx, m: Model, id: Id, field: &str, target: Id) {
     let Some(idx) = m.field_index(field) else {
         return;
     };
@@ -769,11 +776,11 @@ fn clear_quietly(tx: &mut Tx, m: M, id: Id, field: &str, target: Id) {
 /// `nullify_connected_endpoints` (post_delete of a cable termination): when the cable itself is
 /// going, the interface records the disconnect; otherwise its cable fields are cleared quietly.
 fn termination_deleted(tx: &mut Tx, ct: &crate::store::Rec, cables_going: &HashSet<Id>) {
-    let t = M::CableTermination;
+    let t = Model::CableTermination;
     let Some(iface) = ct.id_of(t, "termination_id") else {
         return;
     };
-    let Some(rec) = tx.store.get(M::Interface, iface).cloned() else {
+    let Some(rec) = tx.store.get(Model::Interface, iface).cloned() else {
         return;
     };
     if ct
@@ -784,21 +791,21 @@ fn termination_deleted(tx: &mut Tx, ct: &crate::store::Rec, cables_going: &HashS
     } else {
         let mut rec = rec;
         for f in ["cable", "cable_end"] {
-            if let Some(idx) = M::Interface.field_index(f) {
+            if let Some(idx) = Model::Interface.field_index(f) {
                 rec.vals[idx] = Value::Null;
             }
         }
-        tx.replace(M::Interface, rec);
+        tx.replace(Model::Interface, rec);
     }
 }
 
 /// Whatever still points at a deleted object (foreign keys, many-to-many links, tags) is
 /// cleared the way the database does it: without records.
-fn scrub(tx: &mut Tx, m: M, id: Id) {
-    for mm in M::ALL {
+fn scrub(tx: &mut Tx, m: Model, id: Id) {
+    for mm in Model::ALL {
         for f in mm.fields() {
             let target = match f.kind {
-                K::Fk(t, _) | K::ReqFk(t, _) | K::M2m(t) => t,
+                FieldKind::Fk(t, _) | FieldKind::ReqFk(t, _) | FieldKind::M2m(t) => t,
                 _ => continue,
             };
             if target != m {
@@ -810,8 +817,8 @@ fn scrub(tx: &mut Tx, m: M, id: Id) {
             }
         }
     }
-    if m == M::Tag {
-        let objs: Vec<(M, Id)> = tx.store.tagged(id).collect();
+    if m == Model::Tag {
+        let objs: Vec<(Model, Id)> = tx.store.tagged(id).collect();
         for (om, oid) in objs {
             if let Some(mut r) = tx.store.get(om, oid).cloned() {
                 r.tags.retain(|t| *t != id);

@@ -350,7 +350,7 @@ impl FakeNetBox {
     /// Number of stored objects per endpoint (`dcim.interfaces` → n), plus `core.object-changes`.
     pub fn object_counts(&self) -> std::collections::BTreeMap<String, usize> {
         let store = self.inner.read();
-        let mut out: std::collections::BTreeMap<String, usize> = model::M::ALL
+        let mut out: std::collections::BTreeMap<String, usize> = model::Model::ALL
             .iter()
             .map(|m| (m.resource(), store.count(*m)))
             .collect();

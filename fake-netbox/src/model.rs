@@ -9,7 +9,7 @@ use crate::choices::{self, ChoiceSet};
 
 /// A model (object type) the fake stores. Object changes live beside the store, not in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum M {
+pub enum Model {
     Site,
     Manufacturer,
     DeviceType,
@@ -32,45 +32,45 @@ pub enum M {
     JournalEntry,
 }
 
-impl M {
+impl Model {
     /// Every stored model, in a fixed order (also the order of `GET /api/<app>/` listings).
-    pub const ALL: [M; 20] = [
-        M::Site,
-        M::Manufacturer,
-        M::DeviceType,
-        M::DeviceRole,
-        M::Platform,
-        M::Device,
-        M::Interface,
-        M::Cable,
-        M::CableTermination,
-        M::VirtualChassis,
-        M::MacAddress,
-        M::Vrf,
-        M::Prefix,
-        M::IpAddress,
-        M::VlanGroup,
-        M::Vlan,
-        M::Tag,
-        M::CustomField,
-        M::CustomFieldChoiceSet,
-        M::JournalEntry,
+    pub const ALL: [Model; 20] = [
+        Model::Site,
+        Model::Manufacturer,
+        Model::DeviceType,
+        Model::DeviceRole,
+        Model::Platform,
+        Model::Device,
+        Model::Interface,
+        Model::Cable,
+        Model::CableTermination,
+        Model::VirtualChassis,
+        Model::MacAddress,
+        Model::Vrf,
+        Model::Prefix,
+        Model::IpAddress,
+        Model::VlanGroup,
+        Model::Vlan,
+        Model::Tag,
+        Model::CustomField,
+        Model::CustomFieldChoiceSet,
+        Model::JournalEntry,
     ];
 
     pub fn meta(self) -> &'static Meta {
         &METAS[self as usize]
     }
 
-    pub fn fields(self) -> &'static [F] {
+    pub fn fields(self) -> &'static [Field] {
         self.meta().fields
     }
 
-    /// Index of the field called `name` in [`M::fields`].
+    /// Index of the field called `name` in [`Model::fields`].
     pub fn field_index(self, name: &str) -> Option<usize> {
         self.fields().iter().position(|f| f.name == name)
     }
 
-    pub fn field(self, name: &str) -> Option<&'static F> {
+    pub fn field(self, name: &str) -> Option<&'static Field> {
         self.fields().iter().find(|f| f.name == name)
     }
 
@@ -84,21 +84,21 @@ impl M {
         format!("{}.{}", self.meta().app, self.meta().endpoint)
     }
 
-    pub fn from_label(label: &str) -> Option<M> {
+    pub fn from_label(label: &str) -> Option<Model> {
         let (app, model) = label.split_once('.')?;
-        M::ALL
+        Model::ALL
             .into_iter()
             .find(|m| m.meta().app == app && m.meta().model == model)
     }
 
-    pub fn from_endpoint(app: &str, endpoint: &str) -> Option<M> {
-        M::ALL
+    pub fn from_endpoint(app: &str, endpoint: &str) -> Option<Model> {
+        Model::ALL
             .into_iter()
             .find(|m| m.meta().app == app && m.meta().endpoint == endpoint)
     }
 
-    pub fn from_content_type_id(id: u64) -> Option<M> {
-        M::ALL.into_iter().find(|m| m.meta().content_type == id)
+    pub fn from_content_type_id(id: u64) -> Option<Model> {
+        Model::ALL.into_iter().find(|m| m.meta().content_type == id)
     }
 
     /// Whether objects of this model carry `custom_fields`.
@@ -134,7 +134,7 @@ pub struct Meta {
     pub writable: bool,
     /// Whether the viewset has a `trace` action (DRF then advertises `TRACE` in `Allow`).
     pub trace: bool,
-    pub fields: &'static [F],
+    pub fields: &'static [Field],
 }
 
 /// How a related object is represented when nested inside another object.
@@ -161,11 +161,11 @@ pub enum NestedCount {
 
 /// Computed (read-only, not stored) fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum C {
+pub enum Computed {
     /// Number of `model` objects whose `field` points at this object.
-    Count(M, &'static str, NestedCount),
+    Count(Model, &'static str, NestedCount),
     /// Number of `model` objects whose scope (`scope_type`/`scope_id`) is this object.
-    ScopeCount(M, NestedCount),
+    ScopeCount(Model, NestedCount),
     PrimaryIp,
     IfaceMacAddress,
     IfaceMacAddresses,
@@ -196,7 +196,7 @@ pub enum C {
 
 /// Storage/parse kind of a field.
 #[derive(Clone, Copy, Debug)]
-pub enum K {
+pub enum FieldKind {
     Id,
     Url,
     DisplayUrl,
@@ -249,14 +249,14 @@ pub enum K {
     Network,
     Address,
     VidRanges,
-    Fk(M, Nest),
+    Fk(Model, Nest),
     /// A non-null foreign key (required on create).
-    ReqFk(M, Nest),
+    ReqFk(Model, Nest),
     /// A foreign key to a model this fake does not serve: always null.
     Absent,
     /// A many-to-many relation to a model this fake does not serve: always empty.
     AbsentList,
-    M2m(M),
+    M2m(Model),
     Tags,
     /// `app.model` of a generic relation (`assigned_object_type`, `scope_type`).
     ContentType {
@@ -272,7 +272,7 @@ pub enum K {
     CustomFields,
     /// A user reference rendered as its id (`created_by`).
     User,
-    Computed(C),
+    Computed(Computed),
     Zero,
     Null,
     EmptyList,
@@ -281,28 +281,28 @@ pub enum K {
 
 /// One field of a model.
 #[derive(Clone, Copy, Debug)]
-pub struct F {
+pub struct Field {
     pub name: &'static str,
-    pub kind: K,
+    pub kind: FieldKind,
     pub flags: u8,
 }
 
 /// Rendered in the full representation.
-pub const O: u8 = 1;
+pub const FULL: u8 = 1;
 /// Part of the brief (and nested) representation.
-pub const B: u8 = 2;
+pub const BRIEF: u8 = 2;
 /// Part of the change log data (a model field).
-pub const L: u8 = 4;
+pub const LOGGED: u8 = 4;
 /// Writable through the API.
-pub const W: u8 = 8;
+pub const WRITABLE: u8 = 8;
 /// Required on create and PUT.
-pub const R: u8 = 16;
+pub const REQUIRED: u8 = 16;
 /// Unique on its own (DRF `UniqueValidator`: "<model> with this <field> already exists.").
-pub const U: u8 = 32;
+pub const UNIQUE: u8 = 32;
 /// Has an explicit serializer default: a `PUT` that omits it resets it.
-pub const P: u8 = 64;
+pub const PUT_DEFAULT: u8 = 64;
 
-impl F {
+impl Field {
     pub fn is(&self, flag: u8) -> bool {
         self.flags & flag != 0
     }
@@ -311,34 +311,34 @@ impl F {
     pub fn stored(&self) -> bool {
         !matches!(
             self.kind,
-            K::Id
-                | K::Url
-                | K::DisplayUrl
-                | K::Display
-                | K::Created
-                | K::LastUpdated
-                | K::Computed(_)
-                | K::Zero
-                | K::Null
-                | K::EmptyList
-                | K::EmptyObj
-                | K::Absent
-                | K::AbsentList
-                | K::Image
-                | K::CustomFields
-                | K::Tags
+            FieldKind::Id
+                | FieldKind::Url
+                | FieldKind::DisplayUrl
+                | FieldKind::Display
+                | FieldKind::Created
+                | FieldKind::LastUpdated
+                | FieldKind::Computed(_)
+                | FieldKind::Zero
+                | FieldKind::Null
+                | FieldKind::EmptyList
+                | FieldKind::EmptyObj
+                | FieldKind::Absent
+                | FieldKind::AbsentList
+                | FieldKind::Image
+                | FieldKind::CustomFields
+                | FieldKind::Tags
         )
     }
 }
 
-const fn f(name: &'static str, kind: K, flags: u8) -> F {
-    F { name, kind, flags }
+const fn f(name: &'static str, kind: FieldKind, flags: u8) -> Field {
+    Field { name, kind, flags }
 }
 
-const OLW: u8 = O | L | W;
+const EDITABLE: u8 = FULL | LOGGED | WRITABLE;
 
-const fn int(min: i64, max: i64, null: bool, default: i64) -> K {
-    K::Int {
+const fn int(min: i64, max: i64, null: bool, default: i64) -> FieldKind {
+    FieldKind::Int {
         min,
         max,
         null,
@@ -346,8 +346,8 @@ const fn int(min: i64, max: i64, null: bool, default: i64) -> K {
     }
 }
 
-const fn dec(null: bool, default: f64, places: u8, max_digits: u8) -> K {
-    K::Dec {
+const fn dec(null: bool, default: f64, places: u8, max_digits: u8) -> FieldKind {
+    FieldKind::Dec {
         null,
         default,
         places,
@@ -355,8 +355,8 @@ const fn dec(null: bool, default: f64, places: u8, max_digits: u8) -> K {
     }
 }
 
-const fn choice(set: &'static ChoiceSet, default: &'static str) -> K {
-    K::Choice {
+const fn choice(set: &'static ChoiceSet, default: &'static str) -> FieldKind {
+    FieldKind::Choice {
         set,
         null: false,
         default: Some(default),
@@ -365,8 +365,8 @@ const fn choice(set: &'static ChoiceSet, default: &'static str) -> K {
     }
 }
 
-const fn opt_choice(set: &'static ChoiceSet) -> K {
-    K::Choice {
+const fn opt_choice(set: &'static ChoiceSet) -> FieldKind {
+    FieldKind::Choice {
         set,
         null: true,
         default: None,
@@ -375,15 +375,15 @@ const fn opt_choice(set: &'static ChoiceSet) -> K {
     }
 }
 
-const fn comp(c: C) -> K {
-    K::Computed(c)
+const fn comp(c: Computed) -> FieldKind {
+    FieldKind::Computed(c)
 }
 
-const HEAD: [F; 4] = [
-    f("id", K::Id, O | B),
-    f("url", K::Url, O | B),
-    f("display_url", K::DisplayUrl, O),
-    f("display", K::Display, O | B),
+const HEAD: [Field; 4] = [
+    f("id", FieldKind::Id, FULL | BRIEF),
+    f("url", FieldKind::Url, FULL | BRIEF),
+    f("display_url", FieldKind::DisplayUrl, FULL),
+    f("display", FieldKind::Display, FULL | BRIEF),
 ];
 
 macro_rules! fields {
@@ -393,725 +393,1157 @@ macro_rules! fields {
 const U16: i64 = 32767;
 const POS_INT: i64 = 2_147_483_647;
 
-static SITE: &[F] = fields![
+static SITE: &[Field] = fields![
     HEAD[0],
     HEAD[1],
     HEAD[2],
     HEAD[3],
-    f("name", K::Name(100), O | B | L | W | R | U),
-    f("slug", K::Slug(100), O | B | L | W | R | U),
-    f("status", choice(&choices::SITE_STATUS, "active"), OLW),
-    f("region", K::Absent, OLW),
-    f("group", K::Absent, OLW),
-    f("tenant", K::Absent, OLW),
-    f("facility", K::Str(50), OLW),
-    f("time_zone", K::NullStr(63), OLW),
-    f("description", K::Str(200), O | B | L | W),
-    f("physical_address", K::Str(200), OLW),
-    f("shipping_address", K::Str(200), OLW),
-    f("latitude", dec(true, 0.0, 6, 8), OLW),
-    f("longitude", dec(true, 0.0, 6, 9), OLW),
-    f("owner", K::Absent, OLW),
-    f("comments", K::Text, OLW),
-    f("asns", K::AbsentList, OLW),
-    f("tags", K::Tags, OLW),
-    f("custom_fields", K::CustomFields, OLW),
-    f("created", K::Created, O),
-    f("last_updated", K::LastUpdated, O),
-    f("circuit_count", K::Zero, O),
+    f(
+        "name",
+        FieldKind::Name(100),
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED | UNIQUE
+    ),
+    f(
+        "slug",
+        FieldKind::Slug(100),
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED | UNIQUE
+    ),
+    f("status", choice(&choices::SITE_STATUS, "active"), EDITABLE),
+    f("region", FieldKind::Absent, EDITABLE),
+    f("group", FieldKind::Absent, EDITABLE),
+    f("tenant", FieldKind::Absent, EDITABLE),
+    f("facility", FieldKind::Str(50), EDITABLE),
+    f("time_zone", FieldKind::NullStr(63), EDITABLE),
+    f(
+        "description",
+        FieldKind::Str(200),
+        FULL | BRIEF | LOGGED | WRITABLE
+    ),
+    f("physical_address", FieldKind::Str(200), EDITABLE),
+    f("shipping_address", FieldKind::Str(200), EDITABLE),
+    f("latitude", dec(true, 0.0, 6, 8), EDITABLE),
+    f("longitude", dec(true, 0.0, 6, 9), EDITABLE),
+    f("owner", FieldKind::Absent, EDITABLE),
+    f("comments", FieldKind::Text, EDITABLE),
+    f("asns", FieldKind::AbsentList, EDITABLE),
+    f("tags", FieldKind::Tags, EDITABLE),
+    f("custom_fields", FieldKind::CustomFields, EDITABLE),
+    f("created", FieldKind::Created, FULL),
+    f("last_updated", FieldKind::LastUpdated, FULL),
+    f("circuit_count", FieldKind::Zero, FULL),
     f(
         "device_count",
-        comp(C::Count(M::Device, "site", NestedCount::Omit)),
-        O
+        comp(Computed::Count(Model::Device, "site", NestedCount::Omit)),
+        FULL
     ),
     f(
         "prefix_count",
-        comp(C::ScopeCount(M::Prefix, NestedCount::Omit)),
-        O
+        comp(Computed::ScopeCount(Model::Prefix, NestedCount::Omit)),
+        FULL
     ),
-    f("rack_count", K::Zero, O),
-    f("virtualmachine_count", K::Zero, O),
+    f("rack_count", FieldKind::Zero, FULL),
+    f("virtualmachine_count", FieldKind::Zero, FULL),
     f(
         "vlan_count",
-        comp(C::Count(M::Vlan, "site", NestedCount::Omit)),
-        O
+        comp(Computed::Count(Model::Vlan, "site", NestedCount::Omit)),
+        FULL
     ),
 ];
 
-static MANUFACTURER: &[F] = fields![
+static MANUFACTURER: &[Field] = fields![
     HEAD[0],
     HEAD[1],
     HEAD[2],
     HEAD[3],
-    f("name", K::Name(100), O | B | L | W | R | U),
-    f("slug", K::Slug(100), O | B | L | W | R | U),
-    f("description", K::Str(200), O | B | L | W),
-    f("owner", K::Absent, OLW),
-    f("comments", K::Text, OLW),
-    f("tags", K::Tags, OLW),
-    f("custom_fields", K::CustomFields, OLW),
-    f("created", K::Created, O),
-    f("last_updated", K::LastUpdated, O),
+    f(
+        "name",
+        FieldKind::Name(100),
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED | UNIQUE
+    ),
+    f(
+        "slug",
+        FieldKind::Slug(100),
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED | UNIQUE
+    ),
+    f(
+        "description",
+        FieldKind::Str(200),
+        FULL | BRIEF | LOGGED | WRITABLE
+    ),
+    f("owner", FieldKind::Absent, EDITABLE),
+    f("comments", FieldKind::Text, EDITABLE),
+    f("tags", FieldKind::Tags, EDITABLE),
+    f("custom_fields", FieldKind::CustomFields, EDITABLE),
+    f("created", FieldKind::Created, FULL),
+    f("last_updated", FieldKind::LastUpdated, FULL),
     f(
         "devicetype_count",
-        comp(C::Count(M::DeviceType, "manufacturer", NestedCount::Omit)),
-        O
+        comp(Computed::Count(
+            Model::DeviceType,
+            "manufacturer",
+            NestedCount::Omit
+        )),
+        FULL
     ),
-    f("moduletype_count", K::Zero, O),
-    f("inventoryitem_count", K::Zero, O),
+    f("moduletype_count", FieldKind::Zero, FULL),
+    f("inventoryitem_count", FieldKind::Zero, FULL),
     f(
         "platform_count",
-        comp(C::Count(M::Platform, "manufacturer", NestedCount::Omit)),
-        O
+        comp(Computed::Count(
+            Model::Platform,
+            "manufacturer",
+            NestedCount::Omit
+        )),
+        FULL
     ),
 ];
 
-static DEVICE_TYPE: &[F] = fields![
+static DEVICE_TYPE: &[Field] = fields![
     HEAD[0],
     HEAD[1],
     HEAD[2],
     HEAD[3],
     f(
         "manufacturer",
-        K::ReqFk(M::Manufacturer, Nest::Brief),
-        O | B | L | W | R
+        FieldKind::ReqFk(Model::Manufacturer, Nest::Brief),
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED
     ),
-    f("default_platform", K::Fk(M::Platform, Nest::Brief), OLW),
-    f("model", K::Name(100), O | B | L | W | R),
-    f("slug", K::Slug(100), O | B | L | W | R),
-    f("part_number", K::Str(50), OLW),
-    f("u_height", dec(false, 1.0, 1, 4), OLW),
-    f("exclude_from_utilization", K::Bool(false), OLW),
-    f("is_full_depth", K::Bool(true), OLW),
-    f("subdevice_role", opt_choice(&choices::SUBDEVICE_ROLE), OLW),
-    f("airflow", opt_choice(&choices::AIRFLOW), OLW),
-    f("cooling_method", opt_choice(&choices::COOLING_METHOD), OLW),
-    f("weight", dec(true, 0.0, 2, 8), OLW),
-    f("weight_unit", opt_choice(&choices::WEIGHT_UNIT), OLW),
-    f("end_of_life", K::Date, OLW),
-    f("front_image", K::Image, O | L),
-    f("rear_image", K::Image, O | L),
-    f("description", K::Str(200), O | B | L | W),
-    f("owner", K::Absent, OLW),
-    f("comments", K::Text, OLW),
-    f("tags", K::Tags, OLW),
-    f("custom_fields", K::CustomFields, OLW),
-    f("created", K::Created, O),
-    f("last_updated", K::LastUpdated, O),
+    f(
+        "default_platform",
+        FieldKind::Fk(Model::Platform, Nest::Brief),
+        EDITABLE
+    ),
+    f(
+        "model",
+        FieldKind::Name(100),
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED
+    ),
+    f(
+        "slug",
+        FieldKind::Slug(100),
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED
+    ),
+    f("part_number", FieldKind::Str(50), EDITABLE),
+    f("u_height", dec(false, 1.0, 1, 4), EDITABLE),
+    f("exclude_from_utilization", FieldKind::Bool(false), EDITABLE),
+    f("is_full_depth", FieldKind::Bool(true), EDITABLE),
+    f(
+        "subdevice_role",
+        opt_choice(&choices::SUBDEVICE_ROLE),
+        EDITABLE
+    ),
+    f("airflow", opt_choice(&choices::AIRFLOW), EDITABLE),
+    f(
+        "cooling_method",
+        opt_choice(&choices::COOLING_METHOD),
+        EDITABLE
+    ),
+    f("weight", dec(true, 0.0, 2, 8), EDITABLE),
+    f("weight_unit", opt_choice(&choices::WEIGHT_UNIT), EDITABLE),
+    f("end_of_life", FieldKind::Date, EDITABLE),
+    f("front_image", FieldKind::Image, FULL | LOGGED),
+    f("rear_image", FieldKind::Image, FULL | LOGGED),
+    f(
+        "description",
+        FieldKind::Str(200),
+        FULL | BRIEF | LOGGED | WRITABLE
+    ),
+    f("owner", FieldKind::Absent, EDITABLE),
+    f("comments", FieldKind::Text, EDITABLE),
+    f("tags", FieldKind::Tags, EDITABLE),
+    f("custom_fields", FieldKind::CustomFields, EDITABLE),
+    f("created", FieldKind::Created, FULL),
+    f("last_updated", FieldKind::LastUpdated, FULL),
     f(
         "device_count",
-        comp(C::Count(M::Device, "device_type", NestedCount::Real)),
-        O | B | L
+        comp(Computed::Count(
+            Model::Device,
+            "device_type",
+            NestedCount::Real
+        )),
+        FULL | BRIEF | LOGGED
     ),
-    f("console_port_template_count", K::Zero, O | L),
-    f("console_server_port_template_count", K::Zero, O | L),
-    f("power_port_template_count", K::Zero, O | L),
-    f("power_outlet_template_count", K::Zero, O | L),
-    f("cooling_intake_template_count", K::Zero, O | L),
-    f("cooling_outflow_template_count", K::Zero, O | L),
-    f("interface_template_count", K::Zero, O | L),
-    f("front_port_template_count", K::Zero, O | L),
-    f("rear_port_template_count", K::Zero, O | L),
-    f("device_bay_template_count", K::Zero, O | L),
-    f("module_bay_template_count", K::Zero, O | L),
-    f("inventory_item_template_count", K::Zero, O | L),
+    f(
+        "console_port_template_count",
+        FieldKind::Zero,
+        FULL | LOGGED
+    ),
+    f(
+        "console_server_port_template_count",
+        FieldKind::Zero,
+        FULL | LOGGED
+    ),
+    f("power_port_template_count", FieldKind::Zero, FULL | LOGGED),
+    f(
+        "power_outlet_template_count",
+        FieldKind::Zero,
+        FULL | LOGGED
+    ),
+    f(
+        "cooling_intake_template_count",
+        FieldKind::Zero,
+        FULL | LOGGED
+    ),
+    f(
+        "cooling_outflow_template_count",
+        FieldKind::Zero,
+        FULL | LOGGED
+    ),
+    f("interface_template_count", FieldKind::Zero, FULL | LOGGED),
+    f("front_port_template_count", FieldKind::Zero, FULL | LOGGED),
+    f("rear_port_template_count", FieldKind::Zero, FULL | LOGGED),
+    f("device_bay_template_count", FieldKind::Zero, FULL | LOGGED),
+    f("module_bay_template_count", FieldKind::Zero, FULL | LOGGED),
+    f(
+        "inventory_item_template_count",
+        FieldKind::Zero,
+        FULL | LOGGED
+    ),
 ];
 
-static DEVICE_ROLE: &[F] = fields![
+static DEVICE_ROLE: &[Field] = fields![
     HEAD[0],
     HEAD[1],
     HEAD[2],
     HEAD[3],
-    f("name", K::Name(100), O | B | L | W | R),
-    f("slug", K::Slug(100), O | B | L | W | R),
-    f("color", K::Color(Some("9e9e9e")), OLW),
-    f("vm_role", K::Bool(true), OLW),
-    f("config_template", K::Absent, OLW),
-    f("parent", K::Fk(M::DeviceRole, Nest::Legacy), OLW),
-    f("description", K::Str(200), O | B | L | W),
-    f("tags", K::Tags, OLW),
-    f("custom_fields", K::CustomFields, OLW),
-    f("created", K::Created, O),
-    f("last_updated", K::LastUpdated, O),
+    f(
+        "name",
+        FieldKind::Name(100),
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED
+    ),
+    f(
+        "slug",
+        FieldKind::Slug(100),
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED
+    ),
+    f("color", FieldKind::Color(Some("9e9e9e")), EDITABLE),
+    f("vm_role", FieldKind::Bool(true), EDITABLE),
+    f("config_template", FieldKind::Absent, EDITABLE),
+    f(
+        "parent",
+        FieldKind::Fk(Model::DeviceRole, Nest::Legacy),
+        EDITABLE
+    ),
+    f(
+        "description",
+        FieldKind::Str(200),
+        FULL | BRIEF | LOGGED | WRITABLE
+    ),
+    f("tags", FieldKind::Tags, EDITABLE),
+    f("custom_fields", FieldKind::CustomFields, EDITABLE),
+    f("created", FieldKind::Created, FULL),
+    f("last_updated", FieldKind::LastUpdated, FULL),
     f(
         "device_count",
-        comp(C::Count(M::Device, "role", NestedCount::Zero)),
-        O | B
+        comp(Computed::Count(Model::Device, "role", NestedCount::Zero)),
+        FULL | BRIEF
     ),
-    f("virtualmachine_count", K::Zero, O | B),
-    f("owner", K::Absent, OLW),
-    f("comments", K::Text, OLW),
-    f("_depth", comp(C::Depth), O | B),
+    f("virtualmachine_count", FieldKind::Zero, FULL | BRIEF),
+    f("owner", FieldKind::Absent, EDITABLE),
+    f("comments", FieldKind::Text, EDITABLE),
+    f("_depth", comp(Computed::Depth), FULL | BRIEF),
 ];
 
-static PLATFORM: &[F] = fields![
+static PLATFORM: &[Field] = fields![
     HEAD[0],
     HEAD[1],
     HEAD[2],
     HEAD[3],
-    f("parent", K::Fk(M::Platform, Nest::Legacy), OLW),
-    f("name", K::Name(100), O | B | L | W | R),
-    f("slug", K::Slug(100), O | B | L | W | R),
-    f("manufacturer", K::Fk(M::Manufacturer, Nest::Brief), OLW),
-    f("config_template", K::Absent, OLW),
-    f("description", K::Str(200), O | B | L | W),
-    f("owner", K::Absent, OLW),
-    f("comments", K::Text, OLW),
-    f("tags", K::Tags, OLW),
-    f("custom_fields", K::CustomFields, OLW),
-    f("created", K::Created, O),
-    f("last_updated", K::LastUpdated, O),
+    f(
+        "parent",
+        FieldKind::Fk(Model::Platform, Nest::Legacy),
+        EDITABLE
+    ),
+    f(
+        "name",
+        FieldKind::Name(100),
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED
+    ),
+    f(
+        "slug",
+        FieldKind::Slug(100),
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED
+    ),
+    f(
+        "manufacturer",
+        FieldKind::Fk(Model::Manufacturer, Nest::Brief),
+        EDITABLE
+    ),
+    f("config_template", FieldKind::Absent, EDITABLE),
+    f(
+        "description",
+        FieldKind::Str(200),
+        FULL | BRIEF | LOGGED | WRITABLE
+    ),
+    f("owner", FieldKind::Absent, EDITABLE),
+    f("comments", FieldKind::Text, EDITABLE),
+    f("tags", FieldKind::Tags, EDITABLE),
+    f("custom_fields", FieldKind::CustomFields, EDITABLE),
+    f("created", FieldKind::Created, FULL),
+    f("last_updated", FieldKind::LastUpdated, FULL),
     f(
         "device_count",
-        comp(C::Count(M::Device, "platform", NestedCount::Zero)),
-        O | B
+        comp(Computed::Count(
+            Model::Device,
+            "platform",
+            NestedCount::Zero
+        )),
+        FULL | BRIEF
     ),
-    f("virtualmachine_count", K::Zero, O | B),
-    f("_depth", comp(C::Depth), O | B),
+    f("virtualmachine_count", FieldKind::Zero, FULL | BRIEF),
+    f("_depth", comp(Computed::Depth), FULL | BRIEF),
 ];
 
-static DEVICE: &[F] = fields![
+static DEVICE: &[Field] = fields![
     HEAD[0],
     HEAD[1],
     HEAD[2],
     HEAD[3],
-    f("name", K::NullStr(64), O | B | L | W),
+    f(
+        "name",
+        FieldKind::NullStr(64),
+        FULL | BRIEF | LOGGED | WRITABLE
+    ),
     f(
         "device_type",
-        K::ReqFk(M::DeviceType, Nest::Brief),
-        O | L | W | R
+        FieldKind::ReqFk(Model::DeviceType, Nest::Brief),
+        FULL | LOGGED | WRITABLE | REQUIRED
     ),
-    f("role", K::ReqFk(M::DeviceRole, Nest::Brief), O | L | W | R),
-    f("tenant", K::Absent, OLW),
-    f("platform", K::Fk(M::Platform, Nest::Brief), OLW),
-    f("serial", K::Str(50), OLW),
-    f("asset_tag", K::NullStr(50), OLW | U),
-    f("site", K::ReqFk(M::Site, Nest::Brief), O | L | W | R),
-    f("location", K::Absent, OLW | P),
-    f("rack", K::Absent, OLW | P),
-    f("position", dec(true, 0.0, 1, 4), OLW),
+    f(
+        "role",
+        FieldKind::ReqFk(Model::DeviceRole, Nest::Brief),
+        FULL | LOGGED | WRITABLE | REQUIRED
+    ),
+    f("tenant", FieldKind::Absent, EDITABLE),
+    f(
+        "platform",
+        FieldKind::Fk(Model::Platform, Nest::Brief),
+        EDITABLE
+    ),
+    f("serial", FieldKind::Str(50), EDITABLE),
+    f("asset_tag", FieldKind::NullStr(50), EDITABLE | UNIQUE),
+    f(
+        "site",
+        FieldKind::ReqFk(Model::Site, Nest::Brief),
+        FULL | LOGGED | WRITABLE | REQUIRED
+    ),
+    f("location", FieldKind::Absent, EDITABLE | PUT_DEFAULT),
+    f("rack", FieldKind::Absent, EDITABLE | PUT_DEFAULT),
+    f("position", dec(true, 0.0, 1, 4), EDITABLE),
     f(
         "face",
-        K::Choice {
+        FieldKind::Choice {
             set: &choices::DEVICE_FACE,
             null: true,
             default: None,
             plain: false,
             log_blank: true,
         },
-        OLW
+        EDITABLE
     ),
-    f("latitude", dec(true, 0.0, 6, 8), OLW),
-    f("longitude", dec(true, 0.0, 6, 9), OLW),
-    f("parent_device", K::Null, O),
-    f("status", choice(&choices::DEVICE_STATUS, "active"), OLW),
-    f("airflow", opt_choice(&choices::AIRFLOW), OLW),
-    f("cooling_method", opt_choice(&choices::COOLING_METHOD), OLW),
-    f("primary_ip", comp(C::PrimaryIp), O),
-    f("primary_ip4", K::Fk(M::IpAddress, Nest::Brief), OLW),
-    f("primary_ip6", K::Fk(M::IpAddress, Nest::Brief), OLW),
-    f("oob_ip", K::Fk(M::IpAddress, Nest::Brief), OLW),
-    f("cluster", K::Absent, OLW),
+    f("latitude", dec(true, 0.0, 6, 8), EDITABLE),
+    f("longitude", dec(true, 0.0, 6, 9), EDITABLE),
+    f("parent_device", FieldKind::Null, FULL),
+    f(
+        "status",
+        choice(&choices::DEVICE_STATUS, "active"),
+        EDITABLE
+    ),
+    f("airflow", opt_choice(&choices::AIRFLOW), EDITABLE),
+    f(
+        "cooling_method",
+        opt_choice(&choices::COOLING_METHOD),
+        EDITABLE
+    ),
+    f("primary_ip", comp(Computed::PrimaryIp), FULL),
+    f(
+        "primary_ip4",
+        FieldKind::Fk(Model::IpAddress, Nest::Brief),
+        EDITABLE
+    ),
+    f(
+        "primary_ip6",
+        FieldKind::Fk(Model::IpAddress, Nest::Brief),
+        EDITABLE
+    ),
+    f(
+        "oob_ip",
+        FieldKind::Fk(Model::IpAddress, Nest::Brief),
+        EDITABLE
+    ),
+    f("cluster", FieldKind::Absent, EDITABLE),
     f(
         "virtual_chassis",
-        K::Fk(M::VirtualChassis, Nest::Brief),
-        OLW | P
+        FieldKind::Fk(Model::VirtualChassis, Nest::Brief),
+        EDITABLE | PUT_DEFAULT
     ),
-    f("vc_position", int(0, 255, true, 0), OLW | P),
-    f("vc_priority", int(0, 255, true, 0), OLW),
-    f("description", K::Str(200), O | B | L | W),
-    f("owner", K::Absent, OLW),
-    f("comments", K::Text, OLW),
-    f("config_template", K::Absent, OLW),
-    f("config_context", K::EmptyObj, O),
-    f("local_context_data", K::Json, OLW),
-    f("tags", K::Tags, OLW),
-    f("custom_fields", K::CustomFields, OLW),
-    f("created", K::Created, O),
-    f("last_updated", K::LastUpdated, O),
-    f("console_port_count", K::Zero, O | L),
-    f("console_server_port_count", K::Zero, O | L),
-    f("power_port_count", K::Zero, O | L),
-    f("power_outlet_count", K::Zero, O | L),
-    f("cooling_intake_count", K::Zero, O | L),
-    f("cooling_outflow_count", K::Zero, O | L),
+    f("vc_position", int(0, 255, true, 0), EDITABLE | PUT_DEFAULT),
+    f("vc_priority", int(0, 255, true, 0), EDITABLE),
+    f(
+        "description",
+        FieldKind::Str(200),
+        FULL | BRIEF | LOGGED | WRITABLE
+    ),
+    f("owner", FieldKind::Absent, EDITABLE),
+    f("comments", FieldKind::Text, EDITABLE),
+    f("config_template", FieldKind::Absent, EDITABLE),
+    f("config_context", FieldKind::EmptyObj, FULL),
+    f("local_context_data", FieldKind::Json, EDITABLE),
+    f("tags", FieldKind::Tags, EDITABLE),
+    f("custom_fields", FieldKind::CustomFields, EDITABLE),
+    f("created", FieldKind::Created, FULL),
+    f("last_updated", FieldKind::LastUpdated, FULL),
+    f("console_port_count", FieldKind::Zero, FULL | LOGGED),
+    f("console_server_port_count", FieldKind::Zero, FULL | LOGGED),
+    f("power_port_count", FieldKind::Zero, FULL | LOGGED),
+    f("power_outlet_count", FieldKind::Zero, FULL | LOGGED),
+    f("cooling_intake_count", FieldKind::Zero, FULL | LOGGED),
+    f("cooling_outflow_count", FieldKind::Zero, FULL | LOGGED),
     f(
         "interface_count",
-        comp(C::Count(M::Interface, "device", NestedCount::Real)),
-        O | L
+        comp(Computed::Count(
+            Model::Interface,
+            "device",
+            NestedCount::Real
+        )),
+        FULL | LOGGED
     ),
-    f("front_port_count", K::Zero, O | L),
-    f("rear_port_count", K::Zero, O | L),
-    f("device_bay_count", K::Zero, O | L),
-    f("module_bay_count", K::Zero, O | L),
-    f("inventory_item_count", K::Zero, O | L),
+    f("front_port_count", FieldKind::Zero, FULL | LOGGED),
+    f("rear_port_count", FieldKind::Zero, FULL | LOGGED),
+    f("device_bay_count", FieldKind::Zero, FULL | LOGGED),
+    f("module_bay_count", FieldKind::Zero, FULL | LOGGED),
+    f("inventory_item_count", FieldKind::Zero, FULL | LOGGED),
 ];
 
-static INTERFACE: &[F] = fields![
+static INTERFACE: &[Field] = fields![
     HEAD[0],
     HEAD[1],
     HEAD[2],
     HEAD[3],
     f(
         "device",
-        K::ReqFk(M::Device, Nest::Brief),
-        O | B | L | W | R
+        FieldKind::ReqFk(Model::Device, Nest::Brief),
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED
     ),
-    f("vdcs", K::AbsentList, OLW),
-    f("module", K::Absent, OLW),
-    f("name", K::Name(64), O | B | L | W | R),
-    f("label", K::Str(64), OLW),
+    f("vdcs", FieldKind::AbsentList, EDITABLE),
+    f("module", FieldKind::Absent, EDITABLE),
+    f(
+        "name",
+        FieldKind::Name(64),
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED
+    ),
+    f("label", FieldKind::Str(64), EDITABLE),
     f(
         "type",
-        K::Choice {
+        FieldKind::Choice {
             set: &choices::INTERFACE_TYPE,
             null: false,
             default: None,
             plain: false,
             log_blank: false,
         },
-        O | L | W | R
+        FULL | LOGGED | WRITABLE | REQUIRED
     ),
-    f("channels", int(1, U16, true, 0), OLW),
-    f("channel_id", int(0, U16, true, 0), OLW),
-    f("enabled", K::Bool(true), OLW),
-    f("parent", K::Fk(M::Interface, Nest::Legacy), OLW),
-    f("bridge", K::Fk(M::Interface, Nest::Legacy), OLW),
-    f("bridge_interfaces", comp(C::IfaceBridgeInterfaces), O),
-    f("lag", K::Fk(M::Interface, Nest::Legacy), OLW),
-    f("mtu", int(1, 65536, true, 0), OLW),
-    f("mac_address", comp(C::IfaceMacAddress), O),
+    f("channels", int(1, U16, true, 0), EDITABLE),
+    f("channel_id", int(0, U16, true, 0), EDITABLE),
+    f("enabled", FieldKind::Bool(true), EDITABLE),
+    f(
+        "parent",
+        FieldKind::Fk(Model::Interface, Nest::Legacy),
+        EDITABLE
+    ),
+    f(
+        "bridge",
+        FieldKind::Fk(Model::Interface, Nest::Legacy),
+        EDITABLE
+    ),
+    f(
+        "bridge_interfaces",
+        comp(Computed::IfaceBridgeInterfaces),
+        FULL
+    ),
+    f(
+        "lag",
+        FieldKind::Fk(Model::Interface, Nest::Legacy),
+        EDITABLE
+    ),
+    f("mtu", int(1, 65536, true, 0), EDITABLE),
+    f("mac_address", comp(Computed::IfaceMacAddress), FULL),
     f(
         "primary_mac_address",
-        K::Fk(M::MacAddress, Nest::Brief),
-        OLW
+        FieldKind::Fk(Model::MacAddress, Nest::Brief),
+        EDITABLE
     ),
-    f("mac_addresses", comp(C::IfaceMacAddresses), O),
-    f("speed", int(0, POS_INT * 4, true, 0), OLW),
-    f("duplex", opt_choice(&choices::DUPLEX), OLW),
-    f("wwn", K::NullStr(23), OLW | P),
-    f("mgmt_only", K::Bool(false), OLW),
-    f("description", K::Str(200), O | B | L | W),
-    f("mode", opt_choice(&choices::INTERFACE_MODE), OLW),
-    f("rf_role", opt_choice(&choices::RF_ROLE), OLW),
-    f("rf_channel", opt_choice(&choices::RF_CHANNEL), OLW),
-    f("poe_mode", opt_choice(&choices::POE_MODE), OLW),
-    f("poe_type", opt_choice(&choices::POE_TYPE), OLW),
-    f("rf_channel_frequency", dec(true, 0.0, 2, 7), OLW),
-    f("rf_channel_width", dec(true, 0.0, 3, 7), OLW),
-    f("tx_power", int(-40, 127, true, 0), OLW),
-    f("untagged_vlan", K::Fk(M::Vlan, Nest::Brief), OLW),
-    f("tagged_vlans", K::M2m(M::Vlan), OLW),
-    f("qinq_svlan", K::Fk(M::Vlan, Nest::Brief), OLW),
-    f("vlan_translation_policy", K::Absent, OLW),
-    f("mark_connected", K::Bool(false), OLW),
-    f("cable", K::Fk(M::Cable, Nest::Brief), O | B | L),
+    f("mac_addresses", comp(Computed::IfaceMacAddresses), FULL),
+    f("speed", int(0, POS_INT * 4, true, 0), EDITABLE),
+    f("duplex", opt_choice(&choices::DUPLEX), EDITABLE),
+    f("wwn", FieldKind::NullStr(23), EDITABLE | PUT_DEFAULT),
+    f("mgmt_only", FieldKind::Bool(false), EDITABLE),
+    f(
+        "description",
+        FieldKind::Str(200),
+        FULL | BRIEF | LOGGED | WRITABLE
+    ),
+    f("mode", opt_choice(&choices::INTERFACE_MODE), EDITABLE),
+    f("rf_role", opt_choice(&choices::RF_ROLE), EDITABLE),
+    f("rf_channel", opt_choice(&choices::RF_CHANNEL), EDITABLE),
+    f("poe_mode", opt_choice(&choices::POE_MODE), EDITABLE),
+    f("poe_type", opt_choice(&choices::POE_TYPE), EDITABLE),
+    f("rf_channel_frequency", dec(true, 0.0, 2, 7), EDITABLE),
+    f("rf_channel_width", dec(true, 0.0, 3, 7), EDITABLE),
+    f("tx_power", int(-40, 127, true, 0), EDITABLE),
+    f(
+        "untagged_vlan",
+        FieldKind::Fk(Model::Vlan, Nest::Brief),
+        EDITABLE
+    ),
+    f("tagged_vlans", FieldKind::M2m(Model::Vlan), EDITABLE),
+    f(
+        "qinq_svlan",
+        FieldKind::Fk(Model::Vlan, Nest::Brief),
+        EDITABLE
+    ),
+    f("vlan_translation_policy", FieldKind::Absent, EDITABLE),
+    f("mark_connected", FieldKind::Bool(false), EDITABLE),
+    f(
+        "cable",
+        FieldKind::Fk(Model::Cable, Nest::Brief),
+        FULL | BRIEF | LOGGED
+    ),
     f(
         "cable_end",
-        K::Choice {
+        FieldKind::Choice {
             set: &choices::CABLE_END,
             null: true,
             default: None,
             plain: true,
             log_blank: false,
         },
-        O | L
+        FULL | LOGGED
     ),
-    f("wireless_link", K::Absent, O | L),
-    f("link_peers", comp(C::IfaceLinkPeers), O),
-    f("link_peers_type", comp(C::IfaceLinkPeersType), O),
-    f("wireless_lans", K::AbsentList, OLW),
-    f("vrf", K::Fk(M::Vrf, Nest::Brief), OLW),
-    f("l2vpn_termination", K::Null, O),
-    f("connected_endpoints", comp(C::IfaceConnectedEndpoints), O),
+    f("wireless_link", FieldKind::Absent, FULL | LOGGED),
+    f("link_peers", comp(Computed::IfaceLinkPeers), FULL),
+    f("link_peers_type", comp(Computed::IfaceLinkPeersType), FULL),
+    f("wireless_lans", FieldKind::AbsentList, EDITABLE),
+    f("vrf", FieldKind::Fk(Model::Vrf, Nest::Brief), EDITABLE),
+    f("l2vpn_termination", FieldKind::Null, FULL),
+    f(
+        "connected_endpoints",
+        comp(Computed::IfaceConnectedEndpoints),
+        FULL
+    ),
     f(
         "connected_endpoints_type",
-        comp(C::IfaceConnectedEndpointsType),
-        O
+        comp(Computed::IfaceConnectedEndpointsType),
+        FULL
     ),
-    f("connected_endpoints_reachable", comp(C::IfaceReachable), O),
-    f("owner", K::Absent, OLW),
-    f("tags", K::Tags, OLW),
-    f("custom_fields", K::CustomFields, OLW),
-    f("created", K::Created, O),
-    f("last_updated", K::LastUpdated, O),
-    f("count_ipaddresses", comp(C::IfaceCountIpAddresses), O),
-    f("count_fhrp_groups", K::Zero, O),
-    f("_occupied", comp(C::Occupied), O | B),
-    f("cable_connector", K::Null, L),
-    f("cable_positions", K::Null, L),
+    f(
+        "connected_endpoints_reachable",
+        comp(Computed::IfaceReachable),
+        FULL
+    ),
+    f("owner", FieldKind::Absent, EDITABLE),
+    f("tags", FieldKind::Tags, EDITABLE),
+    f("custom_fields", FieldKind::CustomFields, EDITABLE),
+    f("created", FieldKind::Created, FULL),
+    f("last_updated", FieldKind::LastUpdated, FULL),
+    f(
+        "count_ipaddresses",
+        comp(Computed::IfaceCountIpAddresses),
+        FULL
+    ),
+    f("count_fhrp_groups", FieldKind::Zero, FULL),
+    f("_occupied", comp(Computed::Occupied), FULL | BRIEF),
+    f("cable_connector", FieldKind::Null, LOGGED),
+    f("cable_positions", FieldKind::Null, LOGGED),
 ];
 
-static CABLE: &[F] = fields![
+static CABLE: &[Field] = fields![
     HEAD[0],
     HEAD[1],
     HEAD[2],
     HEAD[3],
     f(
         "type",
-        K::Choice {
+        FieldKind::Choice {
             set: &choices::CABLE_TYPE,
             null: true,
             default: None,
             plain: true,
             log_blank: false,
         },
-        OLW
+        EDITABLE
     ),
-    f("a_terminations", comp(C::CableTerminations('A')), O | W),
-    f("b_terminations", comp(C::CableTerminations('B')), O | W),
-    f("status", choice(&choices::CABLE_STATUS, "connected"), OLW),
+    f(
+        "a_terminations",
+        comp(Computed::CableTerminations('A')),
+        FULL | WRITABLE
+    ),
+    f(
+        "b_terminations",
+        comp(Computed::CableTerminations('B')),
+        FULL | WRITABLE
+    ),
+    f(
+        "status",
+        choice(&choices::CABLE_STATUS, "connected"),
+        EDITABLE
+    ),
     f(
         "profile",
-        K::Choice {
+        FieldKind::Choice {
             set: &choices::CABLE_PROFILE,
             null: true,
             default: None,
             plain: false,
             log_blank: true,
         },
-        OLW
+        EDITABLE
     ),
-    f("tenant", K::Absent, OLW),
-    f("bundle", K::Absent, OLW),
-    f("label", K::Str(100), O | B | L | W),
-    f("color", K::Color(None), OLW),
-    f("length", dec(true, 0.0, 2, 8), OLW),
-    f("length_unit", opt_choice(&choices::LENGTH_UNIT), OLW),
-    f("description", K::Str(200), O | B | L | W),
-    f("owner", K::Absent, OLW),
-    f("comments", K::Text, OLW),
-    f("tags", K::Tags, OLW),
-    f("custom_fields", K::CustomFields, OLW),
-    f("created", K::Created, O),
-    f("last_updated", K::LastUpdated, O),
+    f("tenant", FieldKind::Absent, EDITABLE),
+    f("bundle", FieldKind::Absent, EDITABLE),
+    f(
+        "label",
+        FieldKind::Str(100),
+        FULL | BRIEF | LOGGED | WRITABLE
+    ),
+    f("color", FieldKind::Color(None), EDITABLE),
+    f("length", dec(true, 0.0, 2, 8), EDITABLE),
+    f("length_unit", opt_choice(&choices::LENGTH_UNIT), EDITABLE),
+    f(
+        "description",
+        FieldKind::Str(200),
+        FULL | BRIEF | LOGGED | WRITABLE
+    ),
+    f("owner", FieldKind::Absent, EDITABLE),
+    f("comments", FieldKind::Text, EDITABLE),
+    f("tags", FieldKind::Tags, EDITABLE),
+    f("custom_fields", FieldKind::CustomFields, EDITABLE),
+    f("created", FieldKind::Created, FULL),
+    f("last_updated", FieldKind::LastUpdated, FULL),
 ];
 
-static CABLE_TERMINATION: &[F] = fields![
+static CABLE_TERMINATION: &[Field] = fields![
     HEAD[0],
     HEAD[1],
-    f("display", K::Display, O | B),
-    f("cable", K::ReqFk(M::Cable, Nest::Id), O | B | L),
+    f("display", FieldKind::Display, FULL | BRIEF),
+    f(
+        "cable",
+        FieldKind::ReqFk(Model::Cable, Nest::Id),
+        FULL | BRIEF | LOGGED
+    ),
     f(
         "cable_end",
-        K::Choice {
+        FieldKind::Choice {
             set: &choices::CABLE_END,
             null: false,
             default: None,
             plain: true,
             log_blank: false,
         },
-        O | B | L
+        FULL | BRIEF | LOGGED
     ),
     f(
         "termination_type",
-        K::ContentType { null: false },
-        O | B | L
+        FieldKind::ContentType { null: false },
+        FULL | BRIEF | LOGGED
     ),
-    f("termination_id", K::ObjectId { null: false }, O | B | L),
-    f("termination", comp(C::Termination), O),
-    f("connector", K::Null, O | B | L),
-    f("positions", K::Null, O | B | L),
-    f("created", K::Created, O),
-    f("last_updated", K::LastUpdated, O),
+    f(
+        "termination_id",
+        FieldKind::ObjectId { null: false },
+        FULL | BRIEF | LOGGED
+    ),
+    f("termination", comp(Computed::Termination), FULL),
+    f("connector", FieldKind::Null, FULL | BRIEF | LOGGED),
+    f("positions", FieldKind::Null, FULL | BRIEF | LOGGED),
+    f("created", FieldKind::Created, FULL),
+    f("last_updated", FieldKind::LastUpdated, FULL),
 ];
 
-static VIRTUAL_CHASSIS: &[F] = fields![
+static VIRTUAL_CHASSIS: &[Field] = fields![
     HEAD[0],
     HEAD[1],
     HEAD[2],
     HEAD[3],
-    f("name", K::Name(64), O | B | L | W | R),
-    f("domain", K::Str(30), OLW),
-    f("master", K::Fk(M::Device, Nest::Legacy), O | B | L | W),
-    f("description", K::Str(200), O | B | L | W),
-    f("owner", K::Absent, OLW),
-    f("comments", K::Text, OLW),
-    f("tags", K::Tags, OLW),
-    f("custom_fields", K::CustomFields, OLW),
-    f("created", K::Created, O),
-    f("last_updated", K::LastUpdated, O),
+    f(
+        "name",
+        FieldKind::Name(64),
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED
+    ),
+    f("domain", FieldKind::Str(30), EDITABLE),
+    f(
+        "master",
+        FieldKind::Fk(Model::Device, Nest::Legacy),
+        FULL | BRIEF | LOGGED | WRITABLE
+    ),
+    f(
+        "description",
+        FieldKind::Str(200),
+        FULL | BRIEF | LOGGED | WRITABLE
+    ),
+    f("owner", FieldKind::Absent, EDITABLE),
+    f("comments", FieldKind::Text, EDITABLE),
+    f("tags", FieldKind::Tags, EDITABLE),
+    f("custom_fields", FieldKind::CustomFields, EDITABLE),
+    f("created", FieldKind::Created, FULL),
+    f("last_updated", FieldKind::LastUpdated, FULL),
     f(
         "member_count",
-        comp(C::Count(M::Device, "virtual_chassis", NestedCount::Real)),
-        O | B | L
+        comp(Computed::Count(
+            Model::Device,
+            "virtual_chassis",
+            NestedCount::Real
+        )),
+        FULL | BRIEF | LOGGED
     ),
-    f("members", comp(C::VcMembers), O),
+    f("members", comp(Computed::VcMembers), FULL),
 ];
 
-static MAC_ADDRESS: &[F] = fields![
+static MAC_ADDRESS: &[Field] = fields![
     HEAD[0],
     HEAD[1],
     HEAD[2],
     HEAD[3],
-    f("mac_address", K::Mac, O | B | L | W | R),
-    f("assigned_object_type", K::ContentType { null: true }, OLW),
-    f("assigned_object_id", K::ObjectId { null: true }, OLW),
+    f(
+        "mac_address",
+        FieldKind::Mac,
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED
+    ),
+    f(
+        "assigned_object_type",
+        FieldKind::ContentType { null: true },
+        EDITABLE
+    ),
+    f(
+        "assigned_object_id",
+        FieldKind::ObjectId { null: true },
+        EDITABLE
+    ),
     f(
         "assigned_object",
-        comp(C::Gfk("assigned_object_type", "assigned_object_id")),
-        O
+        comp(Computed::Gfk("assigned_object_type", "assigned_object_id")),
+        FULL
     ),
-    f("is_primary", comp(C::MacIsPrimary), O),
-    f("description", K::Str(200), O | B | L | W),
-    f("owner", K::Absent, OLW),
-    f("comments", K::Text, OLW),
-    f("tags", K::Tags, OLW),
-    f("custom_fields", K::CustomFields, OLW),
-    f("created", K::Created, O),
-    f("last_updated", K::LastUpdated, O),
+    f("is_primary", comp(Computed::MacIsPrimary), FULL),
+    f(
+        "description",
+        FieldKind::Str(200),
+        FULL | BRIEF | LOGGED | WRITABLE
+    ),
+    f("owner", FieldKind::Absent, EDITABLE),
+    f("comments", FieldKind::Text, EDITABLE),
+    f("tags", FieldKind::Tags, EDITABLE),
+    f("custom_fields", FieldKind::CustomFields, EDITABLE),
+    f("created", FieldKind::Created, FULL),
+    f("last_updated", FieldKind::LastUpdated, FULL),
 ];
 
-static VRF: &[F] = fields![
+static VRF: &[Field] = fields![
     HEAD[0],
     HEAD[1],
     HEAD[2],
     HEAD[3],
-    f("name", K::Name(100), O | B | L | W | R),
-    f("rd", K::NullStr(21), O | B | L | W | U),
-    f("tenant", K::Absent, OLW),
-    f("enforce_unique", K::Bool(true), OLW),
-    f("description", K::Str(200), O | B | L | W),
-    f("owner", K::Absent, OLW),
-    f("comments", K::Text, OLW),
-    f("import_targets", K::AbsentList, OLW),
-    f("export_targets", K::AbsentList, OLW),
-    f("tags", K::Tags, OLW),
-    f("custom_fields", K::CustomFields, OLW),
-    f("created", K::Created, O),
-    f("last_updated", K::LastUpdated, O),
+    f(
+        "name",
+        FieldKind::Name(100),
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED
+    ),
+    f(
+        "rd",
+        FieldKind::NullStr(21),
+        FULL | BRIEF | LOGGED | WRITABLE | UNIQUE
+    ),
+    f("tenant", FieldKind::Absent, EDITABLE),
+    f("enforce_unique", FieldKind::Bool(true), EDITABLE),
+    f(
+        "description",
+        FieldKind::Str(200),
+        FULL | BRIEF | LOGGED | WRITABLE
+    ),
+    f("owner", FieldKind::Absent, EDITABLE),
+    f("comments", FieldKind::Text, EDITABLE),
+    f("import_targets", FieldKind::AbsentList, EDITABLE),
+    f("export_targets", FieldKind::AbsentList, EDITABLE),
+    f("tags", FieldKind::Tags, EDITABLE),
+    f("custom_fields", FieldKind::CustomFields, EDITABLE),
+    f("created", FieldKind::Created, FULL),
+    f("last_updated", FieldKind::LastUpdated, FULL),
     f(
         "ipaddress_count",
-        comp(C::Count(M::IpAddress, "vrf", NestedCount::Omit)),
-        O
+        comp(Computed::Count(Model::IpAddress, "vrf", NestedCount::Omit)),
+        FULL
     ),
     f(
         "prefix_count",
-        comp(C::Count(M::Prefix, "vrf", NestedCount::Omit)),
-        O | B
+        comp(Computed::Count(Model::Prefix, "vrf", NestedCount::Omit)),
+        FULL | BRIEF
     ),
 ];
 
-static PREFIX: &[F] = fields![
+static PREFIX: &[Field] = fields![
     HEAD[0],
     HEAD[1],
     HEAD[2],
     HEAD[3],
-    f("family", comp(C::Family("prefix")), O | B),
-    f("prefix", K::Network, O | B | L | W | R),
-    f("vrf", K::Fk(M::Vrf, Nest::Brief), OLW),
-    f("scope_type", K::ContentType { null: true }, OLW),
-    f("scope_id", K::ObjectId { null: true }, OLW),
-    f("scope", comp(C::Gfk("scope_type", "scope_id")), O),
-    f("tenant", K::Absent, OLW),
-    f("vlan", K::Fk(M::Vlan, Nest::Brief), OLW),
-    f("status", choice(&choices::PREFIX_STATUS, "active"), OLW),
-    f("role", K::Absent, OLW),
-    f("is_pool", K::Bool(false), OLW),
-    f("mark_utilized", K::Bool(false), OLW),
-    f("description", K::Str(200), O | B | L | W),
-    f("owner", K::Absent, OLW),
-    f("comments", K::Text, OLW),
-    f("tags", K::Tags, OLW),
-    f("custom_fields", K::CustomFields, OLW),
-    f("created", K::Created, O),
-    f("last_updated", K::LastUpdated, O),
-    f("children", comp(C::PrefixChildren), O),
-    f("_depth", comp(C::Depth), O | B),
+    f("family", comp(Computed::Family("prefix")), FULL | BRIEF),
+    f(
+        "prefix",
+        FieldKind::Network,
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED
+    ),
+    f("vrf", FieldKind::Fk(Model::Vrf, Nest::Brief), EDITABLE),
+    f(
+        "scope_type",
+        FieldKind::ContentType { null: true },
+        EDITABLE
+    ),
+    f("scope_id", FieldKind::ObjectId { null: true }, EDITABLE),
+    f("scope", comp(Computed::Gfk("scope_type", "scope_id")), FULL),
+    f("tenant", FieldKind::Absent, EDITABLE),
+    f("vlan", FieldKind::Fk(Model::Vlan, Nest::Brief), EDITABLE),
+    f(
+        "status",
+        choice(&choices::PREFIX_STATUS, "active"),
+        EDITABLE
+    ),
+    f("role", FieldKind::Absent, EDITABLE),
+    f("is_pool", FieldKind::Bool(false), EDITABLE),
+    f("mark_utilized", FieldKind::Bool(false), EDITABLE),
+    f(
+        "description",
+        FieldKind::Str(200),
+        FULL | BRIEF | LOGGED | WRITABLE
+    ),
+    f("owner", FieldKind::Absent, EDITABLE),
+    f("comments", FieldKind::Text, EDITABLE),
+    f("tags", FieldKind::Tags, EDITABLE),
+    f("custom_fields", FieldKind::CustomFields, EDITABLE),
+    f("created", FieldKind::Created, FULL),
+    f("last_updated", FieldKind::LastUpdated, FULL),
+    f("children", comp(Computed::PrefixChildren), FULL),
+    f("_depth", comp(Computed::Depth), FULL | BRIEF),
 ];
 
-static IP_ADDRESS: &[F] = fields![
+static IP_ADDRESS: &[Field] = fields![
     HEAD[0],
     HEAD[1],
     HEAD[2],
     HEAD[3],
-    f("family", comp(C::Family("address")), O | B),
-    f("address", K::Address, O | B | L | W | R),
-    f("vrf", K::Fk(M::Vrf, Nest::Brief), OLW),
-    f("tenant", K::Absent, OLW),
-    f("status", choice(&choices::IP_STATUS, "active"), OLW),
-    f("role", opt_choice(&choices::IP_ROLE), OLW),
-    f("assigned_object_type", K::ContentType { null: true }, OLW),
-    f("assigned_object_id", K::ObjectId { null: true }, OLW),
+    f("family", comp(Computed::Family("address")), FULL | BRIEF),
+    f(
+        "address",
+        FieldKind::Address,
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED
+    ),
+    f("vrf", FieldKind::Fk(Model::Vrf, Nest::Brief), EDITABLE),
+    f("tenant", FieldKind::Absent, EDITABLE),
+    f("status", choice(&choices::IP_STATUS, "active"), EDITABLE),
+    f("role", opt_choice(&choices::IP_ROLE), EDITABLE),
+    f(
+        "assigned_object_type",
+        FieldKind::ContentType { null: true },
+        EDITABLE
+    ),
+    f(
+        "assigned_object_id",
+        FieldKind::ObjectId { null: true },
+        EDITABLE
+    ),
     f(
         "assigned_object",
-        comp(C::Gfk("assigned_object_type", "assigned_object_id")),
-        O
+        comp(Computed::Gfk("assigned_object_type", "assigned_object_id")),
+        FULL
     ),
-    f("nat_inside", K::Fk(M::IpAddress, Nest::Legacy), OLW),
-    f("nat_outside", comp(C::NatOutside), O),
-    f("dns_name", K::Str(255), OLW),
-    f("description", K::Str(200), O | B | L | W),
-    f("owner", K::Absent, OLW),
-    f("comments", K::Text, OLW),
-    f("tags", K::Tags, OLW),
-    f("custom_fields", K::CustomFields, OLW),
-    f("created", K::Created, O),
-    f("last_updated", K::LastUpdated, O),
+    f(
+        "nat_inside",
+        FieldKind::Fk(Model::IpAddress, Nest::Legacy),
+        EDITABLE
+    ),
+    f("nat_outside", comp(Computed::NatOutside), FULL),
+    f("dns_name", FieldKind::Str(255), EDITABLE),
+    f(
+        "description",
+        FieldKind::Str(200),
+        FULL | BRIEF | LOGGED | WRITABLE
+    ),
+    f("owner", FieldKind::Absent, EDITABLE),
+    f("comments", FieldKind::Text, EDITABLE),
+    f("tags", FieldKind::Tags, EDITABLE),
+    f("custom_fields", FieldKind::CustomFields, EDITABLE),
+    f("created", FieldKind::Created, FULL),
+    f("last_updated", FieldKind::LastUpdated, FULL),
 ];
 
-static VLAN_GROUP: &[F] = fields![
+static VLAN_GROUP: &[Field] = fields![
     HEAD[0],
     HEAD[1],
     HEAD[2],
     HEAD[3],
-    f("name", K::Name(100), O | B | L | W | R),
-    f("slug", K::Slug(100), O | B | L | W | R),
-    f("scope_type", K::ContentType { null: true }, OLW),
-    f("scope_id", K::ObjectId { null: true }, OLW),
-    f("scope", comp(C::Gfk("scope_type", "scope_id")), O),
-    f("vid_ranges", K::VidRanges, OLW),
-    f("total_vlan_ids", comp(C::TotalVlanIds), O | L),
-    f("tenant", K::Absent, OLW),
-    f("description", K::Str(200), O | B | L | W),
-    f("owner", K::Absent, OLW),
-    f("comments", K::Text, OLW),
-    f("tags", K::Tags, OLW),
-    f("custom_fields", K::CustomFields, OLW),
-    f("created", K::Created, O),
-    f("last_updated", K::LastUpdated, O),
+    f(
+        "name",
+        FieldKind::Name(100),
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED
+    ),
+    f(
+        "slug",
+        FieldKind::Slug(100),
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED
+    ),
+    f(
+        "scope_type",
+        FieldKind::ContentType { null: true },
+        EDITABLE
+    ),
+    f("scope_id", FieldKind::ObjectId { null: true }, EDITABLE),
+    f("scope", comp(Computed::Gfk("scope_type", "scope_id")), FULL),
+    f("vid_ranges", FieldKind::VidRanges, EDITABLE),
+    f(
+        "total_vlan_ids",
+        comp(Computed::TotalVlanIds),
+        FULL | LOGGED
+    ),
+    f("tenant", FieldKind::Absent, EDITABLE),
+    f(
+        "description",
+        FieldKind::Str(200),
+        FULL | BRIEF | LOGGED | WRITABLE
+    ),
+    f("owner", FieldKind::Absent, EDITABLE),
+    f("comments", FieldKind::Text, EDITABLE),
+    f("tags", FieldKind::Tags, EDITABLE),
+    f("custom_fields", FieldKind::CustomFields, EDITABLE),
+    f("created", FieldKind::Created, FULL),
+    f("last_updated", FieldKind::LastUpdated, FULL),
     f(
         "vlan_count",
-        comp(C::Count(M::Vlan, "group", NestedCount::Omit)),
-        O | B
+        comp(Computed::Count(Model::Vlan, "group", NestedCount::Omit)),
+        FULL | BRIEF
     ),
-    f("utilization", comp(C::Utilization), O),
+    f("utilization", comp(Computed::Utilization), FULL),
 ];
 
-static VLAN: &[F] = fields![
+static VLAN: &[Field] = fields![
     HEAD[0],
     HEAD[1],
     HEAD[2],
     HEAD[3],
-    f("site", K::Fk(M::Site, Nest::Brief), OLW),
-    f("group", K::Fk(M::VlanGroup, Nest::Brief), OLW),
-    f("vid", int(1, 4094, false, 0), O | B | L | W | R),
-    f("name", K::Name(64), O | B | L | W | R),
-    f("tenant", K::Absent, OLW),
-    f("status", choice(&choices::VLAN_STATUS, "active"), OLW),
-    f("role", K::Absent, OLW),
-    f("description", K::Str(200), O | B | L | W),
-    f("qinq_role", opt_choice(&choices::VLAN_QINQ_ROLE), OLW),
-    f("qinq_svlan", K::Fk(M::Vlan, Nest::Brief), OLW),
-    f("owner", K::Absent, OLW),
-    f("comments", K::Text, OLW),
-    f("l2vpn_termination", K::Null, O),
-    f("tags", K::Tags, OLW),
-    f("custom_fields", K::CustomFields, OLW),
-    f("created", K::Created, O),
-    f("last_updated", K::LastUpdated, O),
+    f("site", FieldKind::Fk(Model::Site, Nest::Brief), EDITABLE),
+    f(
+        "group",
+        FieldKind::Fk(Model::VlanGroup, Nest::Brief),
+        EDITABLE
+    ),
+    f(
+        "vid",
+        int(1, 4094, false, 0),
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED
+    ),
+    f(
+        "name",
+        FieldKind::Name(64),
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED
+    ),
+    f("tenant", FieldKind::Absent, EDITABLE),
+    f("status", choice(&choices::VLAN_STATUS, "active"), EDITABLE),
+    f("role", FieldKind::Absent, EDITABLE),
+    f(
+        "description",
+        FieldKind::Str(200),
+        FULL | BRIEF | LOGGED | WRITABLE
+    ),
+    f("qinq_role", opt_choice(&choices::VLAN_QINQ_ROLE), EDITABLE),
+    f(
+        "qinq_svlan",
+        FieldKind::Fk(Model::Vlan, Nest::Brief),
+        EDITABLE
+    ),
+    f("owner", FieldKind::Absent, EDITABLE),
+    f("comments", FieldKind::Text, EDITABLE),
+    f("l2vpn_termination", FieldKind::Null, FULL),
+    f("tags", FieldKind::Tags, EDITABLE),
+    f("custom_fields", FieldKind::CustomFields, EDITABLE),
+    f("created", FieldKind::Created, FULL),
+    f("last_updated", FieldKind::LastUpdated, FULL),
     f(
         "prefix_count",
-        comp(C::Count(M::Prefix, "vlan", NestedCount::Omit)),
-        O
+        comp(Computed::Count(Model::Prefix, "vlan", NestedCount::Omit)),
+        FULL
     ),
 ];
 
-static TAG: &[F] = fields![
+static TAG: &[Field] = fields![
     HEAD[0],
     HEAD[1],
     HEAD[2],
     HEAD[3],
-    f("name", K::Name(100), O | B | L | W | R | U),
-    f("slug", K::Slug(100), O | B | L | W | R | U),
-    f("color", K::Color(Some("9e9e9e")), O | B | L | W),
-    f("description", K::Str(200), O | B | L | W),
-    f("weight", int(0, U16, false, 1000), OLW),
-    f("object_types", K::ContentTypes, OLW),
-    f("tagged_items", comp(C::TaggedItems), O),
-    f("created", K::Created, O),
-    f("last_updated", K::LastUpdated, O),
-    f("owner", K::Absent, L),
+    f(
+        "name",
+        FieldKind::Name(100),
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED | UNIQUE
+    ),
+    f(
+        "slug",
+        FieldKind::Slug(100),
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED | UNIQUE
+    ),
+    f(
+        "color",
+        FieldKind::Color(Some("9e9e9e")),
+        FULL | BRIEF | LOGGED | WRITABLE
+    ),
+    f(
+        "description",
+        FieldKind::Str(200),
+        FULL | BRIEF | LOGGED | WRITABLE
+    ),
+    f("weight", int(0, U16, false, 1000), EDITABLE),
+    f("object_types", FieldKind::ContentTypes, EDITABLE),
+    f("tagged_items", comp(Computed::TaggedItems), FULL),
+    f("created", FieldKind::Created, FULL),
+    f("last_updated", FieldKind::LastUpdated, FULL),
+    f("owner", FieldKind::Absent, LOGGED),
 ];
 
-static CUSTOM_FIELD: &[F] = fields![
+static CUSTOM_FIELD: &[Field] = fields![
     HEAD[0],
     HEAD[1],
     HEAD[2],
     HEAD[3],
-    f("object_types", K::ContentTypes, O | L | W | R),
-    f("type", choice(&choices::CF_TYPE, "text"), OLW | R),
-    f("related_object_type", K::ContentType { null: true }, OLW),
-    f("data_type", comp(C::DataType), O),
-    f("name", K::Name(50), O | B | L | W | R | U),
-    f("label", K::Str(50), OLW),
-    f("group_name", K::Str(50), OLW),
-    f("description", K::Str(200), O | B | L | W),
-    f("required", K::Bool(false), OLW),
-    f("unique", K::Bool(false), OLW),
-    f("search_weight", int(0, U16, false, 1000), OLW),
+    f(
+        "object_types",
+        FieldKind::ContentTypes,
+        FULL | LOGGED | WRITABLE | REQUIRED
+    ),
+    f(
+        "type",
+        choice(&choices::CF_TYPE, "text"),
+        EDITABLE | REQUIRED
+    ),
+    f(
+        "related_object_type",
+        FieldKind::ContentType { null: true },
+        EDITABLE
+    ),
+    f("data_type", comp(Computed::DataType), FULL),
+    f(
+        "name",
+        FieldKind::Name(50),
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED | UNIQUE
+    ),
+    f("label", FieldKind::Str(50), EDITABLE),
+    f("group_name", FieldKind::Str(50), EDITABLE),
+    f(
+        "description",
+        FieldKind::Str(200),
+        FULL | BRIEF | LOGGED | WRITABLE
+    ),
+    f("required", FieldKind::Bool(false), EDITABLE),
+    f("unique", FieldKind::Bool(false), EDITABLE),
+    f("search_weight", int(0, U16, false, 1000), EDITABLE),
     f(
         "filter_logic",
         choice(&choices::CF_FILTER_LOGIC, "loose"),
-        OLW
+        EDITABLE
     ),
-    f("ui_visible", choice(&choices::CF_UI_VISIBLE, "always"), OLW),
-    f("ui_editable", choice(&choices::CF_UI_EDITABLE, "yes"), OLW),
-    f("is_cloneable", K::Bool(false), OLW),
-    f("nulls_first", K::Bool(true), OLW),
-    f("default", K::Json, OLW),
-    f("related_object_filter", K::Json, OLW),
-    f("weight", int(0, U16, false, 100), OLW),
-    f("validation_minimum", dec(true, 0.0, 4, 16), OLW),
-    f("validation_maximum", dec(true, 0.0, 4, 16), OLW),
-    f("validation_regex", K::Str(500), OLW),
-    f("validation_schema", K::Json, OLW),
+    f(
+        "ui_visible",
+        choice(&choices::CF_UI_VISIBLE, "always"),
+        EDITABLE
+    ),
+    f(
+        "ui_editable",
+        choice(&choices::CF_UI_EDITABLE, "yes"),
+        EDITABLE
+    ),
+    f("is_cloneable", FieldKind::Bool(false), EDITABLE),
+    f("nulls_first", FieldKind::Bool(true), EDITABLE),
+    f("default", FieldKind::Json, EDITABLE),
+    f("related_object_filter", FieldKind::Json, EDITABLE),
+    f("weight", int(0, U16, false, 100), EDITABLE),
+    f("validation_minimum", dec(true, 0.0, 4, 16), EDITABLE),
+    f("validation_maximum", dec(true, 0.0, 4, 16), EDITABLE),
+    f("validation_regex", FieldKind::Str(500), EDITABLE),
+    f("validation_schema", FieldKind::Json, EDITABLE),
     f(
         "choice_set",
-        K::Fk(M::CustomFieldChoiceSet, Nest::Brief),
-        OLW
+        FieldKind::Fk(Model::CustomFieldChoiceSet, Nest::Brief),
+        EDITABLE
     ),
-    f("status", choice(&choices::CF_STATUS, "active"), O | L),
-    f("owner", K::Absent, OLW),
-    f("comments", K::Text, OLW),
-    f("created", K::Created, O),
-    f("last_updated", K::LastUpdated, O),
+    f(
+        "status",
+        choice(&choices::CF_STATUS, "active"),
+        FULL | LOGGED
+    ),
+    f("owner", FieldKind::Absent, EDITABLE),
+    f("comments", FieldKind::Text, EDITABLE),
+    f("created", FieldKind::Created, FULL),
+    f("last_updated", FieldKind::LastUpdated, FULL),
 ];
 
-static CHOICE_SET: &[F] = fields![
+static CHOICE_SET: &[Field] = fields![
     HEAD[0],
     HEAD[1],
     HEAD[2],
     HEAD[3],
-    f("name", K::Name(100), O | B | L | W | R | U),
-    f("description", K::Str(200), O | B | L | W),
-    f("base_choices", opt_choice(&choices::CHOICE_SET_BASE), OLW),
-    f("extra_choices", K::ExtraChoices, O | L | W | R),
-    f("choice_colors", K::JsonObj, OLW),
-    f("order_alphabetically", K::Bool(false), OLW),
-    f("choices_count", comp(C::ChoicesCount), O | B),
-    f("owner", K::Absent, OLW),
-    f("created", K::Created, O),
-    f("last_updated", K::LastUpdated, O),
+    f(
+        "name",
+        FieldKind::Name(100),
+        FULL | BRIEF | LOGGED | WRITABLE | REQUIRED | UNIQUE
+    ),
+    f(
+        "description",
+        FieldKind::Str(200),
+        FULL | BRIEF | LOGGED | WRITABLE
+    ),
+    f(
+        "base_choices",
+        opt_choice(&choices::CHOICE_SET_BASE),
+        EDITABLE
+    ),
+    f(
+        "extra_choices",
+        FieldKind::ExtraChoices,
+        FULL | LOGGED | WRITABLE | REQUIRED
+    ),
+    f("choice_colors", FieldKind::JsonObj, EDITABLE),
+    f("order_alphabetically", FieldKind::Bool(false), EDITABLE),
+    f("choices_count", comp(Computed::ChoicesCount), FULL | BRIEF),
+    f("owner", FieldKind::Absent, EDITABLE),
+    f("created", FieldKind::Created, FULL),
+    f("last_updated", FieldKind::LastUpdated, FULL),
 ];
 
-static JOURNAL_ENTRY: &[F] = fields![
+static JOURNAL_ENTRY: &[Field] = fields![
     HEAD[0],
     HEAD[1],
     HEAD[2],
     HEAD[3],
     f(
         "assigned_object_type",
-        K::ContentType { null: false },
-        O | L | W | R
+        FieldKind::ContentType { null: false },
+        FULL | LOGGED | WRITABLE | REQUIRED
     ),
     f(
         "assigned_object_id",
-        K::ObjectId { null: false },
-        O | L | W | R
+        FieldKind::ObjectId { null: false },
+        FULL | LOGGED | WRITABLE | REQUIRED
     ),
     f(
         "assigned_object",
-        comp(C::Gfk("assigned_object_type", "assigned_object_id")),
-        O
+        comp(Computed::Gfk("assigned_object_type", "assigned_object_id")),
+        FULL
     ),
-    f("created", K::Created, O | B),
-    f("created_by", K::User, OLW),
-    f("kind", choice(&choices::JOURNAL_KIND, "info"), OLW),
-    f("comments", K::Name(usize::MAX), O | L | W | R),
-    f("tags", K::Tags, OLW),
-    f("custom_fields", K::CustomFields, OLW),
-    f("last_updated", K::LastUpdated, O),
+    f("created", FieldKind::Created, FULL | BRIEF),
+    f("created_by", FieldKind::User, EDITABLE),
+    f("kind", choice(&choices::JOURNAL_KIND, "info"), EDITABLE),
+    f(
+        "comments",
+        FieldKind::Name(usize::MAX),
+        FULL | LOGGED | WRITABLE | REQUIRED
+    ),
+    f("tags", FieldKind::Tags, EDITABLE),
+    f("custom_fields", FieldKind::CustomFields, EDITABLE),
+    f("last_updated", FieldKind::LastUpdated, FULL),
 ];
 
 #[allow(clippy::too_many_arguments)] // a table row constructor: one argument per column
@@ -1123,7 +1555,7 @@ const fn meta(
     verbose: &'static str,
     content_type: u64,
     ui_path: &'static str,
-    fields: &'static [F],
+    fields: &'static [Field],
 ) -> Meta {
     let app_verbose = match app.as_bytes()[0] {
         b'd' => "DCIM",
@@ -1372,7 +1804,7 @@ pub static OTHER_CONTENT_TYPES: &[(&str, u64)] = &[
 
 /// The content type id of `label` (`app.model`), for served and known-but-unserved types.
 pub fn content_type_id(label: &str) -> Option<u64> {
-    M::from_label(label)
+    Model::from_label(label)
         .map(|m| m.meta().content_type)
         .or_else(|| {
             OTHER_CONTENT_TYPES
@@ -1383,28 +1815,28 @@ pub fn content_type_id(label: &str) -> Option<u64> {
 }
 
 /// The models a generic relation may point at, per (model, field).
-pub fn gfk_targets(model: M, field: &str) -> &'static [M] {
+pub fn gfk_targets(model: Model, field: &str) -> &'static [Model] {
     match (model, field) {
-        (M::MacAddress, _) => &[M::Interface],
-        (M::IpAddress, _) => &[M::Interface],
-        (M::Prefix, _) | (M::VlanGroup, _) => &[M::Site],
-        (M::CableTermination, _) => &[M::Interface],
-        (M::JournalEntry, _) => &[
-            M::Site,
-            M::Manufacturer,
-            M::DeviceType,
-            M::DeviceRole,
-            M::Platform,
-            M::Device,
-            M::Interface,
-            M::Cable,
-            M::VirtualChassis,
-            M::MacAddress,
-            M::Vrf,
-            M::Prefix,
-            M::IpAddress,
-            M::VlanGroup,
-            M::Vlan,
+        (Model::MacAddress, _) => &[Model::Interface],
+        (Model::IpAddress, _) => &[Model::Interface],
+        (Model::Prefix, _) | (Model::VlanGroup, _) => &[Model::Site],
+        (Model::CableTermination, _) => &[Model::Interface],
+        (Model::JournalEntry, _) => &[
+            Model::Site,
+            Model::Manufacturer,
+            Model::DeviceType,
+            Model::DeviceRole,
+            Model::Platform,
+            Model::Device,
+            Model::Interface,
+            Model::Cable,
+            Model::VirtualChassis,
+            Model::MacAddress,
+            Model::Vrf,
+            Model::Prefix,
+            Model::IpAddress,
+            Model::VlanGroup,
+            Model::Vlan,
         ],
         _ => &[],
     }
@@ -1416,17 +1848,17 @@ mod tests {
 
     #[test]
     fn every_model_has_an_id_and_a_display() {
-        for m in M::ALL {
+        for m in Model::ALL {
             assert_eq!(m.fields()[0].name, "id", "{m:?}");
             assert!(m.field("display").is_some(), "{m:?}");
-            assert_eq!(M::from_label(&m.label()), Some(m));
-            assert_eq!(M::from_content_type_id(m.meta().content_type), Some(m));
+            assert_eq!(Model::from_label(&m.label()), Some(m));
+            assert_eq!(Model::from_content_type_id(m.meta().content_type), Some(m));
         }
     }
 
     #[test]
     fn field_names_are_unique_per_model() {
-        for m in M::ALL {
+        for m in Model::ALL {
             let mut names: Vec<_> = m.fields().iter().map(|f| f.name).collect();
             names.sort_unstable();
             let before = names.len();

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
-use crate::model::{K, M};
+use crate::model::{FieldKind, Model};
 use crate::net::{self, Net};
 use crate::render::cf_defs;
 use crate::store::{Id, Rec, SortName, Store};
@@ -87,7 +87,7 @@ enum Lookup {
 }
 
 /// Follows a chain of foreign keys from `rec` (e.g. interface → device → site) to an id.
-fn follow(store: &Store, m: M, rec: &Rec, path: &[&str]) -> Option<Id> {
+fn follow(store: &Store, m: Model, rec: &Rec, path: &[&str]) -> Option<Id> {
     let mut model = m;
     let mut cur = rec;
     let mut id = None;
@@ -97,7 +97,7 @@ fn follow(store: &Store, m: M, rec: &Rec, path: &[&str]) -> Option<Id> {
         id = Some(next);
         if n + 1 < path.len() {
             let target = match f.kind {
-                K::Fk(t, _) | K::ReqFk(t, _) => t,
+                FieldKind::Fk(t, _) | FieldKind::ReqFk(t, _) => t,
                 _ => return None,
             };
             cur = store.get(target, next)?;
@@ -128,9 +128,9 @@ fn value_text(v: &Value) -> Option<String> {
 }
 
 /// Text fields `?q=` searches, per model.
-fn search_fields(m: M) -> &'static [&'static str] {
+fn search_fields(m: Model) -> &'static [&'static str] {
     match m {
-        M::Site => &[
+        Model::Site => &[
             "name",
             "slug",
             "facility",
@@ -139,27 +139,29 @@ fn search_fields(m: M) -> &'static [&'static str] {
             "shipping_address",
             "comments",
         ],
-        M::Manufacturer | M::DeviceRole | M::Platform | M::Tag => &["name", "slug", "description"],
-        M::DeviceType => &["model", "part_number", "description", "comments"],
-        M::Device => &["name", "serial", "asset_tag", "description", "comments"],
-        M::Interface => &["name", "label", "description"],
-        M::Cable => &["label", "description"],
-        M::VirtualChassis => &["name", "domain", "description"],
-        M::MacAddress => &["mac_address", "description"],
-        M::Vrf => &["name", "rd", "description"],
-        M::Prefix => &["prefix", "description"],
-        M::IpAddress => &["address", "dns_name", "description"],
-        M::VlanGroup => &["name", "slug", "description"],
-        M::Vlan => &["name", "description"],
-        M::CustomField => &["name", "label", "description"],
-        M::CustomFieldChoiceSet => &["name", "description"],
-        M::JournalEntry => &["comments"],
-        M::CableTermination => &[],
+        Model::Manufacturer | Model::DeviceRole | Model::Platform | Model::Tag => {
+            &["name", "slug", "description"]
+        }
+        Model::DeviceType => &["model", "part_number", "description", "comments"],
+        Model::Device => &["name", "serial", "asset_tag", "description", "comments"],
+        Model::Interface => &["name", "label", "description"],
+        Model::Cable => &["label", "description"],
+        Model::VirtualChassis => &["name", "domain", "description"],
+        Model::MacAddress => &["mac_address", "description"],
+        Model::Vrf => &["name", "rd", "description"],
+        Model::Prefix => &["prefix", "description"],
+        Model::IpAddress => &["address", "dns_name", "description"],
+        Model::VlanGroup => &["name", "slug", "description"],
+        Model::Vlan => &["name", "description"],
+        Model::CustomField => &["name", "label", "description"],
+        Model::CustomFieldChoiceSet => &["name", "description"],
+        Model::JournalEntry => &["comments"],
+        Model::CableTermination => &[],
     }
 }
 
 impl Pred {
-    fn matches(&self, store: &Store, m: M, rec: &Rec) -> bool {
+    fn matches(&self, store: &Store, m: Model, rec: &Rec) -> bool {
         match self {
             Pred::Ids(ids, negate) => ids.contains(&rec.id) != *negate,
             Pred::IdCmp(ord, eq, v) => {
@@ -251,7 +253,7 @@ impl Pred {
 /// Resolves slug/name filter values to ids on `target`, 400 when one does not exist.
 fn resolve_values(
     store: &Store,
-    target: M,
+    target: Model,
     attr: &str,
     param: &str,
     values: &[&str],
@@ -276,7 +278,7 @@ fn resolve_values(
 
 fn resolve_ids(
     store: &Store,
-    target: M,
+    target: Model,
     param: &str,
     values: &[&str],
 ) -> Result<BTreeSet<Id>, FilterErrors> {
@@ -321,14 +323,14 @@ fn parse_bool(v: &str) -> Option<bool> {
 /// A relation filter: `site` (slug) / `site_id` style pairs, reached through `path`.
 struct RelFilter {
     name: &'static str,
-    target: M,
+    target: Model,
     attr: &'static str,
     path: &'static [&'static str],
 }
 
 const fn rel(
     name: &'static str,
-    target: M,
+    target: Model,
     attr: &'static str,
     path: &'static [&'static str],
 ) -> RelFilter {
@@ -341,36 +343,36 @@ const fn rel(
 }
 
 /// Relation filters per model. `attr == "id"` means the filter takes ids.
-fn relation_filters(m: M) -> &'static [RelFilter] {
-    use M::*;
+fn relation_filters(m: Model) -> &'static [RelFilter] {
+    use Model::*;
     match m {
         DeviceType => {
-            const R: &[RelFilter] = &[
+            const RELATIONS: &[RelFilter] = &[
                 rel("manufacturer", Manufacturer, "slug", &["manufacturer"]),
                 rel("manufacturer_id", Manufacturer, "id", &["manufacturer"]),
                 rel("default_platform", Platform, "slug", &["default_platform"]),
                 rel("default_platform_id", Platform, "id", &["default_platform"]),
             ];
-            R
+            RELATIONS
         }
         DeviceRole => {
-            const R: &[RelFilter] = &[
+            const RELATIONS: &[RelFilter] = &[
                 rel("parent", DeviceRole, "slug", &["parent"]),
                 rel("parent_id", DeviceRole, "id", &["parent"]),
             ];
-            R
+            RELATIONS
         }
         Platform => {
-            const R: &[RelFilter] = &[
+            const RELATIONS: &[RelFilter] = &[
                 rel("manufacturer", Manufacturer, "slug", &["manufacturer"]),
                 rel("manufacturer_id", Manufacturer, "id", &["manufacturer"]),
                 rel("parent", Platform, "slug", &["parent"]),
                 rel("parent_id", Platform, "id", &["parent"]),
             ];
-            R
+            RELATIONS
         }
         Device => {
-            const R: &[RelFilter] = &[
+            const RELATIONS: &[RelFilter] = &[
                 rel("site", Site, "slug", &["site"]),
                 rel("site_id", Site, "id", &["site"]),
                 rel("role", DeviceRole, "slug", &["role"]),
@@ -404,10 +406,10 @@ fn relation_filters(m: M) -> &'static [RelFilter] {
                     &["virtual_chassis"],
                 ),
             ];
-            R
+            RELATIONS
         }
         Interface => {
-            const R: &[RelFilter] = &[
+            const RELATIONS: &[RelFilter] = &[
                 rel("device", Device, "name", &["device"]),
                 rel("device_id", Device, "id", &["device"]),
                 rel("site", Site, "slug", &["device", "site"]),
@@ -444,113 +446,121 @@ fn relation_filters(m: M) -> &'static [RelFilter] {
                     &["primary_mac_address"],
                 ),
             ];
-            R
+            RELATIONS
         }
         VirtualChassis => {
-            const R: &[RelFilter] = &[
+            const RELATIONS: &[RelFilter] = &[
                 rel("master_id", Device, "id", &["master"]),
                 rel("master", Device, "name", &["master"]),
                 rel("site", Site, "slug", &["master", "site"]),
                 rel("site_id", Site, "id", &["master", "site"]),
             ];
-            R
+            RELATIONS
         }
         Prefix => {
-            const R: &[RelFilter] = &[
+            const RELATIONS: &[RelFilter] = &[
                 rel("vrf", Vrf, "rd", &["vrf"]),
                 rel("vrf_id", Vrf, "id", &["vrf"]),
                 rel("vlan_id", Vlan, "id", &["vlan"]),
             ];
-            R
+            RELATIONS
         }
         IpAddress => {
-            const R: &[RelFilter] = &[
+            const RELATIONS: &[RelFilter] = &[
                 rel("vrf", Vrf, "rd", &["vrf"]),
                 rel("vrf_id", Vrf, "id", &["vrf"]),
                 rel("nat_inside_id", IpAddress, "id", &["nat_inside"]),
             ];
-            R
+            RELATIONS
         }
         Vlan => {
-            const R: &[RelFilter] = &[
+            const RELATIONS: &[RelFilter] = &[
                 rel("site", Site, "slug", &["site"]),
                 rel("site_id", Site, "id", &["site"]),
                 rel("group", VlanGroup, "slug", &["group"]),
                 rel("group_id", VlanGroup, "id", &["group"]),
             ];
-            R
+            RELATIONS
         }
         CustomField => {
-            const R: &[RelFilter] = &[rel(
+            const RELATIONS: &[RelFilter] = &[rel(
                 "choice_set_id",
                 CustomFieldChoiceSet,
                 "id",
                 &["choice_set"],
             )];
-            R
+            RELATIONS
         }
         CableTermination => {
-            const R: &[RelFilter] = &[
+            const RELATIONS: &[RelFilter] = &[
                 rel("cable_id", Cable, "id", &["cable"]),
                 rel("cable", Cable, "id", &["cable"]),
             ];
-            R
+            RELATIONS
         }
         _ => {
-            const R: &[RelFilter] = &[];
-            R
+            const RELATIONS: &[RelFilter] = &[];
+            RELATIONS
         }
     }
 }
 
 /// Text (CharField) filters per model; `IExact` marks NetBox's case-insensitive `name` on devices.
-fn text_filters(m: M) -> &'static [(&'static str, Lookup)] {
+fn text_filters(m: Model) -> &'static [(&'static str, Lookup)] {
     use Lookup::*;
     match m {
-        M::Site | M::Manufacturer | M::DeviceRole | M::Platform | M::Tag | M::VlanGroup => {
-            &[("name", Exact), ("slug", Exact), ("description", Exact)]
-        }
-        M::DeviceType => &[
+        Model::Site
+        | Model::Manufacturer
+        | Model::DeviceRole
+        | Model::Platform
+        | Model::Tag
+        | Model::VlanGroup => &[("name", Exact), ("slug", Exact), ("description", Exact)],
+        Model::DeviceType => &[
             ("model", Exact),
             ("slug", Exact),
             ("part_number", Exact),
             ("description", Exact),
         ],
-        M::Device => &[
+        Model::Device => &[
             ("name", IExact),
             ("serial", IExact),
             ("asset_tag", Exact),
             ("description", Exact),
         ],
-        M::Interface => &[
+        Model::Interface => &[
             ("name", Exact),
             ("label", Exact),
             ("description", Exact),
             ("wwn", Exact),
         ],
-        M::Cable => &[("label", Exact), ("color", Exact), ("description", Exact)],
-        M::VirtualChassis => &[("name", Exact), ("domain", Exact), ("description", Exact)],
-        M::MacAddress => &[("description", Exact)],
-        M::Vrf => &[("name", Exact), ("rd", Exact), ("description", Exact)],
-        M::Prefix => &[("description", Exact)],
-        M::IpAddress => &[("dns_name", Exact), ("description", Exact)],
-        M::Vlan => &[("name", Exact), ("description", Exact)],
-        M::CustomField => &[
+        Model::Cable => &[("label", Exact), ("color", Exact), ("description", Exact)],
+        Model::VirtualChassis => &[("name", Exact), ("domain", Exact), ("description", Exact)],
+        Model::MacAddress => &[("description", Exact)],
+        Model::Vrf => &[("name", Exact), ("rd", Exact), ("description", Exact)],
+        Model::Prefix => &[("description", Exact)],
+        Model::IpAddress => &[("dns_name", Exact), ("description", Exact)],
+        Model::Vlan => &[("name", Exact), ("description", Exact)],
+        Model::CustomField => &[
             ("name", Exact),
             ("label", Exact),
             ("group_name", Exact),
             ("description", Exact),
         ],
-        M::CustomFieldChoiceSet => &[("name", Exact), ("description", Exact)],
-        M::JournalEntry => &[("comments", Exact)],
-        M::CableTermination => &[],
+        Model::CustomFieldChoiceSet => &[("name", Exact), ("description", Exact)],
+        Model::JournalEntry => &[("comments", Exact)],
+        Model::CableTermination => &[],
     }
 }
 
 /// Choice filters per model.
-fn choice_filters(m: M) -> &'static [&'static str] {
+fn choice_filters(m: Model) -> &'static [&'static str] {
     match m {
-        M::Site | M::Device | M::Cable | M::Prefix | M::IpAddress | M::Vlan => &[
+        Model::Site
+        | Model::Device
+        | Model::Cable
+        | Model::Prefix
+        | Model::IpAddress
+        | Model::Vlan => &[
             "status",
             "type",
             "role",
@@ -559,7 +569,7 @@ fn choice_filters(m: M) -> &'static [&'static str] {
             "length_unit",
             "qinq_role",
         ],
-        M::Interface => &[
+        Model::Interface => &[
             "type",
             "mode",
             "duplex",
@@ -568,23 +578,23 @@ fn choice_filters(m: M) -> &'static [&'static str] {
             "rf_role",
             "rf_channel",
         ],
-        M::DeviceType => &["airflow", "subdevice_role", "weight_unit"],
-        M::CustomField => &["type", "filter_logic", "ui_visible", "ui_editable"],
-        M::JournalEntry => &["kind"],
-        M::CableTermination => &["cable_end"],
+        Model::DeviceType => &["airflow", "subdevice_role", "weight_unit"],
+        Model::CustomField => &["type", "filter_logic", "ui_visible", "ui_editable"],
+        Model::JournalEntry => &["kind"],
+        Model::CableTermination => &["cable_end"],
         _ => &[],
     }
 }
 
-fn bool_filters(m: M) -> &'static [&'static str] {
+fn bool_filters(m: Model) -> &'static [&'static str] {
     match m {
-        M::Interface => &["enabled", "mgmt_only", "mark_connected"],
-        M::Prefix => &["is_pool", "mark_utilized"],
-        M::Vrf => &["enforce_unique"],
-        M::DeviceType => &["is_full_depth", "exclude_from_utilization"],
-        M::DeviceRole => &["vm_role"],
-        M::CustomField => &["required", "unique", "is_cloneable"],
-        M::CustomFieldChoiceSet => &["order_alphabetically"],
+        Model::Interface => &["enabled", "mgmt_only", "mark_connected"],
+        Model::Prefix => &["is_pool", "mark_utilized"],
+        Model::Vrf => &["enforce_unique"],
+        Model::DeviceType => &["is_full_depth", "exclude_from_utilization"],
+        Model::DeviceRole => &["vm_role"],
+        Model::CustomField => &["required", "unique", "is_cloneable"],
+        Model::CustomFieldChoiceSet => &["order_alphabetically"],
         _ => &[],
     }
 }
@@ -615,7 +625,7 @@ pub struct Filters {
 }
 
 impl Filters {
-    pub fn matches(&self, store: &Store, m: M, rec: &Rec) -> bool {
+    pub fn matches(&self, store: &Store, m: Model, rec: &Rec) -> bool {
         self.preds.iter().all(|p| p.matches(store, m, rec))
     }
 }
@@ -642,7 +652,7 @@ fn split_lookup(name: &str) -> (&str, &str) {
 /// Parses the filter parameters of a list request on `m`.
 pub fn parse_filters(
     store: &Store,
-    m: M,
+    m: Model,
     params: &[(String, String)],
 ) -> Result<Filters, FilterErrors> {
     let mut preds = Vec::new();
@@ -668,7 +678,7 @@ pub fn parse_filters(
 #[allow(clippy::too_many_lines)]
 fn parse_one(
     store: &Store,
-    m: M,
+    m: Model,
     name: &str,
     vals: &[&str],
     cfs: &[crate::render::CfDef],
@@ -699,8 +709,12 @@ fn parse_one(
         if let Some(q) = vals.last().filter(|q| !q.trim().is_empty()) {
             let q = q.trim().to_string();
             match m {
-                M::Prefix | M::IpAddress => {
-                    let field = if m == M::Prefix { "prefix" } else { "address" };
+                Model::Prefix | Model::IpAddress => {
+                    let field = if m == Model::Prefix {
+                        "prefix"
+                    } else {
+                        "address"
+                    };
                     let qq = q.clone();
                     preds.push(Pred::Custom(Box::new(move |_, rec| {
                         rec.str(m, field).starts_with(&qq)
@@ -742,15 +756,15 @@ fn parse_one(
             let mut out = Vec::new();
             for v in vals {
                 let id = store
-                    .iter(M::Tag)
-                    .find(|t| t.str(M::Tag, "slug") == *v)
+                    .iter(Model::Tag)
+                    .find(|t| t.str(Model::Tag, "slug") == *v)
                     .map(|t| t.id)
                     .ok_or_else(|| select_err(name, v))?;
                 out.push(id);
             }
             out
         } else {
-            resolve_ids(store, M::Tag, name, vals)?
+            resolve_ids(store, Model::Tag, name, vals)?
                 .into_iter()
                 .collect()
         };
@@ -883,7 +897,7 @@ fn parse_one(
             continue;
         }
         let Some(f) = m.field(field) else { continue };
-        let K::Choice { set, .. } = f.kind else {
+        let FieldKind::Choice { set, .. } = f.kind else {
             continue;
         };
         let sfx = if name == *field { "" } else { suffix };
@@ -922,8 +936,8 @@ fn parse_one(
 
 fn iface_device_of(store: &Store, iface: Id) -> Option<Id> {
     store
-        .get(M::Interface, iface)?
-        .id_of(M::Interface, "device")
+        .get(Model::Interface, iface)?
+        .id_of(Model::Interface, "device")
 }
 
 /// Devices with an interface whose primary MAC is one of `macs`.
@@ -936,45 +950,47 @@ fn devices_by_mac(store: &Store, macs: &[String]) -> BTreeSet<Id> {
 
 fn ifaces_by_mac(store: &Store, macs: &[String]) -> BTreeSet<Id> {
     store
-        .iter(M::MacAddress)
+        .iter(Model::MacAddress)
         .filter(|r| {
             macs.iter()
-                .any(|m| m == r.str(M::MacAddress, "mac_address"))
+                .any(|m| m == r.str(Model::MacAddress, "mac_address"))
         })
-        .filter(|r| r.str(M::MacAddress, "assigned_object_type") == "dcim.interface")
-        .filter_map(|r| r.id_of(M::MacAddress, "assigned_object_id"))
+        .filter(|r| r.str(Model::MacAddress, "assigned_object_type") == "dcim.interface")
+        .filter_map(|r| r.id_of(Model::MacAddress, "assigned_object_id"))
         .collect()
 }
 
 #[allow(clippy::too_many_lines)]
 fn special(
     store: &Store,
-    m: M,
+    m: Model,
     name: &str,
     vals: &[&str],
     preds: &mut Vec<Pred>,
 ) -> Result<(), FilterErrors> {
     let first = vals.last().copied().unwrap_or("");
     match (m, name) {
-        (M::Device, "has_primary_ip") => {
+        (Model::Device, "has_primary_ip") => {
             if let Some(b) = parse_bool(first) {
                 preds.push(Pred::Custom(Box::new(move |_, r| {
-                    let has = r.id_of(M::Device, "primary_ip4").is_some()
-                        || r.id_of(M::Device, "primary_ip6").is_some();
+                    let has = r.id_of(Model::Device, "primary_ip4").is_some()
+                        || r.id_of(Model::Device, "primary_ip6").is_some();
                     has == b
                 })));
             }
         }
-        (M::Device | M::Interface, "mac_address") => {
+        (Model::Device | Model::Interface, "mac_address") => {
             let macs: Vec<String> = vals.iter().filter_map(|v| net::parse_mac(v).ok()).collect();
-            let set = if m == M::Device {
+            let set = if m == Model::Device {
                 devices_by_mac(store, &macs)
             } else {
                 ifaces_by_mac(store, &macs)
             };
             preds.push(Pred::Ids(set, false));
         }
-        (M::Device, "vc_position") | (M::Vlan, "vid") | (M::CableTermination, "termination_id") => {
+        (Model::Device, "vc_position")
+        | (Model::Vlan, "vid")
+        | (Model::CableTermination, "termination_id") => {
             let field = match name {
                 "vc_position" => "vc_position",
                 "vid" => "vid",
@@ -985,28 +1001,28 @@ fn special(
                 r.get(m, field).as_u64().is_some_and(|v| nums.contains(&v))
             })));
         }
-        (M::Interface, "cabled") => {
+        (Model::Interface, "cabled") => {
             if let Some(b) = parse_bool(first) {
                 preds.push(Pred::Custom(Box::new(move |_, r| {
-                    r.id_of(M::Interface, "cable").is_some() == b
+                    r.id_of(Model::Interface, "cable").is_some() == b
                 })));
             }
         }
-        (M::Interface, "connected") => {
+        (Model::Interface, "connected") => {
             if let Some(b) = parse_bool(first) {
                 preds.push(Pred::Custom(Box::new(move |s, r| {
                     let connected = r
-                        .id_of(M::Interface, "cable")
-                        .and_then(|c| s.get(M::Cable, c))
-                        .is_some_and(|c| c.str(M::Cable, "status") == "connected");
+                        .id_of(Model::Interface, "cable")
+                        .and_then(|c| s.get(Model::Cable, c))
+                        .is_some_and(|c| c.str(Model::Cable, "status") == "connected");
                     connected == b
                 })));
             }
         }
-        (M::Interface, "kind") => {
+        (Model::Interface, "kind") => {
             let kind = first.to_string();
             preds.push(Pred::Custom(Box::new(move |_, r| {
-                let ty = r.str(M::Interface, "type");
+                let ty = r.str(Model::Interface, "type");
                 let virtual_ = matches!(ty, "virtual" | "bridge" | "lag");
                 let wireless = ty.starts_with("ieee802.11") || ty.starts_with("other-wireless");
                 match kind.as_str() {
@@ -1017,15 +1033,15 @@ fn special(
                 }
             })));
         }
-        (M::Interface, "vlan_id" | "vlan") => {
+        (Model::Interface, "vlan_id" | "vlan") => {
             let ids: Vec<Id> = if name == "vlan_id" {
                 parse_ids(name, vals)?
             } else {
                 let vids: Vec<u64> = parse_ids(name, vals)?;
                 store
-                    .iter(M::Vlan)
+                    .iter(Model::Vlan)
                     .filter(|v| {
-                        v.get(M::Vlan, "vid")
+                        v.get(Model::Vlan, "vid")
                             .as_u64()
                             .is_some_and(|x| vids.contains(&x))
                     })
@@ -1033,7 +1049,7 @@ fn special(
                     .collect()
             };
             preds.push(Pred::Custom(Box::new(move |_, r| {
-                let i = M::Interface;
+                let i = Model::Interface;
                 let untagged = r
                     .id_of(i, "untagged_vlan")
                     .is_some_and(|v| ids.contains(&v));
@@ -1045,19 +1061,19 @@ fn special(
             })));
         }
         (
-            M::Cable,
+            Model::Cable,
             "device_id" | "device" | "site_id" | "site" | "termination_a_id" | "termination_b_id"
             | "interface_id",
         ) => {
             let devices: BTreeSet<Id> = match name {
-                "device_id" => resolve_ids(store, M::Device, name, vals)?,
+                "device_id" => resolve_ids(store, Model::Device, name, vals)?,
                 "device" => {
                     let mut out = BTreeSet::new();
                     for v in vals {
                         out.extend(
                             store
-                                .iter(M::Device)
-                                .filter(|d| d.get(M::Device, "name").as_str() == Some(v))
+                                .iter(Model::Device)
+                                .filter(|d| d.get(Model::Device, "name").as_str() == Some(v))
                                 .map(|d| d.id),
                         );
                     }
@@ -1065,13 +1081,17 @@ fn special(
                 }
                 "site_id" | "site" => {
                     let sites = if name == "site_id" {
-                        resolve_ids(store, M::Site, name, vals)?
+                        resolve_ids(store, Model::Site, name, vals)?
                     } else {
-                        resolve_values(store, M::Site, "slug", name, vals)?
+                        resolve_values(store, Model::Site, "slug", name, vals)?
                     };
                     sites
                         .iter()
-                        .flat_map(|s| store.referrers(M::Device, "site", *s).collect::<Vec<_>>())
+                        .flat_map(|s| {
+                            store
+                                .referrers(Model::Device, "site", *s)
+                                .collect::<Vec<_>>()
+                        })
                         .collect()
                 }
                 _ => BTreeSet::new(),
@@ -1088,28 +1108,29 @@ fn special(
                 _ => None,
             };
             preds.push(Pred::Custom(Box::new(move |s, r| {
-                s.referrers(M::CableTermination, "cable", r.id).any(|t| {
-                    let Some(t) = s.get(M::CableTermination, t) else {
-                        return false;
-                    };
-                    if let Some(e) = end
-                        && t.str(M::CableTermination, "cable_end") != e
-                    {
-                        return false;
-                    }
-                    let Some(iface) = t.id_of(M::CableTermination, "termination_id") else {
-                        return false;
-                    };
-                    match &ifaces {
-                        Some(set) => set.contains(&iface),
-                        None => iface_device_of(s, iface).is_some_and(|d| devices.contains(&d)),
-                    }
-                })
+                s.referrers(Model::CableTermination, "cable", r.id)
+                    .any(|t| {
+                        let Some(t) = s.get(Model::CableTermination, t) else {
+                            return false;
+                        };
+                        if let Some(e) = end
+                            && t.str(Model::CableTermination, "cable_end") != e
+                        {
+                            return false;
+                        }
+                        let Some(iface) = t.id_of(Model::CableTermination, "termination_id") else {
+                            return false;
+                        };
+                        match &ifaces {
+                            Some(set) => set.contains(&iface),
+                            None => iface_device_of(s, iface).is_some_and(|d| devices.contains(&d)),
+                        }
+                    })
             })));
         }
-        (M::MacAddress | M::IpAddress | M::JournalEntry, "assigned_object_type")
-        | (M::Prefix | M::VlanGroup, "scope_type")
-        | (M::CableTermination, "termination_type") => {
+        (Model::MacAddress | Model::IpAddress | Model::JournalEntry, "assigned_object_type")
+        | (Model::Prefix | Model::VlanGroup, "scope_type")
+        | (Model::CableTermination, "termination_type") => {
             let field = match name {
                 "scope_type" => "scope_type",
                 "termination_type" => "termination_type",
@@ -1127,8 +1148,8 @@ fn special(
                 negate: false,
             });
         }
-        (M::MacAddress | M::IpAddress | M::JournalEntry, "assigned_object_id")
-        | (M::Prefix | M::VlanGroup, "scope_id") => {
+        (Model::MacAddress | Model::IpAddress | Model::JournalEntry, "assigned_object_id")
+        | (Model::Prefix | Model::VlanGroup, "scope_id") => {
             let field = if name == "scope_id" {
                 "scope_id"
             } else {
@@ -1139,12 +1160,15 @@ fn special(
                 r.get(m, field).as_u64().is_some_and(|v| ids.contains(&v))
             })));
         }
-        (M::MacAddress | M::IpAddress, "interface_id" | "interface" | "device_id" | "device") => {
+        (
+            Model::MacAddress | Model::IpAddress,
+            "interface_id" | "interface" | "device_id" | "device",
+        ) => {
             let ifaces: BTreeSet<Id> = match name {
                 "interface_id" => parse_ids(name, vals)?.into_iter().collect(),
                 "interface" => store
-                    .iter(M::Interface)
-                    .filter(|i| vals.contains(&i.str(M::Interface, "name")))
+                    .iter(Model::Interface)
+                    .filter(|i| vals.contains(&i.str(Model::Interface, "name")))
                     .map(|i| i.id)
                     .collect(),
                 "device_id" => {
@@ -1152,16 +1176,16 @@ fn special(
                     devs.iter()
                         .flat_map(|d| {
                             store
-                                .referrers(M::Interface, "device", *d)
+                                .referrers(Model::Interface, "device", *d)
                                 .collect::<Vec<_>>()
                         })
                         .collect()
                 }
                 _ => {
                     let devs: Vec<Id> = store
-                        .iter(M::Device)
+                        .iter(Model::Device)
                         .filter(|d| {
-                            d.get(M::Device, "name")
+                            d.get(Model::Device, "name")
                                 .as_str()
                                 .is_some_and(|n| vals.contains(&n))
                         })
@@ -1170,7 +1194,7 @@ fn special(
                     devs.iter()
                         .flat_map(|d| {
                             store
-                                .referrers(M::Interface, "device", *d)
+                                .referrers(Model::Interface, "device", *d)
                                 .collect::<Vec<_>>()
                         })
                         .collect()
@@ -1183,29 +1207,29 @@ fn special(
                         .is_some_and(|i| ifaces.contains(&i))
             })));
         }
-        (M::MacAddress | M::IpAddress, "assigned") => {
+        (Model::MacAddress | Model::IpAddress, "assigned") => {
             if let Some(b) = parse_bool(first) {
                 preds.push(Pred::Custom(Box::new(move |_, r| {
                     r.get(m, "assigned_object_id").is_null() != b
                 })));
             }
         }
-        (M::MacAddress, "mac_address") => {
+        (Model::MacAddress, "mac_address") => {
             let macs: Vec<String> = vals.iter().filter_map(|v| net::parse_mac(v).ok()).collect();
             preds.push(Pred::Custom(Box::new(move |_, r| {
                 macs.iter()
-                    .any(|x| x == r.str(M::MacAddress, "mac_address"))
+                    .any(|x| x == r.str(Model::MacAddress, "mac_address"))
             })));
         }
-        (M::Prefix | M::IpAddress | M::VlanGroup, "site_id" | "site")
-            if m != M::VlanGroup || name == "site_id" =>
+        (Model::Prefix | Model::IpAddress | Model::VlanGroup, "site_id" | "site")
+            if m != Model::VlanGroup || name == "site_id" =>
         {
             let sites = if name == "site_id" {
-                resolve_ids(store, M::Site, name, vals)?
+                resolve_ids(store, Model::Site, name, vals)?
             } else {
-                resolve_values(store, M::Site, "slug", name, vals)?
+                resolve_values(store, Model::Site, "slug", name, vals)?
             };
-            if m == M::IpAddress {
+            if m == Model::IpAddress {
                 return Ok(());
             }
             preds.push(Pred::Custom(Box::new(move |_, r| {
@@ -1215,7 +1239,7 @@ fn special(
                         .is_some_and(|v| sites.contains(&v))
             })));
         }
-        (M::VlanGroup, "site") => {
+        (Model::VlanGroup, "site") => {
             let ids = parse_ids(name, vals)?;
             preds.push(Pred::Custom(Box::new(move |_, r| {
                 r.str(m, "scope_type") == "dcim.site"
@@ -1224,8 +1248,12 @@ fn special(
                         .is_some_and(|v| ids.contains(&v))
             })));
         }
-        (M::Prefix, "prefix") | (M::IpAddress, "address") => {
-            let field = if m == M::Prefix { "prefix" } else { "address" };
+        (Model::Prefix, "prefix") | (Model::IpAddress, "address") => {
+            let field = if m == Model::Prefix {
+                "prefix"
+            } else {
+                "address"
+            };
             let nets: Vec<Net> = vals.iter().filter_map(|v| net::parse_any(v)).collect();
             let bare: Vec<bool> = vals.iter().map(|v| !v.contains('/')).collect();
             preds.push(Pred::Custom(Box::new(move |_, r| {
@@ -1237,11 +1265,16 @@ fn special(
                     .any(|(n, b)| if *b { n.addr == have.addr } else { *n == have })
             })));
         }
-        (M::Prefix, "within" | "within_include" | "contains") | (M::IpAddress, "parent") => {
+        (Model::Prefix, "within" | "within_include" | "contains")
+        | (Model::IpAddress, "parent") => {
             let Some(target) = net::parse_any(first) else {
                 return Ok(());
             };
-            let field = if m == M::Prefix { "prefix" } else { "address" };
+            let field = if m == Model::Prefix {
+                "prefix"
+            } else {
+                "address"
+            };
             let mode = name.to_string();
             preds.push(Pred::Custom(Box::new(move |_, r| {
                 let Some(have) = net::parse_any(r.str(m, field)) else {
@@ -1257,26 +1290,34 @@ fn special(
                 }
             })));
         }
-        (M::Prefix | M::IpAddress, "family") => {
+        (Model::Prefix | Model::IpAddress, "family") => {
             let fam: Option<u8> = first.parse().ok();
-            let field = if m == M::Prefix { "prefix" } else { "address" };
+            let field = if m == Model::Prefix {
+                "prefix"
+            } else {
+                "address"
+            };
             if let Some(fam) = fam {
                 preds.push(Pred::Custom(Box::new(move |_, r| {
                     net::parse_any(r.str(m, field)).is_some_and(|n| n.family() == fam)
                 })));
             }
         }
-        (M::Prefix | M::IpAddress, "mask_length") => {
+        (Model::Prefix | Model::IpAddress, "mask_length") => {
             let lens = parse_ids(name, vals)?;
-            let field = if m == M::Prefix { "prefix" } else { "address" };
+            let field = if m == Model::Prefix {
+                "prefix"
+            } else {
+                "address"
+            };
             preds.push(Pred::Custom(Box::new(move |_, r| {
                 net::parse_any(r.str(m, field)).is_some_and(|n| lens.contains(&(n.len as u64)))
             })));
         }
-        (M::CustomField, "object_type" | "object_types") => {
+        (Model::CustomField, "object_type" | "object_types") => {
             let wanted: Vec<String> = vals.iter().map(|s| s.to_string()).collect();
             preds.push(Pred::Custom(Box::new(move |_, r| {
-                r.get(M::CustomField, "object_types")
+                r.get(Model::CustomField, "object_types")
                     .as_array()
                     .is_some_and(|a| {
                         a.iter()
@@ -1284,16 +1325,16 @@ fn special(
                     })
             })));
         }
-        (M::Tag, "for_object_type_id" | "content_type_id") => {}
-        (M::JournalEntry, "created_by_id") => {
+        (Model::Tag, "for_object_type_id" | "content_type_id") => {}
+        (Model::JournalEntry, "created_by_id") => {
             let ids = parse_ids(name, vals)?;
             preds.push(Pred::Custom(Box::new(move |_, r| {
-                r.get(M::JournalEntry, "created_by")
+                r.get(Model::JournalEntry, "created_by")
                     .as_u64()
                     .is_some_and(|v| ids.contains(&v))
             })));
         }
-        (M::JournalEntry, "created_after" | "created_before") => {
+        (Model::JournalEntry, "created_after" | "created_before") => {
             let Some(ts) = parse_datetime(first) else {
                 return Err(err("created", "Enter a valid date/time."));
             };
@@ -1348,7 +1389,7 @@ fn net_val(n: Net) -> Val {
 }
 
 /// The parts of the sort key of `rec` for one ordering field.
-fn field_parts(store: &Store, m: M, rec: &Rec, field: &str, depth: u8) -> Vec<Part> {
+fn field_parts(store: &Store, m: Model, rec: &Rec, field: &str, depth: u8) -> Vec<Part> {
     if field == "id" || field == "pk" {
         return vec![Part::Val(Val::Int(rec.id as i64))];
     }
@@ -1363,14 +1404,15 @@ fn field_parts(store: &Store, m: M, rec: &Rec, field: &str, depth: u8) -> Vec<Pa
     };
     let raw = rec.get(m, field);
     match f.kind {
-        K::Fk(target, _) | K::ReqFk(target, _) => {
+        FieldKind::Fk(target, _) | FieldKind::ReqFk(target, _) => {
             match raw.as_u64().and_then(|id| store.get(target, id)) {
                 Some(r) if depth < 2 => default_key(store, target, r, depth + 1),
                 Some(r) => vec![Part::Val(Val::Int(r.id as i64))],
                 None => vec![Part::Null],
             }
         }
-        K::Network | K::Address => match net::parse_any(raw.as_str().unwrap_or("")) {
+        FieldKind::Network | FieldKind::Address => match net::parse_any(raw.as_str().unwrap_or(""))
+        {
             Some(n) => vec![Part::Val(net_val(n))],
             None => vec![Part::Null],
         },
@@ -1394,21 +1436,21 @@ fn field_parts(store: &Store, m: M, rec: &Rec, field: &str, depth: u8) -> Vec<Pa
 }
 
 /// The model's default ordering key (Django `Meta.ordering`).
-pub fn default_key(store: &Store, m: M, rec: &Rec, depth: u8) -> Vec<Part> {
+pub fn default_key(store: &Store, m: Model, rec: &Rec, depth: u8) -> Vec<Part> {
     let fp = |f: &str| field_parts(store, m, rec, f, depth);
     let id = Part::Val(Val::Int(rec.id as i64));
     let mut k: Vec<Part> = match m {
-        M::Device | M::Site | M::Vrf | M::VlanGroup | M::VirtualChassis => {
+        Model::Device | Model::Site | Model::Vrf | Model::VlanGroup | Model::VirtualChassis => {
             let mut k = match &rec.sort {
                 SortName::None => vec![Part::Null],
                 s => vec![Part::Val(Val::Name(s.clone()))],
             };
-            if m == M::Vrf {
+            if m == Model::Vrf {
                 k.extend(fp("rd"));
             }
             k
         }
-        M::Interface => {
+        Model::Interface => {
             let mut k = fp("device");
             if let Some(d) = rec.id_of(m, "device") {
                 k.push(Part::Val(Val::Int(d as i64)));
@@ -1419,12 +1461,12 @@ pub fn default_key(store: &Store, m: M, rec: &Rec, depth: u8) -> Vec<Part> {
             });
             k
         }
-        M::DeviceType => {
+        Model::DeviceType => {
             let mut k = fp("manufacturer");
             k.extend(fp("model"));
             k
         }
-        M::Prefix => {
+        Model::Prefix => {
             let mut k = match rec.id_of(m, "vrf") {
                 None => vec![Part::Val(Val::Int(i64::MIN))],
                 Some(_) => fp("vrf"),
@@ -1432,32 +1474,32 @@ pub fn default_key(store: &Store, m: M, rec: &Rec, depth: u8) -> Vec<Part> {
             k.extend(fp("prefix"));
             k
         }
-        M::IpAddress => fp("address"),
-        M::MacAddress => fp("mac_address"),
-        M::Vlan => {
+        Model::IpAddress => fp("address"),
+        Model::MacAddress => fp("mac_address"),
+        Model::Vlan => {
             let mut k = fp("site");
             k.extend(fp("group"));
             k.extend(fp("vid"));
             k
         }
-        M::Tag => {
+        Model::Tag => {
             let mut k = fp("weight");
             k.extend(fp("name"));
             k
         }
-        M::CustomField => {
+        Model::CustomField => {
             let mut k = fp("group_name");
             k.extend(fp("weight"));
             k.extend(fp("name"));
             k
         }
-        M::CableTermination => {
+        Model::CableTermination => {
             let mut k = fp("cable");
             k.extend(fp("cable_end"));
             k
         }
-        M::Cable => Vec::new(),
-        M::JournalEntry => vec![
+        Model::Cable => Vec::new(),
+        Model::JournalEntry => vec![
             Part::Val(Val::Int(-(rec.created.as_microsecond()))),
             Part::Val(Val::Int(-(rec.id as i64))),
         ],
@@ -1468,7 +1510,7 @@ pub fn default_key(store: &Store, m: M, rec: &Rec, depth: u8) -> Vec<Part> {
 }
 
 /// An `?ordering=` clause: fields with direction.
-pub fn parse_ordering(m: M, spec: &str) -> Vec<(String, bool)> {
+pub fn parse_ordering(m: Model, spec: &str) -> Vec<(String, bool)> {
     spec.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -1479,8 +1521,11 @@ pub fn parse_ordering(m: M, spec: &str) -> Vec<(String, bool)> {
             };
             let known = matches!(name, "id" | "pk" | "created" | "last_updated")
                 || m.field(name).is_some_and(|f| {
-                    f.is(crate::model::O)
-                        && !matches!(f.kind, K::Computed(_) | K::CustomFields | K::Tags)
+                    f.is(crate::model::FULL)
+                        && !matches!(
+                            f.kind,
+                            FieldKind::Computed(_) | FieldKind::CustomFields | FieldKind::Tags
+                        )
                 });
             known.then(|| (name.to_string(), desc))
         })
@@ -1493,9 +1538,9 @@ fn cmp_parts(a: &[Part], b: &[Part], desc: bool) -> Ordering {
 }
 
 /// Sorts ids by the default ordering or by an explicit ordering.
-pub fn sort(store: &Store, m: M, ids: &mut Vec<Id>, ordering: &[(String, bool)]) {
+pub fn sort(store: &Store, m: Model, ids: &mut Vec<Id>, ordering: &[(String, bool)]) {
     if ordering.is_empty() {
-        if m == M::Cable {
+        if m == Model::Cable {
             ids.sort_unstable();
             return;
         }
@@ -1728,7 +1773,7 @@ pub fn paginate(all: &[Id], req: PageReq, url: &str, params: &[(String, String)]
 }
 
 /// Runs filters and ordering over a model's table.
-pub fn select(store: &Store, m: M, filters: &Filters, ordering: &[(String, bool)]) -> Vec<Id> {
+pub fn select(store: &Store, m: Model, filters: &Filters, ordering: &[(String, bool)]) -> Vec<Id> {
     let mut ids: Vec<Id> = match filters.candidates(store, m) {
         // An index narrowed the search: check the remaining predicates on the candidates only.
         Some(cands) => cands
@@ -1748,12 +1793,12 @@ pub fn select(store: &Store, m: M, filters: &Filters, ordering: &[(String, bool)
 }
 
 /// The models along a foreign key path starting at `m` (`[m, target of path[0], …]`).
-fn path_models(m: M, path: &[&str]) -> Option<Vec<M>> {
+fn path_models(m: Model, path: &[&str]) -> Option<Vec<Model>> {
     let mut models = vec![m];
     for field in path {
         let f = models.last()?.field(field)?;
         match f.kind {
-            K::Fk(t, _) | K::ReqFk(t, _) => models.push(t),
+            FieldKind::Fk(t, _) | FieldKind::ReqFk(t, _) => models.push(t),
             _ => return None,
         }
     }
@@ -1763,7 +1808,7 @@ fn path_models(m: M, path: &[&str]) -> Option<Vec<M>> {
 impl Filters {
     /// The smallest candidate set the store's indexes give for these filters (reverse foreign
     /// keys for relation filters, explicit ids, tags), or `None` when no index applies.
-    fn candidates(&self, store: &Store, m: M) -> Option<BTreeSet<Id>> {
+    fn candidates(&self, store: &Store, m: Model) -> Option<BTreeSet<Id>> {
         let mut best: Option<BTreeSet<Id>> = None;
         for p in &self.preds {
             let set = match p {

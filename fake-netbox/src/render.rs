@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use crate::jsonw::W;
-use crate::model::{C, K, M, Nest, NestedCount};
+use crate::jsonw::JsonWriter;
+use crate::model::{Computed, FieldKind, Model, Nest, NestedCount};
 use crate::net;
 use crate::store::{Id, Rec, Store};
 use crate::util::{fmt_decimal, fmt_minute, fmt_ts, jsonb_order, py_float};
@@ -32,9 +32,9 @@ pub struct CfDef {
 }
 
 /// Custom fields assigned to `m`, in NetBox's order (group name, weight, name).
-pub fn cf_defs(store: &Store, m: M) -> Vec<CfDef> {
+pub fn cf_defs(store: &Store, m: Model) -> Vec<CfDef> {
     let label = m.label();
-    let cf = M::CustomField;
+    let cf = Model::CustomField;
     let mut defs: Vec<(String, i64, CfDef)> = store
         .iter(cf)
         .filter(|r| {
@@ -44,10 +44,10 @@ pub fn cf_defs(store: &Store, m: M) -> Vec<CfDef> {
         })
         .map(|r| {
             let (choice_set_name, choices) = match r.id_of(cf, "choice_set") {
-                Some(cs) => match store.get(M::CustomFieldChoiceSet, cs) {
+                Some(cs) => match store.get(Model::CustomFieldChoiceSet, cs) {
                     Some(set) => (
-                        set.str(M::CustomFieldChoiceSet, "name").to_string(),
-                        set.get(M::CustomFieldChoiceSet, "extra_choices")
+                        set.str(Model::CustomFieldChoiceSet, "name").to_string(),
+                        set.get(Model::CustomFieldChoiceSet, "extra_choices")
                             .as_array()
                             .into_iter()
                             .flatten()
@@ -97,7 +97,7 @@ pub fn cf_defs(store: &Store, m: M) -> Vec<CfDef> {
 pub struct Ctx<'a> {
     pub store: &'a Store,
     pub base: String,
-    cfs: RefCell<HashMap<M, std::rc::Rc<Vec<CfDef>>>>,
+    cfs: RefCell<HashMap<Model, std::rc::Rc<Vec<CfDef>>>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -117,17 +117,20 @@ pub enum Shape {
 }
 
 /// Counts read through a plain `IntegerField` are left out when their object is nested.
-fn omitted(kind: K, mode: Mode) -> bool {
+fn omitted(kind: FieldKind, mode: Mode) -> bool {
     matches!(
         (kind, mode),
         (
-            K::Computed(C::Count(_, _, NestedCount::Omit) | C::ScopeCount(_, NestedCount::Omit)),
+            FieldKind::Computed(
+                Computed::Count(_, _, NestedCount::Omit)
+                    | Computed::ScopeCount(_, NestedCount::Omit)
+            ),
             Mode::Nested
         )
     )
 }
 
-fn parse(w: &W) -> Value {
+fn parse(w: &JsonWriter) -> Value {
     serde_json::from_slice(&w.buf).unwrap_or(Value::Null)
 }
 
@@ -140,7 +143,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    pub fn cf_defs(&self, m: M) -> std::rc::Rc<Vec<CfDef>> {
+    pub fn cf_defs(&self, m: Model) -> std::rc::Rc<Vec<CfDef>> {
         self.cfs
             .borrow_mut()
             .entry(m)
@@ -148,20 +151,20 @@ impl<'a> Ctx<'a> {
             .clone()
     }
 
-    pub fn url(&self, m: M, id: Id) -> String {
+    pub fn url(&self, m: Model, id: Id) -> String {
         let meta = m.meta();
         format!("{}/api/{}/{}/{}/", self.base, meta.app, meta.endpoint, id)
     }
 
     /// The full representation (`GET /api/<app>/<endpoint>/<id>/`).
-    pub fn full(&self, m: M, rec: &Rec) -> Value {
-        let mut w = W::with_capacity(2048);
+    pub fn full(&self, m: Model, rec: &Rec) -> Value {
+        let mut w = JsonWriter::with_capacity(2048);
         self.write(&mut w, m, rec, Shape::Full, None);
         parse(&w)
     }
 
-    pub fn nested_id(&self, m: M, id: Option<Id>, style: Nest) -> Value {
-        let mut w = W::with_capacity(256);
+    pub fn nested_id(&self, m: Model, id: Option<Id>, style: Nest) -> Value {
+        let mut w = JsonWriter::with_capacity(256);
         self.write_nested_id(&mut w, m, id, style);
         parse(&w)
     }
@@ -170,8 +173,8 @@ impl<'a> Ctx<'a> {
     /// `?omit=` do) or brief.
     pub fn write(
         &self,
-        w: &mut W,
-        m: M,
+        w: &mut JsonWriter,
+        m: Model,
         rec: &Rec,
         shape: Shape,
         keep: Option<&dyn Fn(&str) -> bool>,
@@ -185,8 +188,8 @@ impl<'a> Ctx<'a> {
 
     fn write_mode(
         &self,
-        w: &mut W,
-        m: M,
+        w: &mut JsonWriter,
+        m: Model,
         rec: &Rec,
         mode: Mode,
         keep: Option<&dyn Fn(&str) -> bool>,
@@ -194,8 +197,8 @@ impl<'a> Ctx<'a> {
         let mut o = w.obj();
         for (i, f) in m.fields().iter().enumerate() {
             let wanted = match mode {
-                Mode::Full => f.is(crate::model::O),
-                Mode::Brief | Mode::Nested => f.is(crate::model::B),
+                Mode::Full => f.is(crate::model::FULL),
+                Mode::Brief | Mode::Nested => f.is(crate::model::BRIEF),
             };
             if !wanted || keep.is_some_and(|k| !k(f.name)) || omitted(f.kind, mode) {
                 continue;
@@ -206,7 +209,7 @@ impl<'a> Ctx<'a> {
         o.end();
     }
 
-    fn write_url(&self, w: &mut W, m: M, id: Id) {
+    fn write_url(&self, w: &mut JsonWriter, m: Model, id: Id) {
         let meta = m.meta();
         w.byte(b'"');
         w.escaped(&self.base);
@@ -219,7 +222,7 @@ impl<'a> Ctx<'a> {
         w.raw("/\"");
     }
 
-    fn write_display_url(&self, w: &mut W, m: M, id: Id) {
+    fn write_display_url(&self, w: &mut JsonWriter, m: Model, id: Id) {
         w.byte(b'"');
         w.escaped(&self.base);
         w.byte(b'/');
@@ -230,7 +233,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Writes `m` nested inside another object.
-    pub fn write_nested(&self, w: &mut W, m: M, rec: &Rec, style: Nest) {
+    pub fn write_nested(&self, w: &mut JsonWriter, m: Model, rec: &Rec, style: Nest) {
         match style {
             Nest::Id => w.u64(rec.id),
             Nest::Brief => self.write_mode(w, m, rec, Mode::Nested, None),
@@ -238,7 +241,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    pub fn write_nested_id(&self, w: &mut W, m: M, id: Option<Id>, style: Nest) {
+    pub fn write_nested_id(&self, w: &mut JsonWriter, m: Model, id: Option<Id>, style: Nest) {
         match id.and_then(|id| self.store.get(m, id)) {
             Some(rec) => self.write_nested(w, m, rec, style),
             None => match (style, id) {
@@ -250,11 +253,11 @@ impl<'a> Ctx<'a> {
 
     /// A related object behind a foreign key field. IP addresses nested this way carry
     /// `nat_inside`/`nat_outside`/`dns_name` as well (NetBox's nested IP serializer).
-    fn write_nested_fk(&self, w: &mut W, m: M, id: Option<Id>, style: Nest) {
+    fn write_nested_fk(&self, w: &mut JsonWriter, m: Model, id: Option<Id>, style: Nest) {
         let Some(rec) = id.and_then(|id| self.store.get(m, id)) else {
             return self.write_nested_id(w, m, id, style);
         };
-        if m != M::IpAddress || style != Nest::Brief {
+        if m != Model::IpAddress || style != Nest::Brief {
             return self.write_nested(w, m, rec, style);
         }
         let mut o = w.obj();
@@ -271,26 +274,32 @@ impl<'a> Ctx<'a> {
         o.key("address").val(rec.get(m, "address"));
         let nat = rec.id_of(m, "nat_inside");
         self.write_nested_id(o.key("nat_inside"), m, nat, Nest::Legacy);
-        self.write_computed(o.key("nat_outside"), m, rec, C::NatOutside, Mode::Nested);
+        self.write_computed(
+            o.key("nat_outside"),
+            m,
+            rec,
+            Computed::NatOutside,
+            Mode::Nested,
+        );
         o.key("dns_name").val(rec.get(m, "dns_name"));
         o.key("description").val(rec.get(m, "description"));
         o.end();
     }
 
     /// The `Nested*Serializer` shapes NetBox still uses for a few relations.
-    fn write_legacy(&self, w: &mut W, m: M, rec: &Rec) {
+    fn write_legacy(&self, w: &mut JsonWriter, m: Model, rec: &Rec) {
         let mut o = w.obj();
         o.key("id").u64(rec.id);
         self.write_url(o.key("url"), m, rec.id);
         self.write_display_url(o.key("display_url"), m, rec.id);
         o.key("display").str(&self.display(m, rec));
-        if m == M::Interface {
+        if m == Model::Interface {
             let dev = rec.id_of(m, "device");
-            self.write_nested_id(o.key("device"), M::Device, dev, Nest::Legacy);
+            self.write_nested_id(o.key("device"), Model::Device, dev, Nest::Legacy);
             o.key("name").val(rec.get(m, "name"));
             o.key("cable").val(rec.get(m, "cable"));
             o.key("_occupied").bool(occupied(m, rec));
-        } else if m == M::IpAddress {
+        } else if m == Model::IpAddress {
             let family = net::parse_any(rec.str(m, "address")).map_or(4, |n| n.family());
             o.key("family").u64(u64::from(family));
             o.key("address").val(rec.get(m, "address"));
@@ -301,8 +310,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// The nested tag shape (`NestedTagSerializer`).
-    fn write_tag(&self, w: &mut W, rec: &Rec) {
-        let t = M::Tag;
+    fn write_tag(&self, w: &mut JsonWriter, rec: &Rec) {
+        let t = Model::Tag;
         let mut o = w.obj();
         o.key("id").u64(rec.id);
         self.write_url(o.key("url"), t, rec.id);
@@ -315,33 +324,33 @@ impl<'a> Ctx<'a> {
     }
 
     /// `str(obj)` of a record.
-    pub fn display(&self, m: M, rec: &Rec) -> String {
+    pub fn display(&self, m: Model, rec: &Rec) -> String {
         match m {
-            M::DeviceType => rec.str(m, "model").to_string(),
-            M::Device => device_display(self.store, rec),
-            M::Cable => cable_display(rec),
-            M::CableTermination => {
+            Model::DeviceType => rec.str(m, "model").to_string(),
+            Model::Device => device_display(self.store, rec),
+            Model::Cable => cable_display(rec),
+            Model::CableTermination => {
                 let cable = rec
                     .id_of(m, "cable")
-                    .and_then(|c| self.store.get(M::Cable, c))
+                    .and_then(|c| self.store.get(Model::Cable, c))
                     .map(cable_display)
                     .unwrap_or_default();
                 let term = rec
                     .id_of(m, "termination_id")
-                    .and_then(|t| self.store.get(M::Interface, t))
-                    .map(|i| i.str(M::Interface, "name").to_string())
+                    .and_then(|t| self.store.get(Model::Interface, t))
+                    .map(|i| i.str(Model::Interface, "name").to_string())
                     .unwrap_or_default();
                 format!("Cable {cable} to {term}")
             }
-            M::MacAddress => rec.str(m, "mac_address").to_string(),
-            M::Vrf => match rec.get(m, "rd").as_str() {
+            Model::MacAddress => rec.str(m, "mac_address").to_string(),
+            Model::Vrf => match rec.get(m, "rd").as_str() {
                 Some(rd) => format!("{} ({rd})", rec.str(m, "name")),
                 None => rec.str(m, "name").to_string(),
             },
-            M::Prefix => rec.str(m, "prefix").to_string(),
-            M::IpAddress => rec.str(m, "address").to_string(),
-            M::Vlan => format!("{} ({})", rec.str(m, "name"), rec.get(m, "vid")),
-            M::CustomField => {
+            Model::Prefix => rec.str(m, "prefix").to_string(),
+            Model::IpAddress => rec.str(m, "address").to_string(),
+            Model::Vlan => format!("{} ({})", rec.str(m, "name"), rec.get(m, "vid")),
+            Model::CustomField => {
                 let label = rec.str(m, "label");
                 if label.is_empty() {
                     capitalize(&rec.str(m, "name").replace('_', " "))
@@ -349,7 +358,7 @@ impl<'a> Ctx<'a> {
                     label.to_string()
                 }
             }
-            M::JournalEntry => {
+            Model::JournalEntry => {
                 let kind = rec.str(m, "kind");
                 let label = crate::choices::JOURNAL_KIND.label(kind).unwrap_or(kind);
                 format!("{} ({label})", fmt_minute(rec.created))
@@ -358,17 +367,17 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn write_field(&self, w: &mut W, m: M, rec: &Rec, i: usize, mode: Mode) {
+    fn write_field(&self, w: &mut JsonWriter, m: Model, rec: &Rec, i: usize, mode: Mode) {
         let f = &m.fields()[i];
         let raw = rec.val(i);
         match f.kind {
-            K::Id => w.u64(rec.id),
-            K::Url => self.write_url(w, m, rec.id),
-            K::DisplayUrl => self.write_display_url(w, m, rec.id),
-            K::Display => w.str(&self.display(m, rec)),
-            K::Created => w.str(&fmt_ts(rec.created)),
-            K::LastUpdated => w.str(&fmt_ts(rec.last_updated)),
-            K::Choice { set, plain, .. } => match raw.as_str() {
+            FieldKind::Id => w.u64(rec.id),
+            FieldKind::Url => self.write_url(w, m, rec.id),
+            FieldKind::DisplayUrl => self.write_display_url(w, m, rec.id),
+            FieldKind::Display => w.str(&self.display(m, rec)),
+            FieldKind::Created => w.str(&fmt_ts(rec.created)),
+            FieldKind::LastUpdated => w.str(&fmt_ts(rec.last_updated)),
+            FieldKind::Choice { set, plain, .. } => match raw.as_str() {
                 Some(v) if !v.is_empty() => {
                     if plain {
                         w.str(v);
@@ -381,14 +390,14 @@ impl<'a> Ctx<'a> {
                 }
                 _ => w.null(),
             },
-            K::Fk(target, style) | K::ReqFk(target, style) => {
+            FieldKind::Fk(target, style) | FieldKind::ReqFk(target, style) => {
                 self.write_nested_fk(w, target, raw.as_u64(), style)
             }
-            K::Absent | K::Null | K::Image => w.null(),
-            K::AbsentList | K::EmptyList => w.raw("[]"),
-            K::EmptyObj => w.raw("{}"),
-            K::Zero => w.raw("0"),
-            K::M2m(target) => {
+            FieldKind::Absent | FieldKind::Null | FieldKind::Image => w.null(),
+            FieldKind::AbsentList | FieldKind::EmptyList => w.raw("[]"),
+            FieldKind::EmptyObj => w.raw("{}"),
+            FieldKind::Zero => w.raw("0"),
+            FieldKind::M2m(target) => {
                 let mut ids: Vec<Id> = raw
                     .as_array()
                     .into_iter()
@@ -402,27 +411,27 @@ impl<'a> Ctx<'a> {
                 }
                 a.end();
             }
-            K::Tags => {
+            FieldKind::Tags => {
                 let mut tags: Vec<&Rec> = rec
                     .tags
                     .iter()
-                    .filter_map(|t| self.store.get(M::Tag, *t))
+                    .filter_map(|t| self.store.get(Model::Tag, *t))
                     .collect();
-                tags.sort_by(|a, b| a.str(M::Tag, "name").cmp(b.str(M::Tag, "name")));
+                tags.sort_by(|a, b| a.str(Model::Tag, "name").cmp(b.str(Model::Tag, "name")));
                 let mut a = w.arr();
                 for t in tags {
                     self.write_tag(a.item(), t);
                 }
                 a.end();
             }
-            K::CustomFields => self.write_custom_fields(w, m, rec),
-            K::Computed(c) => self.write_computed(w, m, rec, c, mode),
+            FieldKind::CustomFields => self.write_custom_fields(w, m, rec),
+            FieldKind::Computed(c) => self.write_computed(w, m, rec, c, mode),
             _ => w.val(raw),
         }
     }
 
     /// The `custom_fields` object: every field assigned to the model, null when unset.
-    fn write_custom_fields(&self, w: &mut W, m: M, rec: &Rec) {
+    fn write_custom_fields(&self, w: &mut JsonWriter, m: Model, rec: &Rec) {
         let defs = self.cf_defs(m);
         let mut o = w.obj();
         for def in defs.iter() {
@@ -461,18 +470,18 @@ impl<'a> Ctx<'a> {
     }
 
     fn peers(&self, rec: &Rec) -> Vec<&'a Rec> {
-        let i = M::Interface;
+        let i = Model::Interface;
         let Some(cable) = rec.id_of(i, "cable") else {
             return Vec::new();
         };
         let my_end = rec.str(i, "cable_end");
         let mut peers: Vec<(Id, &Rec)> = self
             .store
-            .referrers(M::CableTermination, "cable", cable)
-            .filter_map(|t| self.store.get(M::CableTermination, t))
-            .filter(|t| t.str(M::CableTermination, "cable_end") != my_end)
+            .referrers(Model::CableTermination, "cable", cable)
+            .filter_map(|t| self.store.get(Model::CableTermination, t))
+            .filter(|t| t.str(Model::CableTermination, "cable_end") != my_end)
             .filter_map(|t| {
-                let iface = t.id_of(M::CableTermination, "termination_id")?;
+                let iface = t.id_of(Model::CableTermination, "termination_id")?;
                 Some((t.id, self.store.get(i, iface)?))
             })
             .collect();
@@ -482,8 +491,8 @@ impl<'a> Ctx<'a> {
 
     fn write_brief_list<'r>(
         &self,
-        w: &mut W,
-        m: M,
+        w: &mut JsonWriter,
+        m: Model,
         recs: impl IntoIterator<Item = &'r Rec>,
         style: Nest,
     ) {
@@ -495,11 +504,11 @@ impl<'a> Ctx<'a> {
     }
 
     /// A count rendered where it is not nested (counts omitted when nested are filtered earlier).
-    fn count_value(&self, m: M, rec: &Rec, c: C, mode: Mode) -> Option<usize> {
+    fn count_value(&self, m: Model, rec: &Rec, c: Computed, mode: Mode) -> Option<usize> {
         let s = self.store;
         let (n, nested) = match c {
-            C::Count(src, field, nested) => (s.referrer_count(src, field, rec.id), nested),
-            C::ScopeCount(src, nested) => (
+            Computed::Count(src, field, nested) => (s.referrer_count(src, field, rec.id), nested),
+            Computed::ScopeCount(src, nested) => (
                 s.gfk_referrers(src, "scope_type", m, rec.id).count(),
                 nested,
             ),
@@ -511,141 +520,149 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    fn write_computed(&self, w: &mut W, m: M, rec: &Rec, c: C, mode: Mode) {
+    fn write_computed(&self, w: &mut JsonWriter, m: Model, rec: &Rec, c: Computed, mode: Mode) {
         let s = self.store;
         match c {
-            C::Count(..) | C::ScopeCount(..) => {
+            Computed::Count(..) | Computed::ScopeCount(..) => {
                 w.u64(self.count_value(m, rec, c, mode).unwrap_or(0) as u64)
             }
-            C::PrimaryIp => {
+            Computed::PrimaryIp => {
                 let v6 = rec.id_of(m, "primary_ip6");
                 let v4 = rec.id_of(m, "primary_ip4");
-                self.write_nested_fk(w, M::IpAddress, v6.or(v4), Nest::Brief);
+                self.write_nested_fk(w, Model::IpAddress, v6.or(v4), Nest::Brief);
             }
-            C::IfaceMacAddress => match rec
+            Computed::IfaceMacAddress => match rec
                 .id_of(m, "primary_mac_address")
-                .and_then(|id| s.get(M::MacAddress, id))
+                .and_then(|id| s.get(Model::MacAddress, id))
             {
-                Some(r) => w.val(r.get(M::MacAddress, "mac_address")),
+                Some(r) => w.val(r.get(Model::MacAddress, "mac_address")),
                 None => w.null(),
             },
-            C::IfaceMacAddresses => {
+            Computed::IfaceMacAddresses => {
                 let mut macs: Vec<&Rec> = s
-                    .gfk_referrers(M::MacAddress, "assigned_object_type", M::Interface, rec.id)
-                    .filter_map(|id| s.get(M::MacAddress, id))
+                    .gfk_referrers(
+                        Model::MacAddress,
+                        "assigned_object_type",
+                        Model::Interface,
+                        rec.id,
+                    )
+                    .filter_map(|id| s.get(Model::MacAddress, id))
                     .collect();
                 macs.sort_by(|a, b| {
-                    a.str(M::MacAddress, "mac_address")
-                        .cmp(b.str(M::MacAddress, "mac_address"))
+                    a.str(Model::MacAddress, "mac_address")
+                        .cmp(b.str(Model::MacAddress, "mac_address"))
                         .then(a.id.cmp(&b.id))
                 });
-                self.write_brief_list(w, M::MacAddress, macs, Nest::Brief);
+                self.write_brief_list(w, Model::MacAddress, macs, Nest::Brief);
             }
-            C::IfaceBridgeInterfaces => {
+            Computed::IfaceBridgeInterfaces => {
                 let recs: Vec<&Rec> = s
-                    .referrers(M::Interface, "bridge", rec.id)
-                    .filter_map(|id| s.get(M::Interface, id))
+                    .referrers(Model::Interface, "bridge", rec.id)
+                    .filter_map(|id| s.get(Model::Interface, id))
                     .collect();
-                self.write_brief_list(w, M::Interface, recs, Nest::Legacy);
+                self.write_brief_list(w, Model::Interface, recs, Nest::Legacy);
             }
-            C::IfaceLinkPeers => {
-                self.write_brief_list(w, M::Interface, self.peers(rec), Nest::Brief)
+            Computed::IfaceLinkPeers => {
+                self.write_brief_list(w, Model::Interface, self.peers(rec), Nest::Brief)
             }
             // A cable whose far end is gone has no peers, so no (complete) path either.
-            C::IfaceLinkPeersType | C::IfaceConnectedEndpointsType => {
+            Computed::IfaceLinkPeersType | Computed::IfaceConnectedEndpointsType => {
                 if self.peers(rec).is_empty() {
                     w.null();
                 } else {
                     w.str("dcim.interface");
                 }
             }
-            C::IfaceConnectedEndpoints => {
+            Computed::IfaceConnectedEndpoints => {
                 let peers = self.peers(rec);
                 if peers.is_empty() {
                     w.null();
                 } else {
-                    self.write_brief_list(w, M::Interface, peers, Nest::Brief);
+                    self.write_brief_list(w, Model::Interface, peers, Nest::Brief);
                 }
             }
-            C::IfaceReachable => w.bool(
+            Computed::IfaceReachable => w.bool(
                 rec.id_of(m, "cable")
-                    .and_then(|c| s.get(M::Cable, c))
-                    .is_some_and(|c| c.str(M::Cable, "status") == "connected")
+                    .and_then(|c| s.get(Model::Cable, c))
+                    .is_some_and(|c| c.str(Model::Cable, "status") == "connected")
                     && !self.peers(rec).is_empty(),
             ),
-            C::IfaceCountIpAddresses => w.u64(
-                s.gfk_referrers(M::IpAddress, "assigned_object_type", M::Interface, rec.id)
-                    .count() as u64,
+            Computed::IfaceCountIpAddresses => w.u64(
+                s.gfk_referrers(
+                    Model::IpAddress,
+                    "assigned_object_type",
+                    Model::Interface,
+                    rec.id,
+                )
+                .count() as u64,
             ),
-            C::Occupied => w.bool(occupied(m, rec)),
-            C::CableTerminations(end) => {
+            Computed::Occupied => w.bool(occupied(m, rec)),
+            Computed::CableTerminations(end) => {
                 let end = end.to_string();
                 let mut terms: Vec<&Rec> = s
-                    .referrers(M::CableTermination, "cable", rec.id)
-                    .filter_map(|t| s.get(M::CableTermination, t))
-                    .filter(|t| t.str(M::CableTermination, "cable_end") == end)
+                    .referrers(Model::CableTermination, "cable", rec.id)
+                    .filter_map(|t| s.get(Model::CableTermination, t))
+                    .filter(|t| t.str(Model::CableTermination, "cable_end") == end)
                     .collect();
                 terms.sort_by_key(|t| t.id);
-                let ct = M::CableTermination;
+                let ct = Model::CableTermination;
                 let mut a = w.arr();
                 for t in terms {
                     let mut o = a.item().obj();
                     o.key("object_type").val(t.get(ct, "termination_type"));
                     o.key("object_id").val(t.get(ct, "termination_id"));
                     let obj = t.id_of(ct, "termination_id");
-                    self.write_nested_id(o.key("object"), M::Interface, obj, Nest::Brief);
+                    self.write_nested_id(o.key("object"), Model::Interface, obj, Nest::Brief);
                     o.end();
                 }
                 a.end();
             }
-            C::Termination => {
+            Computed::Termination => {
                 let id = rec.id_of(m, "termination_id");
-                self.write_nested_id(w, M::Interface, id, Nest::Brief);
+                self.write_nested_id(w, Model::Interface, id, Nest::Brief);
             }
-            C::VcMembers => {
+            Computed::VcMembers => {
                 let mut members: Vec<&Rec> = s
-                    .referrers(M::Device, "virtual_chassis", rec.id)
-                    .filter_map(|id| s.get(M::Device, id))
+                    .referrers(Model::Device, "virtual_chassis", rec.id)
+                    .filter_map(|id| s.get(Model::Device, id))
                     .collect();
                 members.sort_by(|a, b| a.sort.cmp(&b.sort).then(a.id.cmp(&b.id)));
-                self.write_brief_list(w, M::Device, members, Nest::Legacy);
+                self.write_brief_list(w, Model::Device, members, Nest::Legacy);
             }
-            C::Gfk(type_field, id_field) => {
-                let target = rec.get(m, type_field).as_str().and_then(M::from_label);
+            Computed::Gfk(type_field, id_field) => {
+                let target = rec.get(m, type_field).as_str().and_then(Model::from_label);
                 match (target, rec.id_of(m, id_field)) {
                     (Some(t), Some(id)) => self.write_nested_id(w, t, Some(id), Nest::Brief),
                     _ => w.null(),
                 }
             }
-            C::MacIsPrimary => {
+            Computed::MacIsPrimary => {
                 let iface = rec
                     .id_of(m, "assigned_object_id")
                     .filter(|_| rec.str(m, "assigned_object_type") == "dcim.interface")
-                    .and_then(|id| s.get(M::Interface, id));
-                w.bool(
-                    iface.is_some_and(|i| {
-                        i.id_of(M::Interface, "primary_mac_address") == Some(rec.id)
-                    }),
-                );
+                    .and_then(|id| s.get(Model::Interface, id));
+                w.bool(iface.is_some_and(|i| {
+                    i.id_of(Model::Interface, "primary_mac_address") == Some(rec.id)
+                }));
             }
-            C::Family(field) => match net::parse_any(rec.str(m, field)) {
+            Computed::Family(field) => match net::parse_any(rec.str(m, field)) {
                 Some(n) if n.family() == 6 => w.raw(r#"{"value":6,"label":"IPv6"}"#),
                 Some(_) => w.raw(r#"{"value":4,"label":"IPv4"}"#),
                 None => w.null(),
             },
-            C::NatOutside => {
+            Computed::NatOutside => {
                 let recs: Vec<&Rec> = s
-                    .referrers(M::IpAddress, "nat_inside", rec.id)
-                    .filter_map(|id| s.get(M::IpAddress, id))
+                    .referrers(Model::IpAddress, "nat_inside", rec.id)
+                    .filter_map(|id| s.get(Model::IpAddress, id))
                     .collect();
-                self.write_brief_list(w, M::IpAddress, recs, Nest::Legacy);
+                self.write_brief_list(w, Model::IpAddress, recs, Nest::Legacy);
             }
-            C::PrefixChildren => w.u64(prefix_children(s, rec) as u64),
-            C::Depth => w.u64(depth(s, m, rec) as u64),
-            C::TotalVlanIds => w.u64(total_vlan_ids(rec.get(m, "vid_ranges"))),
-            C::Utilization => {
+            Computed::PrefixChildren => w.u64(prefix_children(s, rec) as u64),
+            Computed::Depth => w.u64(depth(s, m, rec) as u64),
+            Computed::TotalVlanIds => w.u64(total_vlan_ids(rec.get(m, "vid_ranges"))),
+            Computed::Utilization => {
                 let total = total_vlan_ids(rec.get(m, "vid_ranges"));
-                let used = s.referrer_count(M::Vlan, "group", rec.id);
+                let used = s.referrer_count(Model::Vlan, "group", rec.id);
                 let pct = if total == 0 {
                     0.0
                 } else {
@@ -653,8 +670,8 @@ impl<'a> Ctx<'a> {
                 };
                 w.str(&py_float(pct));
             }
-            C::TaggedItems => w.u64(s.tagged(rec.id).count() as u64),
-            C::DataType => w.str(match rec.str(m, "type") {
+            Computed::TaggedItems => w.u64(s.tagged(rec.id).count() as u64),
+            Computed::DataType => w.str(match rec.str(m, "type") {
                 "integer" => "integer",
                 "decimal" => "decimal",
                 "boolean" => "boolean",
@@ -662,7 +679,7 @@ impl<'a> Ctx<'a> {
                 "multiselect" | "multiobject" => "array",
                 _ => "string",
             }),
-            C::ChoicesCount => w.u64(
+            Computed::ChoicesCount => w.u64(
                 rec.get(m, "extra_choices")
                     .as_array()
                     .map_or(0, |a| a.len()) as u64,
@@ -671,8 +688,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// A computed value as a JSON value (for change log data).
-    fn computed_value(&self, m: M, rec: &Rec, c: C) -> Value {
-        let mut w = W::with_capacity(32);
+    fn computed_value(&self, m: Model, rec: &Rec, c: Computed) -> Value {
+        let mut w = JsonWriter::with_capacity(32);
         self.write_computed(&mut w, m, rec, c, Mode::Full);
         parse(&w)
     }
@@ -680,32 +697,33 @@ impl<'a> Ctx<'a> {
     /// NetBox's `serialize_object()` as shown in change records (`prechange_data` /
     /// `postchange_data`): raw model field values, FK ids, tag names, content type ids, ordered
     /// like PostgreSQL `jsonb`.
-    pub fn log_data(&self, m: M, rec: &Rec) -> Value {
+    pub fn log_data(&self, m: Model, rec: &Rec) -> Value {
         let mut out = Map::new();
         for (i, f) in m.fields().iter().enumerate() {
-            if !f.is(crate::model::L) {
+            if !f.is(crate::model::LOGGED) {
                 continue;
             }
             let raw = rec.val(i);
             let v = match f.kind {
-                K::Choice { log_blank, .. } => match raw {
+                FieldKind::Choice { log_blank, .. } => match raw {
                     Value::Null if log_blank => Value::String(String::new()),
                     v => v.clone(),
                 },
-                K::Dec { places, .. } => match raw.as_f64() {
+                FieldKind::Dec { places, .. } => match raw.as_f64() {
                     Some(x) => Value::String(fmt_decimal(x, places)),
                     None => Value::Null,
                 },
-                K::Image => Value::String(String::new()),
-                K::Absent | K::Null => Value::Null,
-                K::AbsentList => Value::Array(Vec::new()),
-                K::Zero => Value::from(0),
-                K::ContentType { .. } => match raw.as_str().and_then(crate::model::content_type_id)
-                {
-                    Some(ct) => Value::from(ct),
-                    None => Value::Null,
-                },
-                K::ContentTypes => {
+                FieldKind::Image => Value::String(String::new()),
+                FieldKind::Absent | FieldKind::Null => Value::Null,
+                FieldKind::AbsentList => Value::Array(Vec::new()),
+                FieldKind::Zero => Value::from(0),
+                FieldKind::ContentType { .. } => {
+                    match raw.as_str().and_then(crate::model::content_type_id) {
+                        Some(ct) => Value::from(ct),
+                        None => Value::Null,
+                    }
+                }
+                FieldKind::ContentTypes => {
                     let mut ids: Vec<u64> = raw
                         .as_array()
                         .into_iter()
@@ -715,7 +733,7 @@ impl<'a> Ctx<'a> {
                     ids.sort_unstable();
                     Value::Array(ids.into_iter().map(Value::from).collect())
                 }
-                K::M2m(target) => {
+                FieldKind::M2m(target) => {
                     // Django serializes many-to-many values in the related model's ordering.
                     let mut ids: Vec<Id> = raw
                         .as_array()
@@ -726,33 +744,33 @@ impl<'a> Ctx<'a> {
                     crate::query::sort(self.store, target, &mut ids, &[]);
                     Value::Array(ids.into_iter().map(Value::from).collect())
                 }
-                K::Tags => {
+                FieldKind::Tags => {
                     let mut names: Vec<String> = rec
                         .tags
                         .iter()
-                        .filter_map(|t| self.store.get(M::Tag, *t))
-                        .map(|t| t.str(M::Tag, "name").to_string())
+                        .filter_map(|t| self.store.get(Model::Tag, *t))
+                        .map(|t| t.str(Model::Tag, "name").to_string())
                         .collect();
                     names.sort();
                     Value::Array(names.into_iter().map(Value::String).collect())
                 }
-                K::CustomFields => Value::Object(rec.cf.clone()),
-                K::VidRanges => Value::String(vid_ranges_log(raw)),
-                K::ExtraChoices => Value::String(extra_choices_log(raw)),
-                K::Computed(c) => self.computed_value(m, rec, c),
+                FieldKind::CustomFields => Value::Object(rec.cf.clone()),
+                FieldKind::VidRanges => Value::String(vid_ranges_log(raw)),
+                FieldKind::ExtraChoices => Value::String(extra_choices_log(raw)),
+                FieldKind::Computed(c) => self.computed_value(m, rec, c),
                 _ => raw.clone(),
             };
             out.insert(f.name.to_string(), v);
         }
-        if m == M::Cable {
+        if m == Model::Cable {
             for (key, end) in [("a_terminations", "A"), ("b_terminations", "B")] {
                 let mut ids: Vec<Id> = self
                     .store
-                    .referrers(M::CableTermination, "cable", rec.id)
+                    .referrers(Model::CableTermination, "cable", rec.id)
                     .filter(|t| {
                         self.store
-                            .get(M::CableTermination, *t)
-                            .is_some_and(|t| t.str(M::CableTermination, "cable_end") == end)
+                            .get(Model::CableTermination, *t)
+                            .is_some_and(|t| t.str(Model::CableTermination, "cable_end") == end)
                     })
                     .collect();
                 ids.sort_unstable();
@@ -775,13 +793,13 @@ fn capitalize(s: &str) -> String {
     }
 }
 
-fn occupied(m: M, rec: &Rec) -> bool {
+fn occupied(m: Model, rec: &Rec) -> bool {
     rec.id_of(m, "cable").is_some() || rec.get(m, "mark_connected").as_bool() == Some(true)
 }
 
 /// `str(device)`.
 pub fn device_display(store: &Store, rec: &Rec) -> String {
-    let m = M::Device;
+    let m = Model::Device;
     let asset = rec.get(m, "asset_tag").as_str();
     if let Some(name) = rec.get(m, "name").as_str().filter(|n| !n.is_empty()) {
         return match asset {
@@ -791,7 +809,7 @@ pub fn device_display(store: &Store, rec: &Rec) -> String {
     }
     if let Some(vc) = rec
         .id_of(m, "virtual_chassis")
-        .and_then(|v| store.get(M::VirtualChassis, v))
+        .and_then(|v| store.get(Model::VirtualChassis, v))
     {
         let pos = rec.get(m, "vc_position");
         let pos = if pos.is_null() {
@@ -800,20 +818,24 @@ pub fn device_display(store: &Store, rec: &Rec) -> String {
             pos.to_string()
         };
         return match asset {
-            Some(a) => format!("{}:{pos} ({a})", vc.str(M::VirtualChassis, "name")),
-            None => format!("{}:{pos} ({})", vc.str(M::VirtualChassis, "name"), rec.id),
+            Some(a) => format!("{}:{pos} ({a})", vc.str(Model::VirtualChassis, "name")),
+            None => format!(
+                "{}:{pos} ({})",
+                vc.str(Model::VirtualChassis, "name"),
+                rec.id
+            ),
         };
     }
     let dt = rec
         .id_of(m, "device_type")
-        .and_then(|d| store.get(M::DeviceType, d));
+        .and_then(|d| store.get(Model::DeviceType, d));
     let (mfr, model) = match dt {
         Some(dt) => (
-            dt.id_of(M::DeviceType, "manufacturer")
-                .and_then(|id| store.get(M::Manufacturer, id))
-                .map(|r| r.str(M::Manufacturer, "name").to_string())
+            dt.id_of(Model::DeviceType, "manufacturer")
+                .and_then(|id| store.get(Model::Manufacturer, id))
+                .map(|r| r.str(Model::Manufacturer, "name").to_string())
                 .unwrap_or_default(),
-            dt.str(M::DeviceType, "model").to_string(),
+            dt.str(Model::DeviceType, "model").to_string(),
         ),
         None => (String::new(), String::new()),
     };
@@ -824,7 +846,7 @@ pub fn device_display(store: &Store, rec: &Rec) -> String {
 }
 
 fn cable_display(rec: &Rec) -> String {
-    let label = rec.str(M::Cable, "label");
+    let label = rec.str(Model::Cable, "label");
     if label.is_empty() {
         format!("#{}", rec.id)
     } else {
@@ -888,7 +910,7 @@ fn extra_choices_log(v: &Value) -> String {
 }
 
 fn prefix_key(s: &Store, rec: &Rec) -> Option<(Option<Id>, net::Net)> {
-    let p = M::Prefix;
+    let p = Model::Prefix;
     let n = net::parse_any(rec.str(p, "prefix"))?;
     let _ = s;
     Some((rec.id_of(p, "vrf"), n))
@@ -899,7 +921,7 @@ fn prefix_children(s: &Store, rec: &Rec) -> usize {
     let Some((vrf, net)) = prefix_key(s, rec) else {
         return 0;
     };
-    s.iter(M::Prefix)
+    s.iter(Model::Prefix)
         .filter(|o| o.id != rec.id)
         .filter_map(|o| prefix_key(s, o))
         .filter(|(v, n)| *v == vrf && net.strictly_contains(n))
@@ -907,13 +929,13 @@ fn prefix_children(s: &Store, rec: &Rec) -> usize {
 }
 
 /// Nesting depth: parents of a role/platform, containing prefixes of a prefix (NetBox `_depth`).
-fn depth(s: &Store, m: M, rec: &Rec) -> usize {
+fn depth(s: &Store, m: Model, rec: &Rec) -> usize {
     match m {
-        M::Prefix => {
+        Model::Prefix => {
             let Some((vrf, net)) = prefix_key(s, rec) else {
                 return 0;
             };
-            s.iter(M::Prefix)
+            s.iter(Model::Prefix)
                 .filter(|o| o.id != rec.id)
                 .filter_map(|o| {
                     let (v, n) = prefix_key(s, o)?;

@@ -8,7 +8,7 @@
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
-use crate::model::{C, F, K, M, R, U, W};
+use crate::model::{Computed, Field, FieldKind, Model, REQUIRED, UNIQUE, WRITABLE};
 use crate::net;
 use crate::render::{CfDef, Ctx};
 use crate::store::{Change, Id, Rec, Store};
@@ -55,9 +55,9 @@ fn one(key: &str, msg: impl Into<String>) -> WriteError {
 /// Undo journal entry, so that a failed bulk request leaves nothing behind.
 #[derive(Debug)]
 enum Undo {
-    Insert(M, Id),
-    Replace(M, Box<Rec>),
-    Remove(M, Box<Rec>),
+    Insert(Model, Id),
+    Replace(Model, Box<Rec>),
+    Remove(Model, Box<Rec>),
     Change,
     /// A change record's `postchange_data` before a many-to-many update was folded into it.
     Post(usize, Option<Box<str>>),
@@ -69,7 +69,7 @@ pub struct Tx<'a> {
     pub actor: Actor,
     undo: Vec<Undo>,
     /// Objects whose deletion this request has recorded (NetBox's `_signals_received`).
-    pub(crate) deleted: std::collections::HashSet<(M, Id)>,
+    pub(crate) deleted: std::collections::HashSet<(Model, Id)>,
 }
 
 impl<'a> Tx<'a> {
@@ -108,31 +108,31 @@ impl<'a> Tx<'a> {
 
     pub fn commit(self) {}
 
-    pub(crate) fn insert(&mut self, m: M, rec: Rec) {
+    pub(crate) fn insert(&mut self, m: Model, rec: Rec) {
         self.undo.push(Undo::Insert(m, rec.id));
         self.store.insert(m, rec);
     }
 
-    pub(crate) fn replace(&mut self, m: M, rec: Rec) {
+    pub(crate) fn replace(&mut self, m: Model, rec: Rec) {
         if let Some(old) = self.store.get(m, rec.id) {
             self.undo.push(Undo::Replace(m, Box::new(old.clone())));
         }
         self.store.replace(m, rec);
     }
 
-    pub(crate) fn remove(&mut self, m: M, id: Id) -> Option<Rec> {
+    pub(crate) fn remove(&mut self, m: Model, id: Id) -> Option<Rec> {
         let rec = self.store.remove(m, id)?;
         self.undo.push(Undo::Remove(m, Box::new(rec.clone())));
         Some(rec)
     }
 
-    pub(crate) fn snapshot(&self, m: M, id: Id) -> Option<Box<str>> {
+    pub(crate) fn snapshot(&self, m: Model, id: Id) -> Option<Box<str>> {
         let rec = self.store.get(m, id)?;
         let data = Ctx::new(self.store, "").log_data(m, rec);
         Some(serde_json::to_string(&data).unwrap_or_default().into())
     }
 
-    pub(crate) fn repr(&self, m: M, id: Id) -> String {
+    pub(crate) fn repr(&self, m: Model, id: Id) -> String {
         self.store
             .get(m, id)
             .map(|r| Ctx::new(self.store, "").display(m, r))
@@ -144,7 +144,7 @@ impl<'a> Tx<'a> {
     pub(crate) fn log(
         &mut self,
         action: &'static str,
-        m: M,
+        m: Model,
         id: Id,
         repr: String,
         (pre, post): (Option<Box<str>>, Option<Box<str>>),
@@ -176,7 +176,7 @@ impl Tx<'_> {
     /// for the object, else recorded as an update.
     pub(crate) fn log_m2m(
         &mut self,
-        m: M,
+        m: Model,
         id: Id,
         repr: String,
         (pre, post): (Option<Box<str>>, Option<Box<str>>),
@@ -208,7 +208,7 @@ struct Parsed {
     vals: Vec<(usize, Value)>,
     tags: Option<Vec<Id>>,
     cf: Option<Map<String, Value>>,
-    terms: [Option<Vec<(M, Id)>>; 2],
+    terms: [Option<Vec<(Model, Id)>>; 2],
     message: String,
 }
 
@@ -216,26 +216,26 @@ struct Parsed {
 // Parsing (DRF field semantics)
 // ---------------------------------------------------------------------------------------------
 
-fn parse_string(v: &Value, f: &F) -> Result<Value, String> {
+fn parse_string(v: &Value, f: &Field) -> Result<Value, String> {
     let s = match v {
         Value::String(s) => s.trim().to_string(),
         Value::Number(n) => n.to_string(),
         Value::Null => {
             return match f.kind {
-                K::NullStr(_) => Ok(Value::Null),
+                FieldKind::NullStr(_) => Ok(Value::Null),
                 _ => Err("This field may not be null.".into()),
             };
         }
         _ => return Err("Not a valid string.".into()),
     };
     let max = match f.kind {
-        K::Str(n) | K::Name(n) | K::NullStr(n) | K::Slug(n) => n,
+        FieldKind::Str(n) | FieldKind::Name(n) | FieldKind::NullStr(n) | FieldKind::Slug(n) => n,
         _ => usize::MAX,
     };
     if s.is_empty() {
         return match f.kind {
-            K::Name(_) | K::Slug(_) => Err("This field may not be blank.".into()),
-            K::Color(Some(_)) => Err("This field may not be blank.".into()),
+            FieldKind::Name(_) | FieldKind::Slug(_) => Err("This field may not be blank.".into()),
+            FieldKind::Color(Some(_)) => Err("This field may not be blank.".into()),
             _ => Ok(Value::String(s)),
         };
     }
@@ -244,7 +244,7 @@ fn parse_string(v: &Value, f: &F) -> Result<Value, String> {
             "Ensure this field has no more than {max} characters."
         ));
     }
-    if matches!(f.kind, K::Slug(_))
+    if matches!(f.kind, FieldKind::Slug(_))
         && !s
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
@@ -253,7 +253,7 @@ fn parse_string(v: &Value, f: &F) -> Result<Value, String> {
             "Enter a valid \"slug\" consisting of letters, numbers, underscores or hyphens.".into(),
         );
     }
-    if matches!(f.kind, K::Color(_))
+    if matches!(f.kind, FieldKind::Color(_))
         && !(s.len() == 6
             && s.chars()
                 .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)))
@@ -331,7 +331,7 @@ fn parse_bool(v: &Value) -> Result<Value, String> {
 }
 
 /// Resolves a related object reference (`5`, `"5"`, `{"slug": "x"}`) on `target`.
-pub fn resolve_ref(store: &Store, target: M, v: &Value) -> Result<Id, String> {
+pub fn resolve_ref(store: &Store, target: Model, v: &Value) -> Result<Id, String> {
     let by_id = |id: u64| {
         if store.get(target, id).is_some() {
             Ok(id)
@@ -419,12 +419,12 @@ fn expect_list(v: &Value) -> Result<&Vec<Value>, String> {
     }
 }
 
-fn parse_content_type(m: M, f: &F, v: &Value, null: bool) -> Result<Value, String> {
+fn parse_content_type(m: Model, f: &Field, v: &Value, null: bool) -> Result<Value, String> {
     match v {
         Value::Null if null => Ok(Value::Null),
         Value::Null => Err("This field may not be null.".into()),
         Value::String(s) => {
-            let known = M::from_label(s);
+            let known = Model::from_label(s);
             let targets = crate::model::gfk_targets(m, f.name);
             match known {
                 Some(t) if targets.is_empty() || targets.contains(&t) => {
@@ -480,20 +480,23 @@ fn parse_vid_ranges(v: &Value) -> Result<Value, String> {
     ))
 }
 
-fn parse_field(store: &Store, m: M, f: &F, v: &Value) -> Result<Value, String> {
+fn parse_field(store: &Store, m: Model, f: &Field, v: &Value) -> Result<Value, String> {
     match f.kind {
-        K::Str(_) | K::Name(_) | K::NullStr(_) | K::Slug(_) | K::Text | K::Color(_) => {
-            parse_string(v, f)
-        }
-        K::Int { min, max, null, .. } => parse_int(v, min, max, null),
-        K::Dec { null, .. } => parse_dec(v, null),
-        K::Bool(_) => match v {
+        FieldKind::Str(_)
+        | FieldKind::Name(_)
+        | FieldKind::NullStr(_)
+        | FieldKind::Slug(_)
+        | FieldKind::Text
+        | FieldKind::Color(_) => parse_string(v, f),
+        FieldKind::Int { min, max, null, .. } => parse_int(v, min, max, null),
+        FieldKind::Dec { null, .. } => parse_dec(v, null),
+        FieldKind::Bool(_) => match v {
             Value::Null => Err("This field may not be null.".into()),
             v => parse_bool(v),
         },
         // NetBox's ChoiceField: null becomes "" unless the field allows null; "" needs
         // `allow_blank` (stored as "", rendered as null).
-        K::Choice { set, null, .. } => match v {
+        FieldKind::Choice { set, null, .. } => match v {
             Value::Null if null && !choice_null_is_blank(m, f.name) => Ok(Value::Null),
             Value::Null | Value::String(_) if v.as_str().unwrap_or("").is_empty() => {
                 if null && choice_allows_blank(m, f.name) {
@@ -508,49 +511,49 @@ fn parse_field(store: &Store, m: M, f: &F, v: &Value) -> Result<Value, String> {
             }
             other => Err(format!("{} is not a valid choice.", py_str(other))),
         },
-        K::Json => Ok(v.clone()),
-        K::JsonObj => match v {
+        FieldKind::Json => Ok(v.clone()),
+        FieldKind::JsonObj => match v {
             Value::Object(_) => Ok(v.clone()),
             Value::Null => Ok(Value::Object(Map::new())),
             _ => Err("Value must be valid JSON.".into()),
         },
-        K::Date => match v {
+        FieldKind::Date => match v {
             Value::Null => Ok(Value::Null),
             Value::String(s) if is_iso_date(s) => Ok(v.clone()),
             _ => Err("Date has wrong format. Use one of these formats instead: YYYY-MM-DD.".into()),
         },
-        K::Mac => match v {
+        FieldKind::Mac => match v {
             Value::String(s) => net::parse_mac(s).map(Value::String),
             Value::Null => Err("This field may not be null.".into()),
             other => Err(format!("Invalid MAC address format: {}", py_str(other))),
         },
-        K::Network => match v {
+        FieldKind::Network => match v {
             Value::String(s) => net::parse_prefix(s).map(|n| Value::String(n.text())),
             Value::Null => Err("This field may not be null.".into()),
             other => Err(format!("Invalid IP prefix format: {}", py_str(other))),
         },
-        K::Address => match v {
+        FieldKind::Address => match v {
             Value::String(s) => net::parse_address(s).map(|n| Value::String(n.text())),
             Value::Null => Err("This field may not be null.".into()),
             other => Err(format!("Invalid IP address format: {}", py_str(other))),
         },
-        K::VidRanges => parse_vid_ranges(v),
-        K::Fk(target, _) => match v {
+        FieldKind::VidRanges => parse_vid_ranges(v),
+        FieldKind::Fk(target, _) => match v {
             Value::Null => Ok(Value::Null),
             v => resolve_ref(store, target, v).map(Value::from),
         },
-        K::ReqFk(target, _) => match v {
+        FieldKind::ReqFk(target, _) => match v {
             Value::Null => Err("This field may not be null.".into()),
             v => resolve_ref(store, target, v).map(Value::from),
         },
-        K::Absent => resolve_absent(v),
-        K::AbsentList => {
+        FieldKind::Absent => resolve_absent(v),
+        FieldKind::AbsentList => {
             for item in expect_list(v)? {
                 resolve_absent(item)?;
             }
             Ok(Value::Array(Vec::new()))
         }
-        K::M2m(target) => {
+        FieldKind::M2m(target) => {
             let mut ids = Vec::new();
             for item in expect_list(v)? {
                 let id = resolve_ref(store, target, item)?;
@@ -560,12 +563,12 @@ fn parse_field(store: &Store, m: M, f: &F, v: &Value) -> Result<Value, String> {
             }
             Ok(Value::Array(ids.into_iter().map(Value::from).collect()))
         }
-        K::ContentType { null } => parse_content_type(m, f, v, null),
-        K::ObjectId { null } => match v {
+        FieldKind::ContentType { null } => parse_content_type(m, f, v, null),
+        FieldKind::ObjectId { null } => match v {
             Value::Null if null => Ok(Value::Null),
             v => parse_int(v, 0, i64::MAX, false),
         },
-        K::ContentTypes => {
+        FieldKind::ContentTypes => {
             let mut out = Vec::new();
             for item in expect_list(v)? {
                 match item.as_str() {
@@ -579,7 +582,7 @@ fn parse_field(store: &Store, m: M, f: &F, v: &Value) -> Result<Value, String> {
             }
             Ok(Value::Array(out))
         }
-        K::ExtraChoices => match v {
+        FieldKind::ExtraChoices => match v {
             Value::Null => Ok(Value::Null),
             v => {
                 let mut out = Vec::new();
@@ -595,7 +598,7 @@ fn parse_field(store: &Store, m: M, f: &F, v: &Value) -> Result<Value, String> {
                 Ok(Value::Array(out))
             }
         },
-        K::User => match v {
+        FieldKind::User => match v {
             Value::Null => Ok(Value::Null),
             Value::Number(n) if n.as_u64() == Some(1) => Ok(Value::from(1)),
             other => Err(format!(
@@ -608,27 +611,27 @@ fn parse_field(store: &Store, m: M, f: &F, v: &Value) -> Result<Value, String> {
 }
 
 /// Choice fields whose serializer does not allow null (null is read as "").
-fn choice_null_is_blank(m: M, field: &str) -> bool {
+fn choice_null_is_blank(m: Model, field: &str) -> bool {
     matches!(
         (m, field),
-        (M::Device, "face" | "airflow")
+        (Model::Device, "face" | "airflow")
             | (
-                M::Interface,
+                Model::Interface,
                 "mode" | "rf_role" | "rf_channel" | "poe_mode" | "poe_type"
             )
-            | (M::IpAddress, "role")
+            | (Model::IpAddress, "role")
     )
 }
 
 /// Optional choice fields whose serializer refuses "".
-fn choice_allows_blank(m: M, field: &str) -> bool {
+fn choice_allows_blank(m: Model, field: &str) -> bool {
     !matches!(
         (m, field),
-        (M::Vlan, "qinq_role") | (M::CustomFieldChoiceSet, "base_choices")
+        (Model::Vlan, "qinq_role") | (Model::CustomFieldChoiceSet, "base_choices")
     )
 }
 
-fn parse_terminations(store: &Store, v: &Value) -> Result<Vec<(M, Id)>, Value> {
+fn parse_terminations(store: &Store, v: &Value) -> Result<Vec<(Model, Id)>, Value> {
     let items = expect_list(v).map_err(|e| json!([e]))?;
     let mut out = Vec::new();
     let mut errs = Map::new();
@@ -643,8 +646,8 @@ fn parse_terminations(store: &Store, v: &Value) -> Result<Vec<(M, Id)>, Value> {
         let mut e = Map::new();
         let ty = obj.get("object_type");
         let model = match ty.and_then(Value::as_str) {
-            Some(s) => match M::from_label(s) {
-                Some(M::Interface) => Some(M::Interface),
+            Some(s) => match Model::from_label(s) {
+                Some(Model::Interface) => Some(Model::Interface),
                 _ => {
                     add_err(&mut e, "object_type", format!("Invalid content type: {s}"));
                     None
@@ -687,7 +690,7 @@ fn parse_terminations(store: &Store, v: &Value) -> Result<Vec<(M, Id)>, Value> {
 /// Parses a request body for `m` (DRF's `to_internal_value`), collecting field errors.
 fn parse(
     store: &Store,
-    m: M,
+    m: Model,
     body: &Value,
     existing: Option<&Rec>,
     partial: bool,
@@ -705,22 +708,22 @@ fn parse(
     let mut parsed = Parsed::default();
     let creating = existing.is_none();
     for (i, f) in m.fields().iter().enumerate() {
-        if !f.is(W) {
+        if !f.is(WRITABLE) {
             continue;
         }
         let Some(v) = input.get(f.name) else {
-            if f.is(R) && (creating || !partial) {
+            if f.is(REQUIRED) && (creating || !partial) {
                 add_err(&mut errs, f.name, "This field is required.");
             }
             continue;
         };
         match f.kind {
-            K::Tags => match expect_list(v) {
+            FieldKind::Tags => match expect_list(v) {
                 Ok(items) => {
                     let mut ids = Vec::new();
                     let mut bad = None;
                     for item in items {
-                        match resolve_ref(store, M::Tag, item) {
+                        match resolve_ref(store, Model::Tag, item) {
                             Ok(id) if !ids.contains(&id) => ids.push(id),
                             Ok(_) => {}
                             Err(e) => {
@@ -736,7 +739,7 @@ fn parse(
                 }
                 Err(e) => add_err(&mut errs, f.name, e),
             },
-            K::CustomFields => match v {
+            FieldKind::CustomFields => match v {
                 Value::Object(map) => {
                     let defs = crate::render::cf_defs(store, m);
                     let mut unknown: Vec<&String> = map
@@ -776,12 +779,14 @@ fn parse(
                     "Invalid data format. Custom field data must be passed as a dictionary mapping field names to their values.",
                 ),
             },
-            K::Computed(C::CableTerminations(end)) => match parse_terminations(store, v) {
-                Ok(t) => parsed.terms[usize::from(end == 'B')] = Some(t),
-                Err(e) => {
-                    errs.insert(f.name.into(), e);
+            FieldKind::Computed(Computed::CableTerminations(end)) => {
+                match parse_terminations(store, v) {
+                    Ok(t) => parsed.terms[usize::from(end == 'B')] = Some(t),
+                    Err(e) => {
+                        errs.insert(f.name.into(), e);
+                    }
                 }
-            },
+            }
             _ => match parse_field(store, m, f, v) {
                 Ok(v) => parsed.vals.push((i, v)),
                 Err(e) => add_err(&mut errs, f.name, e),
@@ -803,7 +808,7 @@ fn parse(
     // DRF UniqueValidator on single unique fields runs with the field validation.
     for (i, v) in &parsed.vals {
         let f = &m.fields()[*i];
-        if !f.is(U) || v.is_null() || errs.contains_key(f.name) {
+        if !f.is(UNIQUE) || v.is_null() || errs.contains_key(f.name) {
             continue;
         }
         let key = v
@@ -943,7 +948,12 @@ fn validate_cf_value(def: &CfDef, v: &Value) -> Result<(), String> {
 }
 
 /// NetBox's `CustomFieldsMixin.clean()`: the first invalid value, then missing required fields.
-fn clean_custom_fields(store: &Store, m: M, id: Id, data: &Map<String, Value>) -> Option<String> {
+fn clean_custom_fields(
+    store: &Store,
+    m: Model,
+    id: Id,
+    data: &Map<String, Value>,
+) -> Option<String> {
     let defs = crate::render::cf_defs(store, m);
     for (name, value) in data {
         let Some(def) = defs.iter().find(|d| &d.name == name) else {
@@ -970,32 +980,34 @@ fn clean_custom_fields(store: &Store, m: M, id: Id, data: &Map<String, Value>) -
 }
 
 /// Uniqueness constraints checked by `validate_constraints()` (non-field errors).
-fn constraint_errors(store: &Store, m: M, rec: &Rec) -> Vec<String> {
+fn constraint_errors(store: &Store, m: Model, rec: &Rec) -> Vec<String> {
     let msg = |name: &str| -> Option<&'static str> {
         Some(match (m, name) {
-            (M::DeviceType, "manufacturer_model") => {
+            (Model::DeviceType, "manufacturer_model") => {
                 "Device type with this Manufacturer and Model already exists."
             }
-            (M::DeviceType, "manufacturer_slug") => {
+            (Model::DeviceType, "manufacturer_slug") => {
                 "Device type with this Manufacturer and Slug already exists."
             }
-            (M::DeviceRole, "scope_name") => "A device role with this name already exists.",
-            (M::DeviceRole, "scope_slug") => "A device role with this slug already exists.",
-            (M::Platform, "scope_name") => "Platform name must be unique.",
-            (M::Platform, "scope_slug") => "Platform slug must be unique.",
-            (M::Device, "name_site") => "Device name must be unique per site and tenant.",
-            (M::Device, "vc_position") => {
+            (Model::DeviceRole, "scope_name") => "A device role with this name already exists.",
+            (Model::DeviceRole, "scope_slug") => "A device role with this slug already exists.",
+            (Model::Platform, "scope_name") => "Platform name must be unique.",
+            (Model::Platform, "scope_slug") => "Platform slug must be unique.",
+            (Model::Device, "name_site") => "Device name must be unique per site and tenant.",
+            (Model::Device, "vc_position") => {
                 "Device with this Virtual chassis and VC position already exists."
             }
-            (M::Interface, "device_name") => "Interface with this Device and Name already exists.",
-            (M::VlanGroup, "scope_name") => {
+            (Model::Interface, "device_name") => {
+                "Interface with this Device and Name already exists."
+            }
+            (Model::VlanGroup, "scope_name") => {
                 "VLAN group with this Scope type, Scope ID and Name already exists."
             }
-            (M::VlanGroup, "scope_slug") => {
+            (Model::VlanGroup, "scope_slug") => {
                 "VLAN group with this Scope type, Scope ID and Slug already exists."
             }
-            (M::Vlan, "group_vid") => "VLAN with this Group and VLAN ID already exists.",
-            (M::Vlan, "group_name") => "VLAN with this Group and Name already exists.",
+            (Model::Vlan, "group_vid") => "VLAN with this Group and VLAN ID already exists.",
+            (Model::Vlan, "group_name") => "VLAN with this Group and Name already exists.",
             _ => return None,
         })
     };
@@ -1010,15 +1022,17 @@ fn constraint_errors(store: &Store, m: M, rec: &Rec) -> Vec<String> {
 }
 
 fn iface_device(store: &Store, iface: Id) -> Option<&Rec> {
-    let i = store.get(M::Interface, iface)?;
-    store.get(M::Device, i.id_of(M::Interface, "device")?)
+    let i = store.get(Model::Interface, iface)?;
+    store.get(Model::Device, i.id_of(Model::Interface, "device")?)
 }
 
 /// Interfaces of a device and of the other members of its virtual chassis.
 fn vc_interfaces(store: &Store, dev: &Rec) -> Vec<Id> {
     let mut devices = vec![dev.id];
-    if let Some(vc) = dev.id_of(M::Device, "virtual_chassis") {
-        devices = store.referrers(M::Device, "virtual_chassis", vc).collect();
+    if let Some(vc) = dev.id_of(Model::Device, "virtual_chassis") {
+        devices = store
+            .referrers(Model::Device, "virtual_chassis", vc)
+            .collect();
         if !devices.contains(&dev.id) {
             devices.push(dev.id);
         }
@@ -1027,29 +1041,32 @@ fn vc_interfaces(store: &Store, dev: &Rec) -> Vec<Id> {
         .into_iter()
         .flat_map(|d| {
             store
-                .referrers(M::Interface, "device", d)
+                .referrers(Model::Interface, "device", d)
                 .collect::<Vec<_>>()
         })
         .collect()
 }
 
 /// Model-specific `clean()` rules. Field-keyed errors or a non-field message.
-fn clean_model(store: &Store, m: M, rec: &Rec, old: Option<&Rec>) -> Errs {
+fn clean_model(store: &Store, m: Model, rec: &Rec, old: Option<&Rec>) -> Errs {
     let mut e = Errs::new();
     let ctx = Ctx::new(store, "");
-    let disp = |mm: M, id: Option<Id>| {
+    let disp = |mm: Model, id: Option<Id>| {
         id.and_then(|id| store.get(mm, id))
             .map(|r| ctx.display(mm, r))
             .unwrap_or_default()
     };
     match m {
-        M::Device => {
+        Model::Device => {
             let ifaces = vc_interfaces(store, rec);
             for (field, family) in [("primary_ip4", 4u8), ("primary_ip6", 6), ("oob_ip", 0)] {
-                let Some(ip) = rec.id_of(m, field).and_then(|i| store.get(M::IpAddress, i)) else {
+                let Some(ip) = rec
+                    .id_of(m, field)
+                    .and_then(|i| store.get(Model::IpAddress, i))
+                else {
                     continue;
                 };
-                let text = ip.str(M::IpAddress, "address");
+                let text = ip.str(Model::IpAddress, "address");
                 let fam = net::parse_any(text).map_or(4, |n| n.family());
                 if family != 0 && fam != family {
                     add_err(
@@ -1060,14 +1077,14 @@ fn clean_model(store: &Store, m: M, rec: &Rec, old: Option<&Rec>) -> Errs {
                     break;
                 }
                 let assigned = |ip: &Rec| {
-                    ip.str(M::IpAddress, "assigned_object_type") == "dcim.interface"
+                    ip.str(Model::IpAddress, "assigned_object_type") == "dcim.interface"
                         && ip
-                            .id_of(M::IpAddress, "assigned_object_id")
+                            .id_of(Model::IpAddress, "assigned_object_id")
                             .is_some_and(|i| ifaces.contains(&i))
                 };
                 let nat_ok = ip
-                    .id_of(M::IpAddress, "nat_inside")
-                    .and_then(|n| store.get(M::IpAddress, n))
+                    .id_of(Model::IpAddress, "nat_inside")
+                    .and_then(|n| store.get(Model::IpAddress, n))
                     .is_some_and(assigned);
                 if !assigned(ip) && !nat_ok {
                     add_err(
@@ -1083,20 +1100,23 @@ fn clean_model(store: &Store, m: M, rec: &Rec, old: Option<&Rec>) -> Errs {
             if e.is_empty()
                 && let (Some(pl), Some(dt)) = (
                     rec.id_of(m, "platform")
-                        .and_then(|p| store.get(M::Platform, p)),
+                        .and_then(|p| store.get(Model::Platform, p)),
                     rec.id_of(m, "device_type")
-                        .and_then(|d| store.get(M::DeviceType, d)),
+                        .and_then(|d| store.get(Model::DeviceType, d)),
                 )
-                && let Some(pm) = pl.id_of(M::Platform, "manufacturer")
-                && Some(pm) != dt.id_of(M::DeviceType, "manufacturer")
+                && let Some(pm) = pl.id_of(Model::Platform, "manufacturer")
+                && Some(pm) != dt.id_of(Model::DeviceType, "manufacturer")
             {
                 add_err(
                     &mut e,
                     "platform",
                     format!(
                         "The assigned platform is limited to {} device types, but this device's type belongs to {}.",
-                        disp(M::Manufacturer, Some(pm)),
-                        disp(M::Manufacturer, dt.id_of(M::DeviceType, "manufacturer"))
+                        disp(Model::Manufacturer, Some(pm)),
+                        disp(
+                            Model::Manufacturer,
+                            dt.id_of(Model::DeviceType, "manufacturer")
+                        )
                     ),
                 );
             }
@@ -1113,8 +1133,9 @@ fn clean_model(store: &Store, m: M, rec: &Rec, old: Option<&Rec>) -> Errs {
             if e.is_empty()
                 && let Some(old) = old
             {
-                let master_of: Option<Id> =
-                    store.referrers(M::VirtualChassis, "master", old.id).next();
+                let master_of: Option<Id> = store
+                    .referrers(Model::VirtualChassis, "master", old.id)
+                    .next();
                 if let Some(vc) = master_of
                     && rec.id_of(m, "virtual_chassis") != Some(vc)
                 {
@@ -1123,15 +1144,17 @@ fn clean_model(store: &Store, m: M, rec: &Rec, old: Option<&Rec>) -> Errs {
                         "virtual_chassis",
                         format!(
                             "Device cannot be removed from virtual chassis {} because it is currently designated as its master.",
-                            disp(M::VirtualChassis, Some(vc))
+                            disp(Model::VirtualChassis, Some(vc))
                         ),
                     );
                 }
             }
         }
-        M::Interface => {
-            let dev = rec.id_of(m, "device").and_then(|d| store.get(M::Device, d));
-            let dev_vc = dev.and_then(|d| d.id_of(M::Device, "virtual_chassis"));
+        Model::Interface => {
+            let dev = rec
+                .id_of(m, "device")
+                .and_then(|d| store.get(Model::Device, d));
+            let dev_vc = dev.and_then(|d| d.id_of(Model::Device, "virtual_chassis"));
             let ty = rec.str(m, "type");
             let is_virtual = matches!(ty, "virtual" | "bridge" | "lag");
             if is_virtual && rec.id_of(m, "cable").is_some() {
@@ -1185,10 +1208,10 @@ fn clean_model(store: &Store, m: M, rec: &Rec, old: Option<&Rec>) -> Errs {
                     continue;
                 }
                 let other_name = other_rec.str(m, "name");
-                let other_dev_name = disp(M::Device, other_dev);
+                let other_dev_name = disp(Model::Device, other_dev);
                 let other_vc = other_dev
-                    .and_then(|d| store.get(M::Device, d))
-                    .and_then(|d| d.id_of(M::Device, "virtual_chassis"));
+                    .and_then(|d| store.get(Model::Device, d))
+                    .and_then(|d| d.id_of(Model::Device, "virtual_chassis"));
                 let msg = match dev_vc {
                     None => format!(
                         "The selected {what} ({other_name}) belongs to a different device ({other_dev_name}){}",
@@ -1196,7 +1219,7 @@ fn clean_model(store: &Store, m: M, rec: &Rec, old: Option<&Rec>) -> Errs {
                     ),
                     Some(vc) if other_vc != Some(vc) => format!(
                         "The selected {what} ({other_name}) belongs to {other_dev_name}, which is not part of virtual chassis {}.",
-                        disp(M::VirtualChassis, Some(vc))
+                        disp(Model::VirtualChassis, Some(vc))
                     ),
                     Some(_) => continue,
                 };
@@ -1214,16 +1237,16 @@ fn clean_model(store: &Store, m: M, rec: &Rec, old: Option<&Rec>) -> Errs {
             }
             if let Some(v) = rec
                 .id_of(m, "untagged_vlan")
-                .and_then(|v| store.get(M::Vlan, v))
+                .and_then(|v| store.get(Model::Vlan, v))
             {
-                let vsite = v.id_of(M::Vlan, "site");
-                if vsite.is_some() && vsite != dev.and_then(|d| d.id_of(M::Device, "site")) {
+                let vsite = v.id_of(Model::Vlan, "site");
+                if vsite.is_some() && vsite != dev.and_then(|d| d.id_of(Model::Device, "site")) {
                     add_err(
                         &mut e,
                         "untagged_vlan",
                         format!(
                             "The untagged VLAN ({}) must belong to the same site as the interface's parent device, or it must be global.",
-                            ctx.display(M::Vlan, v)
+                            ctx.display(Model::Vlan, v)
                         ),
                     );
                     return e;
@@ -1239,9 +1262,9 @@ fn clean_model(store: &Store, m: M, rec: &Rec, old: Option<&Rec>) -> Errs {
             }
             if let Some(mac) = rec
                 .id_of(m, "primary_mac_address")
-                .and_then(|id| store.get(M::MacAddress, id))
+                .and_then(|id| store.get(Model::MacAddress, id))
             {
-                let assigned = mac.id_of(M::MacAddress, "assigned_object_id");
+                let assigned = mac.id_of(Model::MacAddress, "assigned_object_id");
                 match assigned {
                     None if old.is_some() => add_err(
                         &mut e,
@@ -1253,37 +1276,39 @@ fn clean_model(store: &Store, m: M, rec: &Rec, old: Option<&Rec>) -> Errs {
                         "__all__",
                         format!(
                             "MAC address {} is assigned to a different interface ({}).",
-                            mac.str(M::MacAddress, "mac_address"),
-                            disp(M::Interface, Some(other))
+                            mac.str(Model::MacAddress, "mac_address"),
+                            disp(Model::Interface, Some(other))
                         ),
                     ),
                     _ => {}
                 }
             }
         }
-        M::VirtualChassis => {
+        Model::VirtualChassis => {
             if let Some(master) = rec.id_of(m, "master") {
                 let member = store
-                    .get(M::Device, master)
-                    .and_then(|d| d.id_of(M::Device, "virtual_chassis"));
+                    .get(Model::Device, master)
+                    .and_then(|d| d.id_of(Model::Device, "virtual_chassis"));
                 if member != Some(rec.id) {
                     add_err(
                         &mut e,
                         "master",
                         format!(
                             "The selected master ({}) is not assigned to this virtual chassis.",
-                            disp(M::Device, Some(master))
+                            disp(Model::Device, Some(master))
                         ),
                     );
                 }
             }
         }
-        M::MacAddress => {
+        Model::MacAddress => {
             if let Some(old) = old {
                 let was = old.id_of(m, "assigned_object_id");
                 let is_primary = was
-                    .and_then(|i| store.get(M::Interface, i))
-                    .is_some_and(|i| i.id_of(M::Interface, "primary_mac_address") == Some(rec.id));
+                    .and_then(|i| store.get(Model::Interface, i))
+                    .is_some_and(|i| {
+                        i.id_of(Model::Interface, "primary_mac_address") == Some(rec.id)
+                    });
                 let now = rec.id_of(m, "assigned_object_id");
                 if is_primary && now != was {
                     let msg = if now.is_none() {
@@ -1297,7 +1322,7 @@ fn clean_model(store: &Store, m: M, rec: &Rec, old: Option<&Rec>) -> Errs {
             if e.is_empty()
                 && let Some(id) = rec.id_of(m, "assigned_object_id")
                 && rec.get(m, "assigned_object_type").is_string()
-                && store.get(M::Interface, id).is_none()
+                && store.get(Model::Interface, id).is_none()
             {
                 add_err(
                     &mut e,
@@ -1306,10 +1331,10 @@ fn clean_model(store: &Store, m: M, rec: &Rec, old: Option<&Rec>) -> Errs {
                 );
             }
         }
-        M::IpAddress => {
+        Model::IpAddress => {
             if let Some(id) = rec.id_of(m, "assigned_object_id")
                 && rec.get(m, "assigned_object_type").is_string()
-                && store.get(M::Interface, id).is_none()
+                && store.get(Model::Interface, id).is_none()
             {
                 add_err(
                     &mut e,
@@ -1334,13 +1359,13 @@ fn clean_model(store: &Store, m: M, rec: &Rec, old: Option<&Rec>) -> Errs {
                     } else {
                         "primary_ip4"
                     };
-                    if dev.id_of(M::Device, field) == Some(rec.id) {
+                    if dev.id_of(Model::Device, field) == Some(rec.id) {
                         add_err(
                             &mut e,
                             "__all__",
                             "Cannot reassign IP address while it is designated as the primary IP for the parent object",
                         );
-                    } else if dev.id_of(M::Device, "oob_ip") == Some(rec.id) {
+                    } else if dev.id_of(Model::Device, "oob_ip") == Some(rec.id) {
                         add_err(
                             &mut e,
                             "__all__",
@@ -1359,7 +1384,7 @@ fn clean_model(store: &Store, m: M, rec: &Rec, old: Option<&Rec>) -> Errs {
                 );
             }
         }
-        M::Prefix | M::VlanGroup => {
+        Model::Prefix | Model::VlanGroup => {
             let ty = rec.get(m, "scope_type").as_str();
             let id = rec.id_of(m, "scope_id");
             match (ty, id) {
@@ -1369,7 +1394,10 @@ fn clean_model(store: &Store, m: M, rec: &Rec, old: Option<&Rec>) -> Errs {
                 }
                 (None, Some(_)) => add_err(&mut e, "scope_type", "Please select a scope type."),
                 (Some(t), Some(id)) => {
-                    if M::from_label(t).and_then(|mm| store.get(mm, id)).is_none() {
+                    if Model::from_label(t)
+                        .and_then(|mm| store.get(mm, id))
+                        .is_none()
+                    {
                         add_err(
                             &mut e,
                             "scope",
@@ -1380,13 +1408,13 @@ fn clean_model(store: &Store, m: M, rec: &Rec, old: Option<&Rec>) -> Errs {
                 (None, None) => {}
             }
         }
-        M::Vlan => {
+        Model::Vlan => {
             if let Some(g) = rec
                 .id_of(m, "group")
-                .and_then(|g| store.get(M::VlanGroup, g))
+                .and_then(|g| store.get(Model::VlanGroup, g))
             {
                 let vid = rec.get(m, "vid").as_i64().unwrap_or(0);
-                let ranges = g.get(M::VlanGroup, "vid_ranges");
+                let ranges = g.get(Model::VlanGroup, "vid_ranges");
                 let inside = ranges.as_array().into_iter().flatten().any(|r| {
                     let lo = r.get(0).and_then(Value::as_i64).unwrap_or(0);
                     let hi = r.get(1).and_then(Value::as_i64).unwrap_or(0);
@@ -1413,13 +1441,13 @@ fn clean_model(store: &Store, m: M, rec: &Rec, old: Option<&Rec>) -> Errs {
                         format!(
                             "VID must be in ranges {} for VLANs in group {}",
                             text.join(","),
-                            g.str(M::VlanGroup, "name")
+                            g.str(Model::VlanGroup, "name")
                         ),
                     );
                 }
             }
         }
-        M::CustomField => {
+        Model::CustomField => {
             let name = rec.str(m, "name");
             if !name
                 .chars()
@@ -1469,11 +1497,11 @@ fn clean_model(store: &Store, m: M, rec: &Rec, old: Option<&Rec>) -> Errs {
                 add_err(&mut e, "object_types", "This list may not be empty.");
             }
         }
-        M::JournalEntry => {
+        Model::JournalEntry => {
             let target = rec
                 .get(m, "assigned_object_type")
                 .as_str()
-                .and_then(M::from_label);
+                .and_then(Model::from_label);
             let id = rec.id_of(m, "assigned_object_id");
             if let (Some(t), Some(id)) = (target, id)
                 && store.get(t, id).is_none()
@@ -1515,7 +1543,7 @@ fn title_case(s: &str) -> String {
 }
 
 /// `full_clean()`: custom fields and model rules, then uniqueness constraints.
-fn full_clean(store: &Store, m: M, rec: &Rec, old: Option<&Rec>) -> Result<(), WriteError> {
+fn full_clean(store: &Store, m: Model, rec: &Rec, old: Option<&Rec>) -> Result<(), WriteError> {
     let mut errs = Errs::new();
     let cf_err = if m.has_custom_fields() {
         clean_custom_fields(store, m, rec.id, &rec.cf)
@@ -1545,7 +1573,7 @@ fn full_clean(store: &Store, m: M, rec: &Rec, old: Option<&Rec>) -> Result<(), W
 // ---------------------------------------------------------------------------------------------
 
 /// Builds the new version of a record from parsed input.
-fn build(tx: &Tx, m: M, parsed: &Parsed, existing: Option<&Rec>, partial: bool) -> Rec {
+fn build(tx: &Tx, m: Model, parsed: &Parsed, existing: Option<&Rec>, partial: bool) -> Rec {
     let store = &*tx.store;
     let mut rec = match existing {
         Some(e) => e.clone(),
@@ -1555,7 +1583,10 @@ fn build(tx: &Tx, m: M, parsed: &Parsed, existing: Option<&Rec>, partial: bool) 
         // PUT: fields with an explicit serializer default return to it when omitted; the others
         // keep their values (DRF only writes validated data).
         for (i, f) in m.fields().iter().enumerate() {
-            if f.is(crate::model::P) && f.stored() && !parsed.vals.iter().any(|(j, _)| *j == i) {
+            if f.is(crate::model::PUT_DEFAULT)
+                && f.stored()
+                && !parsed.vals.iter().any(|(j, _)| *j == i)
+            {
                 rec.vals[i] = crate::store::default_value(f);
             }
         }
@@ -1592,23 +1623,23 @@ fn build(tx: &Tx, m: M, parsed: &Parsed, existing: Option<&Rec>, partial: bool) 
         rec.cf = data;
     }
     // Serializer defaults and model save() side effects.
-    if existing.is_none() && m == M::Device {
+    if existing.is_none() && m == Model::Device {
         let pi = m.field_index("platform").unwrap_or(0);
         if rec.vals[pi].is_null()
             && let Some(dt) = rec
                 .id_of(m, "device_type")
-                .and_then(|d| store.get(M::DeviceType, d))
+                .and_then(|d| store.get(Model::DeviceType, d))
         {
-            rec.vals[pi] = dt.get(M::DeviceType, "default_platform").clone();
+            rec.vals[pi] = dt.get(Model::DeviceType, "default_platform").clone();
         }
     }
-    if existing.is_none() && m == M::JournalEntry {
+    if existing.is_none() && m == Model::JournalEntry {
         let ci = m.field_index("created_by").unwrap_or(0);
         if !parsed.vals.iter().any(|(j, _)| *j == ci) {
             rec.vals[ci] = Value::from(crate::changes::USER_ID);
         }
     }
-    if m == M::Interface {
+    if m == Model::Interface {
         let mode = rec.get(m, "mode").as_str().unwrap_or("").to_string();
         let untagged = m.field_index("untagged_vlan").unwrap_or(0);
         let tagged = m.field_index("tagged_vlans").unwrap_or(0);
@@ -1629,11 +1660,11 @@ fn build(tx: &Tx, m: M, parsed: &Parsed, existing: Option<&Rec>, partial: bool) 
 /// decides which VLAN fields may be set; values come from the request, else from the instance.
 fn serializer_validate(
     store: &Store,
-    m: M,
+    m: Model,
     parsed: &Parsed,
     existing: Option<&Rec>,
 ) -> Result<(), WriteError> {
-    if m != M::Interface {
+    if m != Model::Interface {
         return Ok(());
     }
     let given = |name: &str| -> Option<&Value> {
@@ -1694,25 +1725,25 @@ fn serializer_validate(
         None => given("device").and_then(Value::as_u64),
     };
     let site = device
-        .and_then(|d| store.get(M::Device, d))
-        .and_then(|d| d.id_of(M::Device, "site"));
+        .and_then(|d| store.get(Model::Device, d))
+        .and_then(|d| d.id_of(Model::Device, "site"));
     for vid in given("tagged_vlans")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter_map(Value::as_u64)
     {
-        let Some(vlan) = store.get(M::Vlan, vid) else {
+        let Some(vlan) = store.get(Model::Vlan, vid) else {
             continue;
         };
-        let vsite = vlan.id_of(M::Vlan, "site");
+        let vsite = vlan.id_of(Model::Vlan, "site");
         if vsite.is_some() && vsite != site {
             return Err(one(
                 "tagged_vlans",
                 format!(
                     "VLAN {} ({}) must belong to the same site as the interface's parent device, or it must be global.",
-                    vlan.str(M::Vlan, "name"),
-                    vlan.get(M::Vlan, "vid")
+                    vlan.str(Model::Vlan, "name"),
+                    vlan.get(Model::Vlan, "vid")
                 ),
             ));
         }
@@ -1724,8 +1755,8 @@ fn serializer_validate(
 fn check_terminations(
     store: &Store,
     cable_id: Id,
-    a: &[(M, Id)],
-    b: &[(M, Id)],
+    a: &[(Model, Id)],
+    b: &[(Model, Id)],
 ) -> Result<(), WriteError> {
     for (mm, id) in a.iter().chain(b.iter()) {
         if store.get(*mm, *id).is_none() {
@@ -1748,7 +1779,7 @@ fn check_terminations(
         let Some(iface) = store.get(*mm, *id) else {
             continue;
         };
-        let ty = iface.str(M::Interface, "type");
+        let ty = iface.str(Model::Interface, "type");
         if matches!(ty, "virtual" | "bridge" | "lag") {
             let label = crate::choices::INTERFACE_TYPE.label(ty).unwrap_or(ty);
             return Err(one(
@@ -1756,29 +1787,29 @@ fn check_terminations(
                 format!("Cables cannot be terminated to {label} interfaces"),
             ));
         }
-        if iface.get(M::Interface, "mark_connected").as_bool() == Some(true) {
+        if iface.get(Model::Interface, "mark_connected").as_bool() == Some(true) {
             let dev = iface
-                .id_of(M::Interface, "device")
-                .and_then(|d| store.get(M::Device, d))
-                .map(|d| ctx.display(M::Device, d))
+                .id_of(Model::Interface, "device")
+                .and_then(|d| store.get(Model::Device, d))
+                .map(|d| ctx.display(Model::Device, d))
                 .unwrap_or_default();
             return Err(one(
                 "__all__",
                 format!(
                     "Cannot connect a cable to {dev} > {} because it is marked as connected.",
-                    iface.str(M::Interface, "name")
+                    iface.str(Model::Interface, "name")
                 ),
             ));
         }
         if let Some(ct) = store
             .unique_holder(
-                M::CableTermination,
+                Model::CableTermination,
                 "termination",
                 &format!("dcim.interface|{id}"),
             )
-            .and_then(|t| store.get(M::CableTermination, t))
+            .and_then(|t| store.get(Model::CableTermination, t))
         {
-            let other = ct.id_of(M::CableTermination, "cable").unwrap_or(0);
+            let other = ct.id_of(Model::CableTermination, "cable").unwrap_or(0);
             if other != cable_id {
                 return Err(one(
                     "__all__",
@@ -1791,7 +1822,7 @@ fn check_terminations(
 }
 
 pub(crate) fn set_iface_cable(tx: &mut Tx, iface: Id, cable: Option<(Id, char)>, message: &str) {
-    let m = M::Interface;
+    let m = Model::Interface;
     let pre = tx.snapshot(m, iface);
     let Some(mut rec) = tx.store.get(m, iface).cloned() else {
         return;
@@ -1817,8 +1848,8 @@ pub(crate) fn set_iface_cable(tx: &mut Tx, iface: Id, cable: Option<(Id, char)>,
 
 /// A new `CableTermination` and the interface's cable fields (records without the request's
 /// changelog message: NetBox creates and saves these objects itself).
-fn add_termination(tx: &mut Tx, cable: Id, end: char, (_, iface): (M, Id)) {
-    let ct = M::CableTermination;
+fn add_termination(tx: &mut Tx, cable: Id, end: char, (_, iface): (Model, Id)) {
+    let ct = Model::CableTermination;
     let id = tx.store.alloc_id(ct);
     let mut rec = Rec::new(ct, id, tx.actor.now);
     rec.vals[ct.field_index("cable").unwrap_or(0)] = Value::from(cable);
@@ -1834,7 +1865,7 @@ fn add_termination(tx: &mut Tx, cable: Id, end: char, (_, iface): (M, Id)) {
 }
 
 fn terminations_of(store: &Store, cable: Id) -> Vec<(Id, char, Id)> {
-    let ct = M::CableTermination;
+    let ct = Model::CableTermination;
     let mut out: Vec<(Id, char, Id)> = store
         .referrers(ct, "cable", cable)
         .filter_map(|t| {
@@ -1848,7 +1879,7 @@ fn terminations_of(store: &Store, cable: Id) -> Vec<(Id, char, Id)> {
 }
 
 /// Creates one object from a request body. Returns its id.
-pub fn create(tx: &mut Tx, m: M, body: &Value) -> Result<Id, WriteError> {
+pub fn create(tx: &mut Tx, m: Model, body: &Value) -> Result<Id, WriteError> {
     create_with(tx, m, body, None)
 }
 
@@ -1857,7 +1888,7 @@ pub fn create(tx: &mut Tx, m: M, body: &Value) -> Result<Id, WriteError> {
 /// create either way, so a client reading the change log from zero sees every object.
 pub fn create_with(
     tx: &mut Tx,
-    m: M,
+    m: Model,
     body: &Value,
     fixed_id: Option<Id>,
 ) -> Result<Id, WriteError> {
@@ -1878,7 +1909,7 @@ pub fn create_with(
     let parsed = parse(tx.store, m, body, None, false)?;
     serializer_validate(tx.store, m, &parsed, None)?;
     let mut rec = build(tx, m, &parsed, None, false);
-    if m == M::Cable {
+    if m == Model::Cable {
         let (a, b) = (&parsed.terms[0], &parsed.terms[1]);
         let (Some(a), Some(b)) = (a, b) else {
             return Err(one(
@@ -1926,7 +1957,7 @@ pub fn create_with(
     let message = parsed.message.clone();
     tx.insert(m, rec);
     let mut post = defaults_as_numbers(m, &parsed, tx.snapshot(m, id));
-    if m == M::Cable {
+    if m == Model::Cable {
         // Tags are added after save(); their m2m change lands on the cable's last record of the
         // request (the update written once the terminations exist), not on this one.
         post = without_tags(post);
@@ -1934,15 +1965,17 @@ pub fn create_with(
     let repr = tx.repr(m, id);
     tx.log("create", m, id, repr, (None, post), &message);
     // A primary MAC that is not assigned yet gets assigned to the new interface (post_save signal).
-    if m == M::Interface
+    if m == Model::Interface
         && let Some(mac) = tx
             .store
             .get(m, id)
             .and_then(|r| r.id_of(m, "primary_mac_address"))
-        && let Some(mac_rec) = tx.store.get(M::MacAddress, mac).cloned()
-        && mac_rec.get(M::MacAddress, "assigned_object_id").is_null()
+        && let Some(mac_rec) = tx.store.get(Model::MacAddress, mac).cloned()
+        && mac_rec
+            .get(Model::MacAddress, "assigned_object_id")
+            .is_null()
     {
-        let mm = M::MacAddress;
+        let mm = Model::MacAddress;
         let pre = tx.snapshot(mm, mac);
         let mut r = mac_rec;
         r.vals[mm.field_index("assigned_object_type").unwrap_or(0)] =
@@ -1954,7 +1987,7 @@ pub fn create_with(
         let repr = tx.repr(mm, mac);
         tx.log("update", mm, mac, repr, (pre, post), &message);
     }
-    if m == M::Cable {
+    if m == Model::Cable {
         let a = parsed.terms[0].clone().unwrap_or_default();
         let b = parsed.terms[1].clone().unwrap_or_default();
         for t in a {
@@ -1980,17 +2013,17 @@ fn without_tags(post: Option<Box<str>>) -> Option<Box<str>> {
 
 /// A create record serializes the in-memory instance: a decimal left at its model default is
 /// still the Python float (`1.0`), while given values went through `Decimal` (`"1.0"`).
-fn defaults_as_numbers(m: M, parsed: &Parsed, post: Option<Box<str>>) -> Option<Box<str>> {
+fn defaults_as_numbers(m: Model, parsed: &Parsed, post: Option<Box<str>>) -> Option<Box<str>> {
     let fields: Vec<(&str, f64)> = m
         .fields()
         .iter()
         .enumerate()
         .filter_map(|(i, f)| match f.kind {
-            K::Dec {
+            FieldKind::Dec {
                 null: false,
                 default,
                 ..
-            } if f.is(crate::model::L) && !parsed.vals.iter().any(|(j, _)| *j == i) => {
+            } if f.is(crate::model::LOGGED) && !parsed.vals.iter().any(|(j, _)| *j == i) => {
                 Some((f.name, default))
             }
             _ => None,
@@ -2009,22 +2042,28 @@ fn defaults_as_numbers(m: M, parsed: &Parsed, post: Option<Box<str>>) -> Option<
 }
 
 /// Updates one object (`PUT` when `partial` is false, `PATCH` otherwise).
-pub fn update(tx: &mut Tx, m: M, id: Id, body: &Value, partial: bool) -> Result<(), WriteError> {
+pub fn update(
+    tx: &mut Tx,
+    m: Model,
+    id: Id,
+    body: &Value,
+    partial: bool,
+) -> Result<(), WriteError> {
     let Some(existing) = tx.store.get(m, id).cloned() else {
         return Err(WriteError::Invalid(Errs::new()));
     };
     let parsed = parse(tx.store, m, body, Some(&existing), partial)?;
     serializer_validate(tx.store, m, &parsed, Some(&existing))?;
     let mut rec = build(tx, m, &parsed, Some(&existing), partial);
-    if m == M::Cable && (parsed.terms[0].is_some() || parsed.terms[1].is_some()) {
+    if m == Model::Cable && (parsed.terms[0].is_some() || parsed.terms[1].is_some()) {
         let current = terminations_of(tx.store, id);
-        let side = |end: char, given: &Option<Vec<(M, Id)>>| -> Vec<(M, Id)> {
+        let side = |end: char, given: &Option<Vec<(Model, Id)>>| -> Vec<(Model, Id)> {
             match given {
                 Some(t) => t.clone(),
                 None => current
                     .iter()
                     .filter(|(_, e, _)| *e == end)
-                    .map(|(_, _, i)| (M::Interface, *i))
+                    .map(|(_, _, i)| (Model::Interface, *i))
                     .collect(),
             }
         };
@@ -2037,20 +2076,27 @@ pub fn update(tx: &mut Tx, m: M, id: Id, body: &Value, partial: bool) -> Result<
     let pre = tx.snapshot(m, id);
     rec.last_updated = tx.actor.now;
     tx.replace(m, rec);
-    if m == M::Cable && (parsed.terms[0].is_some() || parsed.terms[1].is_some()) {
+    if m == Model::Cable && (parsed.terms[0].is_some() || parsed.terms[1].is_some()) {
         let current = terminations_of(tx.store, id);
         for (end, given) in [('A', &parsed.terms[0]), ('B', &parsed.terms[1])] {
             let Some(given) = given else { continue };
             for (t, e, iface) in current.iter().filter(|(_, e, _)| *e == end) {
-                if given.contains(&(M::Interface, *iface)) {
+                if given.contains(&(Model::Interface, *iface)) {
                     continue;
                 }
                 // CableTermination.delete(): the interface records the disconnect first.
-                let ct_pre = tx.snapshot(M::CableTermination, *t);
-                let repr = tx.repr(M::CableTermination, *t);
+                let ct_pre = tx.snapshot(Model::CableTermination, *t);
+                let repr = tx.repr(Model::CableTermination, *t);
                 set_iface_cable(tx, *iface, None, "");
-                tx.remove(M::CableTermination, *t);
-                tx.log("delete", M::CableTermination, *t, repr, (ct_pre, None), "");
+                tx.remove(Model::CableTermination, *t);
+                tx.log(
+                    "delete",
+                    Model::CableTermination,
+                    *t,
+                    repr,
+                    (ct_pre, None),
+                    "",
+                );
                 let _ = e;
             }
             for (mm, iface) in given {
@@ -2071,13 +2117,13 @@ pub use crate::delete::delete;
 
 /// Removes a deleted custom field's values from every object (a queryset update: no records).
 pub(crate) fn drop_custom_field_data(tx: &mut Tx, id: Id) {
-    let m = M::CustomField;
+    let m = Model::CustomField;
     let name = tx
         .store
         .get(m, id)
         .map(|r| r.str(m, "name").to_string())
         .unwrap_or_default();
-    for om in M::ALL {
+    for om in Model::ALL {
         let ids: Vec<Id> = tx
             .store
             .iter(om)
