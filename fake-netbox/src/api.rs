@@ -515,10 +515,9 @@ fn not_found_obj(m: Model, numeric: bool) -> Reply {
     }
 }
 
-fn created_reply(inner: &Inner, store: &Store, m: Model, id: Id, req: &Req) -> Reply {
+fn created_reply(store: &Store, m: Model, id: Id, req: &Req) -> Reply {
     let ctx = Ctx::new(store, req.base.clone());
     let body = ctx.full(m, store.get(m, id).expect("just created"));
-    let _ = inner;
     let mut r = Reply::json(StatusCode::CREATED, body)
         .header(header::LOCATION, ctx.url(m, id))
         .verb("create");
@@ -573,7 +572,7 @@ fn create(inner: &Inner, m: Model, req: &Req) -> Reply {
     match write::create(&mut tx, m, &body) {
         Ok(id) => {
             tx.commit();
-            created_reply(inner, &store, m, id, req)
+            created_reply(&store, m, id, req)
         }
         Err(e) => {
             tx.rollback();

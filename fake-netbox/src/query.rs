@@ -832,14 +832,13 @@ fn parse_one(
     }
     for r in relation_filters(m) {
         let (rbase, rsuffix) = split_lookup(name);
-        let (fname, negate) = if r.name == name {
-            (name, false)
+        let negate = if r.name == name {
+            false
         } else if r.name == rbase && rsuffix == "n" {
-            (rbase, true)
+            true
         } else {
             continue;
         };
-        let _ = fname;
         let wants_null = vals.contains(&"null");
         let ids = if r.attr == "id" {
             resolve_ids(store, r.target, name, vals)?

@@ -909,21 +909,20 @@ fn extra_choices_log(v: &Value) -> String {
     format!("[{}]", items.join(", "))
 }
 
-fn prefix_key(s: &Store, rec: &Rec) -> Option<(Option<Id>, net::Net)> {
+fn prefix_key(rec: &Rec) -> Option<(Option<Id>, net::Net)> {
     let p = Model::Prefix;
     let n = net::parse_any(rec.str(p, "prefix"))?;
-    let _ = s;
     Some((rec.id_of(p, "vrf"), n))
 }
 
 /// Number of prefixes strictly inside `rec` in the same VRF (NetBox's `_children`).
 fn prefix_children(s: &Store, rec: &Rec) -> usize {
-    let Some((vrf, net)) = prefix_key(s, rec) else {
+    let Some((vrf, net)) = prefix_key(rec) else {
         return 0;
     };
     s.iter(Model::Prefix)
         .filter(|o| o.id != rec.id)
-        .filter_map(|o| prefix_key(s, o))
+        .filter_map(prefix_key)
         .filter(|(v, n)| *v == vrf && net.strictly_contains(n))
         .count()
 }
@@ -932,13 +931,13 @@ fn prefix_children(s: &Store, rec: &Rec) -> usize {
 fn depth(s: &Store, m: Model, rec: &Rec) -> usize {
     match m {
         Model::Prefix => {
-            let Some((vrf, net)) = prefix_key(s, rec) else {
+            let Some((vrf, net)) = prefix_key(rec) else {
                 return 0;
             };
             s.iter(Model::Prefix)
                 .filter(|o| o.id != rec.id)
                 .filter_map(|o| {
-                    let (v, n) = prefix_key(s, o)?;
+                    let (v, n) = prefix_key(o)?;
                     (v == vrf && n.strictly_contains(&net)).then_some(())
                 })
                 .count()

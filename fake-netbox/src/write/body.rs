@@ -22,7 +22,7 @@ pub(super) struct Parsed {
     pub(super) message: String,
 }
 
-fn parse_terminations(store: &Store, v: &Value) -> Result<Vec<(Model, Id)>, Value> {
+fn parse_terminations(v: &Value) -> Result<Vec<(Model, Id)>, Value> {
     let items = expect_list(v).map_err(|e| json!([e]))?;
     let mut out = Vec::new();
     let mut errs = Map::new();
@@ -67,7 +67,6 @@ fn parse_terminations(store: &Store, v: &Value) -> Result<Vec<(Model, Id)>, Valu
             continue;
         }
         if let (Some(m), Some(id)) = (model, id) {
-            let _ = store;
             out.push((m, id));
         }
     }
@@ -170,14 +169,12 @@ pub(super) fn parse(
                     "Invalid data format. Custom field data must be passed as a dictionary mapping field names to their values.",
                 ),
             },
-            FieldKind::Computed(Computed::CableTerminations(end)) => {
-                match parse_terminations(store, v) {
-                    Ok(t) => parsed.terms[usize::from(end == 'B')] = Some(t),
-                    Err(e) => {
-                        errs.insert(f.name.into(), e);
-                    }
+            FieldKind::Computed(Computed::CableTerminations(end)) => match parse_terminations(v) {
+                Ok(t) => parsed.terms[usize::from(end == 'B')] = Some(t),
+                Err(e) => {
+                    errs.insert(f.name.into(), e);
                 }
-            }
+            },
             _ => match parse_field(store, m, f, v) {
                 Ok(v) => parsed.vals.push((i, v)),
                 Err(e) => add_err(&mut errs, f.name, e),

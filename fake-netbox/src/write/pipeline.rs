@@ -300,7 +300,7 @@ pub fn update(
         let current = terminations_of(tx.store, id);
         for (end, given) in [('A', &parsed.terms[0]), ('B', &parsed.terms[1])] {
             let Some(given) = given else { continue };
-            for (t, e, iface) in current.iter().filter(|(_, e, _)| *e == end) {
+            for (t, _, iface) in current.iter().filter(|(_, e, _)| *e == end) {
                 if given.contains(&(Model::Interface, *iface)) {
                     continue;
                 }
@@ -317,7 +317,6 @@ pub fn update(
                     (ct_pre, None),
                     "",
                 );
-                let _ = e;
             }
             for (mm, iface) in given {
                 if current.iter().any(|(_, e, i)| *e == end && i == iface) {
