@@ -15,7 +15,7 @@ use crate::model::{FieldKind, Model};
 use crate::store::{Id, Rec, Store};
 
 /// A predicate too specific for the other variants.
-pub(super) type Check = Box<dyn Fn(&Store, &Rec) -> bool + Send + Sync>;
+type Check = Box<dyn Fn(&Store, &Rec) -> bool + Send + Sync>;
 
 /// One parsed filter predicate.
 pub(super) enum Pred {
