@@ -88,7 +88,7 @@ impl Fixture {
             Fixture::Xlarge => FabricSpec::xlarge(),
             Fixture::Spec(s) => s.clone(),
         };
-        fixture::spec::generate(&spec, seed)
+        fixture::generate(&spec, seed)
             .map(Some)
             .map_err(FakeNetBoxError::Spec)
     }
