@@ -4,10 +4,9 @@
 //! and the JSON body field for field (timestamps and uuids normalized; ids are compared as is
 //! because both start from an empty database).
 
-mod common;
-
-use common::{Client, V1, V2, normalize};
 use serde_json::Value;
+
+use crate::common::{self, Client, V1, V2, normalize};
 
 /// One recorded exchange.
 #[derive(Debug)]

@@ -2,13 +2,12 @@
 //! and xlarge presets, determinism from the seed, the JSON fixture round trip, change records of a
 //! fixture load, and clear errors for bad fixtures and specs.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::{Client, fake};
-use fake_netbox::{FabricSpec, FakeNetBox, Fixture, FixtureError};
 use serde_json::{Value, json};
+
+use crate::common::{self, Client, fake};
+use fake_netbox::{FabricSpec, FakeNetBox, Fixture, FixtureError};
 
 async fn all(c: &Client, path: &str) -> Vec<Value> {
     let sep = if path.contains('?') { '&' } else { '?' };

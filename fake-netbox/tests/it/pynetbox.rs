@@ -1,7 +1,8 @@
 //! pynetbox, a real client nobody here wrote, against the `fake-netbox` binary on a loopback port:
-//! `tests/pynetbox_check.py` lists/filters devices by site and role, follows pagination, creates and
-//! updates a device, creates a cable and reads the change log. Without pynetbox installed the test
-//! prints one line saying it skipped, except under `CI=true` where that is a failure.
+//! `tests/it/pynetbox_check.py` lists/filters devices by site and role, follows pagination,
+//! creates and updates a device, creates a cable and reads the change log. Without pynetbox
+//! installed the test prints one line saying it skipped, except under `CI=true` where that is a
+//! failure.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -79,7 +80,7 @@ fn pynetbox_cannot_tell_the_fake_from_netbox() {
         );
         std::thread::yield_now();
     }
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pynetbox_check.py");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/pynetbox_check.py");
     let out = Command::new("python3")
         .args([script, &url, TOKEN])
         .output()

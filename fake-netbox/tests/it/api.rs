@@ -2,11 +2,10 @@
 //! `client_service()` on a paused clock. Expected texts and shapes are NetBox 4.7.3's (see
 //! `/work/shared/reference/netbox-api.md` and the recorded samples).
 
-mod common;
-
-use common::{Client, RO, V1, V2, fake, keys};
-use fake_netbox::Fixture;
 use serde_json::{Value, json};
+
+use crate::common::{self, Client, RO, V1, V2, fake, keys};
+use fake_netbox::Fixture;
 
 async fn vlab() -> Client {
     Client::new(&fake(Fixture::Vlab))

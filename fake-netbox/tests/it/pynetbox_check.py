@@ -1,6 +1,6 @@
 """Drives a NetBox with the official Python client, pynetbox, and exits non-zero on any surprise.
 
-Run by tests/pynetbox.rs against the fake-netbox binary loaded with the `vlab` fixture:
+Run by tests/it/pynetbox.rs against the fake-netbox binary loaded with the `vlab` fixture:
     python3 pynetbox_check.py URL TOKEN
 It lists and filters devices by site and role, follows pagination, creates and updates a device,
 creates a cable, reads the change log, and checks the errors pynetbox raises.

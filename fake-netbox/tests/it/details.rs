@@ -1,11 +1,10 @@
 //! Smaller behaviours found by replaying scripted sessions against NetBox 4.7.3 and the fake
 //! side by side; each expected value here is what the real NetBox answered.
 
-mod common;
-
-use common::{Client, fake};
-use fake_netbox::Fixture;
 use serde_json::{Value, json};
+
+use crate::common::{self, Client, fake};
+use fake_netbox::Fixture;
 
 struct World {
     site: u64,

@@ -2,13 +2,12 @@
 //! representation of every served object has exactly the schema's properties, in the schema's
 //! order, and every choice field only takes values the schema lists.
 
-mod common;
-
 use std::io::Read;
 
-use common::{Client, fake};
-use fake_netbox::Fixture;
 use serde_json::{Value, json};
+
+use crate::common::{self, Client, fake};
+use fake_netbox::Fixture;
 
 fn schema() -> Option<Value> {
     let dir = common::reference("comparing field sets with NetBox's OpenAPI schema")?;

@@ -2,11 +2,10 @@
 //! records and the update records written along the way. Every expected sequence below was
 //! recorded from a real NetBox 4.7.3 running the same requests (ids and names included).
 
-mod common;
-
-use common::{Client, fake};
-use fake_netbox::Fixture;
 use serde_json::{Value, json};
+
+use crate::common::{Client, fake};
+use fake_netbox::Fixture;
 
 /// One change record as "model action repr", updates with the keys that changed (`{}` when the
 /// record has no prechange snapshot), journal entries without their time-based repr, and the

@@ -1,13 +1,12 @@
 //! Fault injection, through the programmatic API and the token-guarded admin endpoint, and the
 //! request log (shape, verbs, redaction). Paused clock throughout.
 
-mod common;
-
-use common::{ADMIN, Client, V1, fake};
-use fake_netbox::{FaultKind, FaultRule, Fixture, Mutation};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
+
+use crate::common::{self, ADMIN, Client, V1, fake};
+use fake_netbox::{FaultKind, FaultRule, Fixture, Mutation};
 
 #[tokio::test(start_paused = true)]
 async fn unreachable_refuses_the_connection_in_process() {

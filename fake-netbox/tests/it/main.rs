@@ -1,0 +1,13 @@
+//! The integration tests of `fake-netbox`, as one test binary (one link instead of one per file):
+//! each module is one suite, `common` holds what they share.
+
+mod api;
+mod common;
+mod contract;
+mod deletes;
+mod details;
+mod faults;
+mod fixtures;
+mod openapi;
+mod pynetbox;
+mod samples;
