@@ -1,5 +1,6 @@
 //! The integration tests of `fake-netbox`, as one test binary (one link instead of one per file):
-//! each module is one suite, `common` holds what they share.
+//! each module is one suite, `common` holds what they share, `tidy` checks the house rules of
+//! `src/`.
 
 mod api;
 mod common;
@@ -11,3 +12,4 @@ mod fixtures;
 mod openapi;
 mod pynetbox;
 mod samples;
+mod tidy;
