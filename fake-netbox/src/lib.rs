@@ -22,14 +22,14 @@ mod admin;
 mod api;
 mod auth;
 mod changes;
-pub mod choices;
+mod choices;
 mod client;
 mod delete;
-pub mod faults;
-pub mod fixture;
+mod faults;
+mod fixture;
 mod jsonw;
-pub mod log;
-pub mod model;
+mod log;
+mod model;
 mod natural;
 mod net;
 mod query;
@@ -73,7 +73,8 @@ pub enum Fixture {
     /// [`FabricSpec::xlarge`].
     Xlarge,
     Spec(FabricSpec),
-    /// A fixture document (see [`fixture`]), e.g. one `GET /__fake/export` returned.
+    /// A fixture document (`fake-netbox-fixture/1`, described in the README), e.g. one
+    /// `GET /__fake/export` returned.
     Json(serde_json::Value),
 }
 

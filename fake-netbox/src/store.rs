@@ -235,10 +235,6 @@ fn sort_name(m: Model, rec: &Rec) -> SortName {
 }
 
 impl Store {
-    pub fn table(&self, m: Model) -> Option<&BTreeMap<Id, Rec>> {
-        self.tables.get(&m)
-    }
-
     pub fn iter(&self, m: Model) -> impl Iterator<Item = &Rec> {
         self.tables.get(&m).into_iter().flat_map(|t| t.values())
     }

@@ -6,7 +6,6 @@
 use super::ChoiceSet;
 
 pub static SITE_STATUS: ChoiceSet = ChoiceSet {
-    name: "site_status",
     choices: &[
         ("planned", "Planned"),
         ("staging", "Staging"),
@@ -17,7 +16,6 @@ pub static SITE_STATUS: ChoiceSet = ChoiceSet {
 };
 
 pub static DEVICE_STATUS: ChoiceSet = ChoiceSet {
-    name: "device_status",
     choices: &[
         ("offline", "Offline"),
         ("active", "Active"),
@@ -30,12 +28,10 @@ pub static DEVICE_STATUS: ChoiceSet = ChoiceSet {
 };
 
 pub static DEVICE_FACE: ChoiceSet = ChoiceSet {
-    name: "device_face",
     choices: &[("front", "Front"), ("rear", "Rear")],
 };
 
 pub static AIRFLOW: ChoiceSet = ChoiceSet {
-    name: "airflow",
     choices: &[
         ("front-to-rear", "Front to rear"),
         ("rear-to-front", "Rear to front"),
@@ -51,7 +47,6 @@ pub static AIRFLOW: ChoiceSet = ChoiceSet {
 };
 
 pub static COOLING_METHOD: ChoiceSet = ChoiceSet {
-    name: "cooling_method",
     choices: &[
         ("air", "Air"),
         ("liquid", "Liquid"),
@@ -61,12 +56,10 @@ pub static COOLING_METHOD: ChoiceSet = ChoiceSet {
 };
 
 pub static SUBDEVICE_ROLE: ChoiceSet = ChoiceSet {
-    name: "subdevice_role",
     choices: &[("parent", "Parent"), ("child", "Child")],
 };
 
 pub static WEIGHT_UNIT: ChoiceSet = ChoiceSet {
-    name: "weight_unit",
     choices: &[
         ("kg", "Kilograms"),
         ("g", "Grams"),
@@ -76,7 +69,6 @@ pub static WEIGHT_UNIT: ChoiceSet = ChoiceSet {
 };
 
 pub static CABLE_TYPE: ChoiceSet = ChoiceSet {
-    name: "cable_type",
     choices: &[
         ("cat3", "CAT3"),
         ("cat5", "CAT5"),
@@ -115,7 +107,6 @@ pub static CABLE_TYPE: ChoiceSet = ChoiceSet {
 };
 
 pub static CABLE_STATUS: ChoiceSet = ChoiceSet {
-    name: "cable_status",
     choices: &[
         ("connected", "Connected"),
         ("planned", "Planned"),
@@ -124,7 +115,6 @@ pub static CABLE_STATUS: ChoiceSet = ChoiceSet {
 };
 
 pub static CABLE_PROFILE: ChoiceSet = ChoiceSet {
-    name: "cable_profile",
     choices: &[
         ("single-1c1p", "1C1P"),
         ("single-1c2p", "1C2P"),
@@ -156,7 +146,6 @@ pub static CABLE_PROFILE: ChoiceSet = ChoiceSet {
 };
 
 pub static LENGTH_UNIT: ChoiceSet = ChoiceSet {
-    name: "length_unit",
     choices: &[
         ("km", "Kilometers"),
         ("m", "Meters"),
@@ -169,6 +158,5 @@ pub static LENGTH_UNIT: ChoiceSet = ChoiceSet {
 
 /// The two ends of a cable (`cable_end`); not published as a choice set in the schema.
 pub static CABLE_END: ChoiceSet = ChoiceSet {
-    name: "cable_end",
     choices: &[("A", "A"), ("B", "B")],
 };

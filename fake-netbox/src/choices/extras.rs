@@ -6,7 +6,6 @@
 use super::ChoiceSet;
 
 pub static CF_TYPE: ChoiceSet = ChoiceSet {
-    name: "cf_type",
     choices: &[
         ("text", "Text"),
         ("longtext", "Text (long)"),
@@ -25,7 +24,6 @@ pub static CF_TYPE: ChoiceSet = ChoiceSet {
 };
 
 pub static CF_FILTER_LOGIC: ChoiceSet = ChoiceSet {
-    name: "cf_filter_logic",
     choices: &[
         ("disabled", "Disabled"),
         ("loose", "Loose"),
@@ -34,7 +32,6 @@ pub static CF_FILTER_LOGIC: ChoiceSet = ChoiceSet {
 };
 
 pub static CF_UI_VISIBLE: ChoiceSet = ChoiceSet {
-    name: "cf_ui_visible",
     choices: &[
         ("always", "Always"),
         ("if-set", "If set"),
@@ -43,12 +40,10 @@ pub static CF_UI_VISIBLE: ChoiceSet = ChoiceSet {
 };
 
 pub static CF_UI_EDITABLE: ChoiceSet = ChoiceSet {
-    name: "cf_ui_editable",
     choices: &[("yes", "Yes"), ("no", "No"), ("hidden", "Hidden")],
 };
 
 pub static CF_STATUS: ChoiceSet = ChoiceSet {
-    name: "cf_status",
     choices: &[
         ("active", "Active"),
         ("provisioning", "Provisioning"),
@@ -57,7 +52,6 @@ pub static CF_STATUS: ChoiceSet = ChoiceSet {
 };
 
 pub static CHOICE_SET_BASE: ChoiceSet = ChoiceSet {
-    name: "choice_set_base",
     choices: &[
         ("IATA", "IATA (Airport codes)"),
         ("ISO_3166", "ISO 3166 (Country codes)"),
@@ -66,20 +60,10 @@ pub static CHOICE_SET_BASE: ChoiceSet = ChoiceSet {
 };
 
 pub static JOURNAL_KIND: ChoiceSet = ChoiceSet {
-    name: "journal_kind",
     choices: &[
         ("info", "Info"),
         ("success", "Success"),
         ("warning", "Warning"),
         ("danger", "Danger"),
-    ],
-};
-
-pub static CHANGE_ACTION: ChoiceSet = ChoiceSet {
-    name: "change_action",
-    choices: &[
-        ("create", "Created"),
-        ("update", "Updated"),
-        ("delete", "Deleted"),
     ],
 };

@@ -5,7 +5,6 @@
 use super::ChoiceSet;
 
 pub static INTERFACE_TYPE: ChoiceSet = ChoiceSet {
-    name: "interface_type",
     choices: &[
         ("virtual", "Virtual"),
         ("bridge", "Bridge"),
@@ -245,7 +244,6 @@ pub static INTERFACE_TYPE: ChoiceSet = ChoiceSet {
 };
 
 pub static INTERFACE_MODE: ChoiceSet = ChoiceSet {
-    name: "interface_mode",
     choices: &[
         ("access", "Access"),
         ("tagged", "Tagged"),
@@ -255,17 +253,14 @@ pub static INTERFACE_MODE: ChoiceSet = ChoiceSet {
 };
 
 pub static DUPLEX: ChoiceSet = ChoiceSet {
-    name: "duplex",
     choices: &[("half", "Half"), ("full", "Full"), ("auto", "Auto")],
 };
 
 pub static RF_ROLE: ChoiceSet = ChoiceSet {
-    name: "rf_role",
     choices: &[("ap", "Access point"), ("station", "Station")],
 };
 
 pub static RF_CHANNEL: ChoiceSet = ChoiceSet {
-    name: "rf_channel",
     choices: &[
         ("2.4g-1-2412-22", "1 (2412 MHz)"),
         ("2.4g-2-2417-22", "2 (2417 MHz)"),
@@ -468,12 +463,10 @@ pub static RF_CHANNEL: ChoiceSet = ChoiceSet {
 };
 
 pub static POE_MODE: ChoiceSet = ChoiceSet {
-    name: "poe_mode",
     choices: &[("pd", "PD"), ("pse", "PSE")],
 };
 
 pub static POE_TYPE: ChoiceSet = ChoiceSet {
-    name: "poe_type",
     choices: &[
         ("type1-ieee802.3af", "802.3af (Type 1)"),
         ("type2-ieee802.3at", "802.3at (Type 2)"),

@@ -5,7 +5,6 @@
 use super::ChoiceSet;
 
 pub static PREFIX_STATUS: ChoiceSet = ChoiceSet {
-    name: "prefix_status",
     choices: &[
         ("container", "Container"),
         ("active", "Active"),
@@ -15,7 +14,6 @@ pub static PREFIX_STATUS: ChoiceSet = ChoiceSet {
 };
 
 pub static IP_STATUS: ChoiceSet = ChoiceSet {
-    name: "ip_status",
     choices: &[
         ("active", "Active"),
         ("reserved", "Reserved"),
@@ -26,7 +24,6 @@ pub static IP_STATUS: ChoiceSet = ChoiceSet {
 };
 
 pub static IP_ROLE: ChoiceSet = ChoiceSet {
-    name: "ip_role",
     choices: &[
         ("loopback", "Loopback"),
         ("secondary", "Secondary"),
@@ -40,7 +37,6 @@ pub static IP_ROLE: ChoiceSet = ChoiceSet {
 };
 
 pub static VLAN_STATUS: ChoiceSet = ChoiceSet {
-    name: "vlan_status",
     choices: &[
         ("active", "Active"),
         ("reserved", "Reserved"),
@@ -49,6 +45,5 @@ pub static VLAN_STATUS: ChoiceSet = ChoiceSet {
 };
 
 pub static VLAN_QINQ_ROLE: ChoiceSet = ChoiceSet {
-    name: "vlan_qinq_role",
     choices: &[("svlan", "Service"), ("cvlan", "Customer")],
 };

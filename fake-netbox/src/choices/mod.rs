@@ -15,8 +15,8 @@ pub use dcim::{
     DEVICE_STATUS, LENGTH_UNIT, SITE_STATUS, SUBDEVICE_ROLE, WEIGHT_UNIT,
 };
 pub use extras::{
-    CF_FILTER_LOGIC, CF_STATUS, CF_TYPE, CF_UI_EDITABLE, CF_UI_VISIBLE, CHANGE_ACTION,
-    CHOICE_SET_BASE, JOURNAL_KIND,
+    CF_FILTER_LOGIC, CF_STATUS, CF_TYPE, CF_UI_EDITABLE, CF_UI_VISIBLE, CHOICE_SET_BASE,
+    JOURNAL_KIND,
 };
 pub use interface::{
     DUPLEX, INTERFACE_MODE, INTERFACE_TYPE, POE_MODE, POE_TYPE, RF_CHANNEL, RF_ROLE,
@@ -26,7 +26,6 @@ pub use ipam::{IP_ROLE, IP_STATUS, PREFIX_STATUS, VLAN_QINQ_ROLE, VLAN_STATUS};
 /// One NetBox choice set: the accepted values and their display labels, in NetBox's order.
 #[derive(Debug)]
 pub struct ChoiceSet {
-    pub name: &'static str,
     pub choices: &'static [(&'static str, &'static str)],
 }
 

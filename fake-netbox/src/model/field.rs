@@ -95,7 +95,6 @@ pub enum FieldKind {
         null: bool,
         default: f64,
         places: u8,
-        max_digits: u8,
     },
     Bool(bool),
     Choice {
@@ -145,7 +144,6 @@ pub enum FieldKind {
     Computed(Computed),
     Zero,
     Null,
-    EmptyList,
     EmptyObj,
 }
 
@@ -190,7 +188,6 @@ impl Field {
                 | FieldKind::Computed(_)
                 | FieldKind::Zero
                 | FieldKind::Null
-                | FieldKind::EmptyList
                 | FieldKind::EmptyObj
                 | FieldKind::Absent
                 | FieldKind::AbsentList

@@ -285,7 +285,7 @@ impl<'a> Ctx<'a> {
                 self.write_nested_fk(w, target, raw.as_u64(), style)
             }
             FieldKind::Absent | FieldKind::Null | FieldKind::Image => w.null(),
-            FieldKind::AbsentList | FieldKind::EmptyList => w.raw("[]"),
+            FieldKind::AbsentList => w.raw("[]"),
             FieldKind::EmptyObj => w.raw("{}"),
             FieldKind::Zero => w.raw("0"),
             FieldKind::M2m(target) => {

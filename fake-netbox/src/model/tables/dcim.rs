@@ -38,8 +38,8 @@ pub(in crate::model) static SITE: &[Field] = fields![
     ),
     f("physical_address", FieldKind::Str(200), EDITABLE),
     f("shipping_address", FieldKind::Str(200), EDITABLE),
-    f("latitude", dec(true, 0.0, 6, 8), EDITABLE),
-    f("longitude", dec(true, 0.0, 6, 9), EDITABLE),
+    f("latitude", dec(true, 0.0, 6), EDITABLE),
+    f("longitude", dec(true, 0.0, 6), EDITABLE),
     f("owner", FieldKind::Absent, EDITABLE),
     f("comments", FieldKind::Text, EDITABLE),
     f("asns", FieldKind::AbsentList, EDITABLE),
@@ -141,7 +141,7 @@ pub(in crate::model) static DEVICE_TYPE: &[Field] = fields![
         FULL | BRIEF | LOGGED | WRITABLE | REQUIRED
     ),
     f("part_number", FieldKind::Str(50), EDITABLE),
-    f("u_height", dec(false, 1.0, 1, 4), EDITABLE),
+    f("u_height", dec(false, 1.0, 1), EDITABLE),
     f("exclude_from_utilization", FieldKind::Bool(false), EDITABLE),
     f("is_full_depth", FieldKind::Bool(true), EDITABLE),
     f(
@@ -155,7 +155,7 @@ pub(in crate::model) static DEVICE_TYPE: &[Field] = fields![
         opt_choice(&choices::COOLING_METHOD),
         EDITABLE
     ),
-    f("weight", dec(true, 0.0, 2, 8), EDITABLE),
+    f("weight", dec(true, 0.0, 2), EDITABLE),
     f("weight_unit", opt_choice(&choices::WEIGHT_UNIT), EDITABLE),
     f("end_of_life", FieldKind::Date, EDITABLE),
     f("front_image", FieldKind::Image, FULL | LOGGED),
@@ -346,7 +346,7 @@ pub(in crate::model) static DEVICE: &[Field] = fields![
     ),
     f("location", FieldKind::Absent, EDITABLE | PUT_DEFAULT),
     f("rack", FieldKind::Absent, EDITABLE | PUT_DEFAULT),
-    f("position", dec(true, 0.0, 1, 4), EDITABLE),
+    f("position", dec(true, 0.0, 1), EDITABLE),
     f(
         "face",
         FieldKind::Choice {
@@ -358,8 +358,8 @@ pub(in crate::model) static DEVICE: &[Field] = fields![
         },
         EDITABLE
     ),
-    f("latitude", dec(true, 0.0, 6, 8), EDITABLE),
-    f("longitude", dec(true, 0.0, 6, 9), EDITABLE),
+    f("latitude", dec(true, 0.0, 6), EDITABLE),
+    f("longitude", dec(true, 0.0, 6), EDITABLE),
     f("parent_device", FieldKind::Null, FULL),
     f(
         "status",

@@ -85,8 +85,8 @@ pub(in crate::model) static INTERFACE: &[Field] = fields![
     f("rf_channel", opt_choice(&choices::RF_CHANNEL), EDITABLE),
     f("poe_mode", opt_choice(&choices::POE_MODE), EDITABLE),
     f("poe_type", opt_choice(&choices::POE_TYPE), EDITABLE),
-    f("rf_channel_frequency", dec(true, 0.0, 2, 7), EDITABLE),
-    f("rf_channel_width", dec(true, 0.0, 3, 7), EDITABLE),
+    f("rf_channel_frequency", dec(true, 0.0, 2), EDITABLE),
+    f("rf_channel_width", dec(true, 0.0, 3), EDITABLE),
     f("tx_power", int(-40, 127, true, 0), EDITABLE),
     f(
         "untagged_vlan",
@@ -204,7 +204,7 @@ pub(in crate::model) static CABLE: &[Field] = fields![
         FULL | BRIEF | LOGGED | WRITABLE
     ),
     f("color", FieldKind::Color(None), EDITABLE),
-    f("length", dec(true, 0.0, 2, 8), EDITABLE),
+    f("length", dec(true, 0.0, 2), EDITABLE),
     f("length_unit", opt_choice(&choices::LENGTH_UNIT), EDITABLE),
     f(
         "description",

@@ -98,8 +98,8 @@ pub(in crate::model) static CUSTOM_FIELD: &[Field] = fields![
     f("default", FieldKind::Json, EDITABLE),
     f("related_object_filter", FieldKind::Json, EDITABLE),
     f("weight", int(0, U16, false, 100), EDITABLE),
-    f("validation_minimum", dec(true, 0.0, 4, 16), EDITABLE),
-    f("validation_maximum", dec(true, 0.0, 4, 16), EDITABLE),
+    f("validation_minimum", dec(true, 0.0, 4), EDITABLE),
+    f("validation_maximum", dec(true, 0.0, 4), EDITABLE),
     f("validation_regex", FieldKind::Str(500), EDITABLE),
     f("validation_schema", FieldKind::Json, EDITABLE),
     f(

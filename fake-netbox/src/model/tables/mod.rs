@@ -22,12 +22,11 @@ const fn int(min: i64, max: i64, null: bool, default: i64) -> FieldKind {
     }
 }
 
-const fn dec(null: bool, default: f64, places: u8, max_digits: u8) -> FieldKind {
+const fn dec(null: bool, default: f64, places: u8) -> FieldKind {
     FieldKind::Dec {
         null,
         default,
         places,
-        max_digits,
     }
 }
 
