@@ -1,6 +1,8 @@
-//! The filters NetBox's filter sets define by hand rather than by field: per-model methods
-//! such as `has_primary_ip`, `mac_address`, `cabled`, `connected`, `kind`, `present_in_vrf`,
-//! `within`/`contains`, custom-field and time filters.
+//! The filters NetBox's filter sets define by hand rather than by field, per model: e.g.
+//! `has_primary_ip`, `mac_address`, `vc_position`, `cabled`, `connected`, `kind`, `vlan_id`, a
+//! cable's `device`/`site`/`termination_a_id`, an address's `interface`/`device`, the generic
+//! relations (`assigned_object_*`, `assigned`), `within`/`contains`, `family`, `mask_length`,
+//! custom field `object_type`, journal entry creators and dates.
 //!
 //! Called by `filters` for parameters no table describes; it only pushes predicates.
 
