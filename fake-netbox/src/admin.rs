@@ -85,7 +85,7 @@ pub(crate) fn handle(inner: &Inner, parts: &Parts, body: &Bytes) -> Response<Bod
         (&Method::GET, "/__fake/stats") => {
             let store = inner.read();
             let mut counts = serde_json::Map::new();
-            for m in crate::model::M::ALL {
+            for m in crate::model::Model::ALL {
                 counts.insert(m.resource(), json!(store.count(m)));
             }
             json_reply(

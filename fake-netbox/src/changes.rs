@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 
 use serde_json::{Map, Value, json};
 
-use crate::model::{M, Nest};
+use crate::model::{Model, Nest};
 use crate::query::{CONTROL_PARAMS, FilterErrors, grouped};
 use crate::render::Ctx;
 use crate::store::{Change, Id, Store};
@@ -118,7 +118,8 @@ pub fn parse_filters(params: &[(String, String)]) -> Result<Vec<Pred>, FilterErr
                 }));
             }
             "changed_object_type" => {
-                let models: Vec<Option<M>> = vals.iter().map(|v| M::from_label(v)).collect();
+                let models: Vec<Option<Model>> =
+                    vals.iter().map(|v| Model::from_label(v)).collect();
                 preds.push(Box::new(move |c| models.contains(&Some(c.model))));
             }
             "changed_object_type_id" => {

@@ -9,13 +9,13 @@ use serde_json::Value;
 
 /// The output buffer.
 #[derive(Default)]
-pub struct W {
+pub struct JsonWriter {
     pub buf: Vec<u8>,
 }
 
-impl W {
-    pub fn with_capacity(n: usize) -> W {
-        W {
+impl JsonWriter {
+    pub fn with_capacity(n: usize) -> JsonWriter {
+        JsonWriter {
             buf: Vec::with_capacity(n),
         }
     }
@@ -108,13 +108,13 @@ impl W {
 
 /// An object being written.
 pub struct Obj<'a> {
-    w: &'a mut W,
+    w: &'a mut JsonWriter,
     first: bool,
 }
 
 impl Obj<'_> {
     /// Writes `"key":` (with the separating comma) and returns the writer for the value.
-    pub fn key(&mut self, k: &str) -> &mut W {
+    pub fn key(&mut self, k: &str) -> &mut JsonWriter {
         if !self.first {
             self.w.buf.push(b',');
         }
@@ -131,13 +131,13 @@ impl Obj<'_> {
 
 /// An array being written.
 pub struct Arr<'a> {
-    w: &'a mut W,
+    w: &'a mut JsonWriter,
     first: bool,
 }
 
 impl Arr<'_> {
     /// Writes the separating comma and returns the writer for the next item.
-    pub fn item(&mut self) -> &mut W {
+    pub fn item(&mut self) -> &mut JsonWriter {
         if !self.first {
             self.w.buf.push(b',');
         }
@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn writes_what_serde_json_parses_back() {
-        let mut w = W::default();
+        let mut w = JsonWriter::default();
         let mut o = w.obj();
         o.key("a\"b").str("line\nbreak \u{1} é");
         o.key("n").u64(42);

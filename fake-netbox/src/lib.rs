@@ -22,14 +22,14 @@ mod admin;
 mod api;
 mod auth;
 mod changes;
-pub mod choices;
+mod choices;
 mod client;
 mod delete;
-pub mod faults;
-pub mod fixture;
+mod faults;
+mod fixture;
 mod jsonw;
-pub mod log;
-pub mod model;
+mod log;
+mod model;
 mod natural;
 mod net;
 mod query;
@@ -73,7 +73,8 @@ pub enum Fixture {
     /// [`FabricSpec::xlarge`].
     Xlarge,
     Spec(FabricSpec),
-    /// A fixture document (see [`fixture`]), e.g. one `GET /__fake/export` returned.
+    /// A fixture document (`fake-netbox-fixture/1`, described in the README), e.g. one
+    /// `GET /__fake/export` returned.
     Json(serde_json::Value),
 }
 
@@ -88,7 +89,7 @@ impl Fixture {
             Fixture::Xlarge => FabricSpec::xlarge(),
             Fixture::Spec(s) => s.clone(),
         };
-        fixture::spec::generate(&spec, seed)
+        fixture::generate(&spec, seed)
             .map(Some)
             .map_err(FakeNetBoxError::Spec)
     }
@@ -350,7 +351,7 @@ impl FakeNetBox {
     /// Number of stored objects per endpoint (`dcim.interfaces` → n), plus `core.object-changes`.
     pub fn object_counts(&self) -> std::collections::BTreeMap<String, usize> {
         let store = self.inner.read();
-        let mut out: std::collections::BTreeMap<String, usize> = model::M::ALL
+        let mut out: std::collections::BTreeMap<String, usize> = model::Model::ALL
             .iter()
             .map(|m| (m.resource(), store.count(*m)))
             .collect();

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
-use crate::model::{F, K, M};
+use crate::model::{Field, FieldKind, Model};
 use crate::natural::{NaturalKey, naturalize_interface};
 
 pub type Id = u64;
@@ -39,7 +39,7 @@ pub struct Rec {
 
 impl Rec {
     /// A record with every stored field at its default.
-    pub fn new(m: M, id: Id, now: Timestamp) -> Rec {
+    pub fn new(m: Model, id: Id, now: Timestamp) -> Rec {
         let vals = m.fields().iter().map(default_value).collect();
         Rec {
             id,
@@ -56,51 +56,55 @@ impl Rec {
         &self.vals[idx]
     }
 
-    pub fn get(&self, m: M, name: &str) -> &Value {
+    pub fn get(&self, m: Model, name: &str) -> &Value {
         match m.field_index(name) {
             Some(i) => &self.vals[i],
             None => &Value::Null,
         }
     }
 
-    pub fn str(&self, m: M, name: &str) -> &str {
+    pub fn str(&self, m: Model, name: &str) -> &str {
         self.get(m, name).as_str().unwrap_or("")
     }
 
-    pub fn id_of(&self, m: M, name: &str) -> Option<Id> {
+    pub fn id_of(&self, m: Model, name: &str) -> Option<Id> {
         self.get(m, name).as_u64()
     }
 }
 
 /// The default stored value of a field.
-pub fn default_value(f: &F) -> Value {
+pub fn default_value(f: &Field) -> Value {
     match f.kind {
-        K::Str(_) | K::Slug(_) | K::Text | K::Name(_) => Value::String(String::new()),
-        K::Color(Some(c)) => Value::String(c.into()),
-        K::Color(None) => Value::String(String::new()),
-        K::Int {
+        FieldKind::Str(_) | FieldKind::Slug(_) | FieldKind::Text | FieldKind::Name(_) => {
+            Value::String(String::new())
+        }
+        FieldKind::Color(Some(c)) => Value::String(c.into()),
+        FieldKind::Color(None) => Value::String(String::new()),
+        FieldKind::Int {
             null: false,
             default,
             ..
         } => Value::from(default),
-        K::Dec {
+        FieldKind::Dec {
             null: false,
             default,
             ..
         } => Value::from(default),
-        K::Bool(b) => Value::Bool(b),
-        K::Choice {
+        FieldKind::Bool(b) => Value::Bool(b),
+        FieldKind::Choice {
             default: Some(d), ..
         } => Value::String(d.into()),
-        K::JsonObj => Value::Object(Map::new()),
-        K::M2m(_) | K::ContentTypes | K::ExtraChoices => Value::Array(Vec::new()),
-        K::VidRanges => serde_json::json!([[1, 4094]]),
+        FieldKind::JsonObj => Value::Object(Map::new()),
+        FieldKind::M2m(_) | FieldKind::ContentTypes | FieldKind::ExtraChoices => {
+            Value::Array(Vec::new())
+        }
+        FieldKind::VidRanges => serde_json::json!([[1, 4094]]),
         _ => Value::Null,
     }
 }
 
 /// Key of a reverse index: (source model, field index).
-type RefKey = (M, u8);
+type RefKey = (Model, u8);
 
 /// One object change record (`core.objectchange`).
 #[derive(Clone, Debug)]
@@ -110,7 +114,7 @@ pub struct Change {
     pub user_name: String,
     pub request_id: String,
     pub action: &'static str,
-    pub model: M,
+    pub model: Model,
     pub object_id: Id,
     pub object_repr: String,
     pub message: String,
@@ -123,12 +127,12 @@ pub struct Change {
 /// All tables and indexes.
 #[derive(Default)]
 pub struct Store {
-    tables: HashMap<M, BTreeMap<Id, Rec>>,
-    next_id: HashMap<M, Id>,
+    tables: HashMap<Model, BTreeMap<Id, Rec>>,
+    next_id: HashMap<Model, Id>,
     refs: HashMap<RefKey, BTreeMap<Id, BTreeSet<Id>>>,
-    gfk: HashMap<RefKey, BTreeMap<(M, Id), BTreeSet<Id>>>,
-    tagged: BTreeMap<Id, BTreeSet<(M, Id)>>,
-    uniq: HashMap<(M, &'static str, String), Id>,
+    gfk: HashMap<RefKey, BTreeMap<(Model, Id), BTreeSet<Id>>>,
+    tagged: BTreeMap<Id, BTreeSet<(Model, Id)>>,
+    uniq: HashMap<(Model, &'static str, String), Id>,
     pub changes: Vec<Change>,
     /// Last change id handed out (ids are not reused after a rollback, like a sequence).
     change_seq: u64,
@@ -138,17 +142,17 @@ pub struct Store {
 
 /// Uniqueness keys a model maintains, as (constraint name, key). `None` when the key has a null part
 /// (SQL unique constraints ignore rows with nulls unless declared otherwise).
-pub fn unique_keys(m: M, rec: &Rec) -> Vec<(&'static str, String)> {
+pub fn unique_keys(m: Model, rec: &Rec) -> Vec<(&'static str, String)> {
     let s = |n: &str| rec.str(m, n).to_string();
     let id = |n: &str| rec.id_of(m, n).map(|v| v.to_string()).unwrap_or_default();
     let mut out = Vec::new();
     match m {
-        M::Site | M::Manufacturer | M::Tag => {
+        Model::Site | Model::Manufacturer | Model::Tag => {
             out.push(("name", s("name")));
             out.push(("slug", s("slug")));
         }
-        M::CustomField | M::CustomFieldChoiceSet => out.push(("name", s("name"))),
-        M::DeviceType => {
+        Model::CustomField | Model::CustomFieldChoiceSet => out.push(("name", s("name"))),
+        Model::DeviceType => {
             out.push((
                 "manufacturer_model",
                 format!("{}|{}", id("manufacturer"), s("model")),
@@ -158,8 +162,8 @@ pub fn unique_keys(m: M, rec: &Rec) -> Vec<(&'static str, String)> {
                 format!("{}|{}", id("manufacturer"), s("slug")),
             ));
         }
-        M::DeviceRole | M::Platform => {
-            let scope = if m == M::Platform {
+        Model::DeviceRole | Model::Platform => {
+            let scope = if m == Model::Platform {
                 id("manufacturer")
             } else {
                 id("parent")
@@ -167,7 +171,7 @@ pub fn unique_keys(m: M, rec: &Rec) -> Vec<(&'static str, String)> {
             out.push(("scope_name", format!("{scope}|{}", s("name"))));
             out.push(("scope_slug", format!("{scope}|{}", s("slug"))));
         }
-        M::Device => {
+        Model::Device => {
             if let Some(name) = rec.get(m, "name").as_str() {
                 out.push((
                     "name_site",
@@ -184,27 +188,27 @@ pub fn unique_keys(m: M, rec: &Rec) -> Vec<(&'static str, String)> {
                 out.push(("vc_position", format!("{vc}|{pos}")));
             }
         }
-        M::Interface => out.push(("device_name", format!("{}|{}", id("device"), s("name")))),
-        M::Vrf => {
+        Model::Interface => out.push(("device_name", format!("{}|{}", id("device"), s("name")))),
+        Model::Vrf => {
             if let Some(rd) = rec.get(m, "rd").as_str() {
                 out.push(("rd", rd.to_string()));
             }
         }
         // Postgres treats NULLs as distinct: groups without a scope never collide.
-        M::VlanGroup
+        Model::VlanGroup
             if rec.get(m, "scope_type").is_string() && rec.id_of(m, "scope_id").is_some() =>
         {
             let scope = format!("{}|{}", rec.str(m, "scope_type"), id("scope_id"));
             out.push(("scope_name", format!("{scope}|{}", s("name"))));
             out.push(("scope_slug", format!("{scope}|{}", s("slug"))));
         }
-        M::Vlan => {
+        Model::Vlan => {
             if let Some(g) = rec.id_of(m, "group") {
                 out.push(("group_vid", format!("{g}|{}", rec.get(m, "vid"))));
                 out.push(("group_name", format!("{g}|{}", s("name"))));
             }
         }
-        M::CableTermination => out.push((
+        Model::CableTermination => out.push((
             "termination",
             format!(
                 "{}|{}",
@@ -217,29 +221,25 @@ pub fn unique_keys(m: M, rec: &Rec) -> Vec<(&'static str, String)> {
     out
 }
 
-fn sort_name(m: M, rec: &Rec) -> SortName {
+fn sort_name(m: Model, rec: &Rec) -> SortName {
     match m {
-        M::Device | M::Site | M::Vrf | M::VlanGroup | M::VirtualChassis => {
+        Model::Device | Model::Site | Model::Vrf | Model::VlanGroup | Model::VirtualChassis => {
             match rec.get(m, "name").as_str() {
                 Some(n) => SortName::Natural(NaturalKey::new(n)),
                 None => SortName::None,
             }
         }
-        M::Interface => SortName::Bytes(naturalize_interface(rec.str(m, "name")).into()),
+        Model::Interface => SortName::Bytes(naturalize_interface(rec.str(m, "name")).into()),
         _ => SortName::None,
     }
 }
 
 impl Store {
-    pub fn table(&self, m: M) -> Option<&BTreeMap<Id, Rec>> {
-        self.tables.get(&m)
-    }
-
-    pub fn iter(&self, m: M) -> impl Iterator<Item = &Rec> {
+    pub fn iter(&self, m: Model) -> impl Iterator<Item = &Rec> {
         self.tables.get(&m).into_iter().flat_map(|t| t.values())
     }
 
-    pub fn count(&self, m: M) -> usize {
+    pub fn count(&self, m: Model) -> usize {
         self.tables.get(&m).map_or(0, |t| t.len())
     }
 
@@ -247,12 +247,12 @@ impl Store {
         self.tables.values().map(|t| t.len()).sum()
     }
 
-    pub fn get(&self, m: M, id: Id) -> Option<&Rec> {
+    pub fn get(&self, m: Model, id: Id) -> Option<&Rec> {
         self.tables.get(&m)?.get(&id)
     }
 
     /// The next id `m` will hand out (ids are never reused, as in PostgreSQL sequences).
-    pub fn alloc_id(&mut self, m: M) -> Id {
+    pub fn alloc_id(&mut self, m: Model) -> Id {
         let next = self.next_id.entry(m).or_insert(1);
         let id = *next;
         *next += 1;
@@ -260,7 +260,7 @@ impl Store {
     }
 
     /// Makes sure the sequence of `m` is past `id` (used when loading fixtures with explicit ids).
-    pub fn bump_sequence(&mut self, m: M, id: Id) {
+    pub fn bump_sequence(&mut self, m: Model, id: Id) {
         let next = self.next_id.entry(m).or_insert(1);
         if *next <= id {
             *next = id + 1;
@@ -268,7 +268,7 @@ impl Store {
     }
 
     /// Ids of `src` objects whose foreign key `field` points at `target`.
-    pub fn referrers(&self, src: M, field: &str, target: Id) -> impl Iterator<Item = Id> + '_ {
+    pub fn referrers(&self, src: Model, field: &str, target: Id) -> impl Iterator<Item = Id> + '_ {
         let idx = src.field_index(field).unwrap_or(usize::MAX) as u8;
         self.refs
             .get(&(src, idx))
@@ -277,7 +277,7 @@ impl Store {
             .flat_map(|s| s.iter().copied())
     }
 
-    pub fn referrer_count(&self, src: M, field: &str, target: Id) -> usize {
+    pub fn referrer_count(&self, src: Model, field: &str, target: Id) -> usize {
         let idx = src.field_index(field).unwrap_or(usize::MAX) as u8;
         self.refs
             .get(&(src, idx))
@@ -289,9 +289,9 @@ impl Store {
     /// (`target_model`, `target`).
     pub fn gfk_referrers(
         &self,
-        src: M,
+        src: Model,
         type_field: &str,
-        target_model: M,
+        target_model: Model,
         target: Id,
     ) -> impl Iterator<Item = Id> + '_ {
         let idx = src.field_index(type_field).unwrap_or(usize::MAX) as u8;
@@ -303,7 +303,7 @@ impl Store {
     }
 
     /// Objects carrying tag `tag`.
-    pub fn tagged(&self, tag: Id) -> impl Iterator<Item = (M, Id)> + '_ {
+    pub fn tagged(&self, tag: Id) -> impl Iterator<Item = (Model, Id)> + '_ {
         self.tagged
             .get(&tag)
             .into_iter()
@@ -311,15 +311,15 @@ impl Store {
     }
 
     /// The id holding uniqueness key `key` of constraint `name` in `m`, if any.
-    pub fn unique_holder(&self, m: M, name: &'static str, key: &str) -> Option<Id> {
+    pub fn unique_holder(&self, m: Model, name: &'static str, key: &str) -> Option<Id> {
         self.uniq.get(&(m, name, key.to_string())).copied()
     }
 
-    fn index(&mut self, m: M, rec: &Rec, add: bool) {
+    fn index(&mut self, m: Model, rec: &Rec, add: bool) {
         for (i, f) in m.fields().iter().enumerate() {
             let key = (m, i as u8);
             match f.kind {
-                K::Fk(..) | K::ReqFk(..) => {
+                FieldKind::Fk(..) | FieldKind::ReqFk(..) => {
                     if let Some(t) = rec.vals[i].as_u64() {
                         let entry = self.refs.entry(key).or_default();
                         if add {
@@ -332,7 +332,7 @@ impl Store {
                         }
                     }
                 }
-                K::M2m(_) => {
+                FieldKind::M2m(_) => {
                     for t in rec.vals[i].as_array().into_iter().flatten() {
                         let Some(t) = t.as_u64() else { continue };
                         let entry = self.refs.entry(key).or_default();
@@ -346,17 +346,17 @@ impl Store {
                         }
                     }
                 }
-                K::ContentType { .. } => {
+                FieldKind::ContentType { .. } => {
                     let Some(label) = rec.vals[i].as_str() else {
                         continue;
                     };
-                    let Some(target_model) = M::from_label(label) else {
+                    let Some(target_model) = Model::from_label(label) else {
                         continue;
                     };
                     let Some(id_field) = m.fields().get(i + 1) else {
                         continue;
                     };
-                    if !matches!(id_field.kind, K::ObjectId { .. }) {
+                    if !matches!(id_field.kind, FieldKind::ObjectId { .. }) {
                         continue;
                     }
                     let Some(t) = rec.vals[i + 1].as_u64() else {
@@ -395,7 +395,7 @@ impl Store {
     }
 
     /// Stores a new record (its id must not be in use).
-    pub fn insert(&mut self, m: M, mut rec: Rec) {
+    pub fn insert(&mut self, m: Model, mut rec: Rec) {
         rec.sort = sort_name(m, &rec);
         self.bump_sequence(m, rec.id);
         self.index(m, &rec, true);
@@ -404,7 +404,7 @@ impl Store {
     }
 
     /// Replaces a stored record with a new version of it.
-    pub fn replace(&mut self, m: M, mut rec: Rec) {
+    pub fn replace(&mut self, m: Model, mut rec: Rec) {
         rec.sort = sort_name(m, &rec);
         if let Some(old) = self.tables.get_mut(&m).and_then(|t| t.remove(&rec.id)) {
             self.index(m, &old, false);
@@ -415,7 +415,7 @@ impl Store {
     }
 
     /// Removes a record, returning it.
-    pub fn remove(&mut self, m: M, id: Id) -> Option<Rec> {
+    pub fn remove(&mut self, m: Model, id: Id) -> Option<Rec> {
         let rec = self.tables.get_mut(&m)?.remove(&id)?;
         self.index(m, &rec, false);
         self.version += 1;
@@ -449,26 +449,29 @@ mod tests {
     #[test]
     fn indexes_follow_inserts_replaces_and_removes() {
         let mut s = Store::default();
-        let site_idx = M::Device.field_index("site").unwrap();
-        let mut d = Rec::new(M::Device, 1, ts());
+        let site_idx = Model::Device.field_index("site").unwrap();
+        let mut d = Rec::new(Model::Device, 1, ts());
         d.vals[site_idx] = Value::from(7u64);
-        d.vals[M::Device.field_index("name").unwrap()] = Value::from("leaf-01");
-        s.insert(M::Device, d.clone());
+        d.vals[Model::Device.field_index("name").unwrap()] = Value::from("leaf-01");
+        s.insert(Model::Device, d.clone());
         assert_eq!(
-            s.referrers(M::Device, "site", 7).collect::<Vec<_>>(),
+            s.referrers(Model::Device, "site", 7).collect::<Vec<_>>(),
             vec![1]
         );
         assert_eq!(
-            s.unique_holder(M::Device, "name_site", "7|leaf-01"),
+            s.unique_holder(Model::Device, "name_site", "7|leaf-01"),
             Some(1)
         );
         d.vals[site_idx] = Value::from(8u64);
-        s.replace(M::Device, d);
-        assert_eq!(s.referrer_count(M::Device, "site", 7), 0);
-        assert_eq!(s.referrer_count(M::Device, "site", 8), 1);
-        assert_eq!(s.unique_holder(M::Device, "name_site", "7|leaf-01"), None);
-        s.remove(M::Device, 1);
-        assert_eq!(s.referrer_count(M::Device, "site", 8), 0);
-        assert_eq!(s.alloc_id(M::Device), 2, "ids are never reused");
+        s.replace(Model::Device, d);
+        assert_eq!(s.referrer_count(Model::Device, "site", 7), 0);
+        assert_eq!(s.referrer_count(Model::Device, "site", 8), 1);
+        assert_eq!(
+            s.unique_holder(Model::Device, "name_site", "7|leaf-01"),
+            None
+        );
+        s.remove(Model::Device, 1);
+        assert_eq!(s.referrer_count(Model::Device, "site", 8), 0);
+        assert_eq!(s.alloc_id(Model::Device), 2, "ids are never reused");
     }
 }

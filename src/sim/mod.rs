@@ -255,7 +255,7 @@ impl World {
             .import_fabric(&fabric, "sim")
             .expect("a fresh in-memory store accepts the fabric");
         let engine = Engine::new(store.clone(), clock.clone(), connector.clone());
-        World {
+        let world = World {
             seed: cfg.seed,
             clock,
             apiserver,
@@ -264,6 +264,26 @@ impl World {
             engine,
             connector,
             fabric,
+        };
+        world.netbox_setup();
+        world
+    }
+
+    /// Creates fabsync's custom fields in the world's NetBox the way a person does before the
+    /// first sync, with `fabsync netbox-setup` (the fixture is a plain NetBox without them).
+    /// `World::new` is synchronous and the in-process NetBox answers at once, so one poll
+    /// (outside tokio's task budget) runs the whole setup.
+    fn netbox_setup(&self) {
+        use std::future::Future;
+        use std::task::{Context, Poll, Waker};
+        let client = self.netbox_client();
+        let setup = std::pin::pin!(tokio::task::unconstrained(
+            client.ensure_fabsync_custom_fields()
+        ));
+        match setup.poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(Ok(_)) => {}
+            Poll::Ready(Err(e)) => panic!("netbox-setup on the simulated NetBox failed: {e}"),
+            Poll::Pending => panic!("the simulated NetBox did not answer netbox-setup at once"),
         }
     }
 

@@ -1,0 +1,162 @@
+//! What the API says about itself: `OPTIONS` metadata of an endpoint (DRF's `actions` with each
+//! writable field), the API root and app roots, and `/api/status/`.
+//!
+//! It serves no objects.
+
+use http::StatusCode;
+use serde_json::{Map, Value, json};
+
+use super::reply::{Reply, Req};
+use super::route::APPS;
+use crate::model::{FULL, FieldKind, Model, WRITABLE};
+use crate::{NETBOX_VERSION, PYTHON_VERSION};
+
+pub(super) fn options(m: Model, detail: bool) -> Reply {
+    let mut fields = Map::new();
+    for f in m.fields() {
+        if !f.is(FULL) && !f.is(WRITABLE) {
+            continue;
+        }
+        let label = {
+            let s = f.name.trim_start_matches('_').replace('_', " ");
+            let mut c = s.chars();
+            match c.next() {
+                Some(first) => first.to_uppercase().chain(c).collect::<String>(),
+                None => String::new(),
+            }
+        };
+        let label = if f.name == "id" {
+            "ID".to_string()
+        } else {
+            label
+        };
+        let ty = match f.kind {
+            FieldKind::Id | FieldKind::Int { .. } | FieldKind::ObjectId { .. } => "integer",
+            FieldKind::Str(_)
+            | FieldKind::Name(_)
+            | FieldKind::NullStr(_)
+            | FieldKind::Text
+            | FieldKind::Slug(_)
+            | FieldKind::Color(_)
+            | FieldKind::Mac
+            | FieldKind::Network
+            | FieldKind::Address => "string",
+            FieldKind::Bool(_) => "boolean",
+            FieldKind::Dec { .. } => "decimal",
+            FieldKind::Created | FieldKind::LastUpdated => "datetime",
+            FieldKind::Date => "date",
+            FieldKind::Fk(..) | FieldKind::ReqFk(..) | FieldKind::Absent => "nested object",
+            _ => "field",
+        };
+        let mut e = Map::new();
+        e.insert("type".into(), json!(ty));
+        e.insert("required".into(), json!(f.is(crate::model::REQUIRED)));
+        e.insert("read_only".into(), json!(!f.is(WRITABLE)));
+        e.insert("label".into(), json!(label));
+        match f.kind {
+            FieldKind::Str(n) | FieldKind::Name(n) | FieldKind::NullStr(n) | FieldKind::Slug(n)
+                if n < usize::MAX =>
+            {
+                e.insert("max_length".into(), json!(n));
+            }
+            FieldKind::Int { min, max, .. } => {
+                e.insert("min_value".into(), json!(min));
+                e.insert("max_value".into(), json!(max));
+            }
+            FieldKind::Choice { set, .. } => {
+                e.insert(
+                    "choices".into(),
+                    Value::Array(
+                        set.choices
+                            .iter()
+                            .map(|(v, l)| json!({"value": v, "display_name": l}))
+                            .collect(),
+                    ),
+                );
+            }
+            _ => {}
+        }
+        fields.insert(f.name.into(), Value::Object(e));
+    }
+    let class = m.meta().class;
+    let name = if detail {
+        format!("{class} Instance")
+    } else {
+        format!("{class} List")
+    };
+    let mut actions = Map::new();
+    actions.insert("PUT".into(), Value::Object(fields.clone()));
+    if !detail {
+        actions.insert("POST".into(), Value::Object(fields));
+    }
+    let mut body = json!({
+        "name": name,
+        "description": "",
+        "renders": ["application/json", "text/html"],
+        "parses": ["application/json", "multipart/form-data"],
+    });
+    if m.meta().writable {
+        body["actions"] = Value::Object(actions);
+    }
+    Reply::json(StatusCode::OK, body).verb("options")
+}
+
+pub(super) fn root(req: &Req) -> Reply {
+    let mut map = Map::new();
+    for app in APPS {
+        map.insert(app.to_string(), json!(format!("{}/api/{app}/", req.base)));
+    }
+    Reply::json(StatusCode::OK, Value::Object(map))
+}
+
+pub(super) fn app_root(app: &str, req: &Req) -> Reply {
+    let mut endpoints: Vec<(String, String)> = Model::ALL
+        .iter()
+        .filter(|m| m.meta().app == app)
+        .map(|m| {
+            (
+                m.meta().endpoint.to_string(),
+                format!("{}/api/{app}/{}/", req.base, m.meta().endpoint),
+            )
+        })
+        .collect();
+    if app == "core" {
+        endpoints.push((
+            "object-changes".into(),
+            format!("{}/api/core/object-changes/", req.base),
+        ));
+    }
+    endpoints.sort();
+    Reply::json(
+        StatusCode::OK,
+        Value::Object(endpoints.into_iter().map(|(k, v)| (k, json!(v))).collect()),
+    )
+}
+
+pub(super) fn status() -> Reply {
+    Reply::json(
+        StatusCode::OK,
+        json!({
+            "django-version": crate::DJANGO_VERSION,
+            "hostname": "fake-netbox",
+            "installed_apps": {
+                "django_filters": "26.2",
+                "django_prometheus": "2.4.0",
+                "django_rq": "4.2.0",
+                "django_tables2": "3.0.1",
+                "drf_spectacular": "0.30.0",
+                "drf_spectacular_sidecar": "2026.10.1",
+                "mptt": "0.18.0",
+                "rest_framework": "3.18.0",
+                "social_django": "6.1.0",
+                "taggit": "6.1.0",
+                "timezone_field": "7.2.2",
+            },
+            "netbox-version": NETBOX_VERSION,
+            "netbox-full-version": NETBOX_VERSION,
+            "plugins": {},
+            "python-version": PYTHON_VERSION,
+            "rq-workers-running": 1,
+        }),
+    )
+}
