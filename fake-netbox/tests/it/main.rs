@@ -1,6 +1,6 @@
 //! The integration tests of `fake-netbox`, as one test binary (one link instead of one per file):
-//! each module is one suite, `common` holds what they share, `tidy` checks the house rules of
-//! `src/`.
+//! each module is one suite, `common` holds what they share. The house rules of `src/` are
+//! checked for the whole workspace by `../tests/it/tidy.rs`.
 
 mod api;
 mod common;
@@ -12,4 +12,3 @@ mod fixtures;
 mod openapi;
 mod pynetbox;
 mod samples;
-mod tidy;
