@@ -154,6 +154,43 @@ impl ConflictPolicy {
     }
 }
 
+/// What a run does with owned objects NetBox no longer has.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum PruneMode {
+    /// Deletes them, within the fabric's deletion budget; a run over the budget, or one whose
+    /// NetBox read holds no device while the cluster holds the fabric's objects, is held for
+    /// approval and writes nothing.
+    #[default]
+    Auto,
+    /// Every deletion waits for a person's approval (the run is held and writes nothing).
+    Confirm,
+    /// Never deletes: such objects are left in the cluster and reported (the fabric is then
+    /// `out_of_sync`).
+    Off,
+}
+
+impl PruneMode {
+    /// The lowercase name used in config files, the UI and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Confirm => "confirm",
+            Self::Off => "off",
+        }
+    }
+
+    /// Parses the lowercase name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "auto" => Some(Self::Auto),
+            "confirm" => Some(Self::Confirm),
+            "off" => Some(Self::Off),
+            _ => None,
+        }
+    }
+}
+
 /// Where a secret comes from. The value itself is read only when needed.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -338,6 +375,23 @@ pub struct FabricConfig {
     /// Client-side limits.
     #[serde(default)]
     pub limits: Limits,
+    /// What happens to owned objects NetBox no longer has.
+    #[serde(default)]
+    pub prune: PruneMode,
+    /// Deletions one run may make without approval (prune `auto`).
+    #[serde(default = "default_max_deletes")]
+    pub max_deletes: u64,
+    /// Deletions one run may make without approval, as a percentage of the fabric's objects in
+    /// the cluster (prune `auto`). A run over either bound is held.
+    #[serde(default = "default_max_delete_percent")]
+    pub max_delete_percent: u8,
+}
+
+fn default_max_deletes() -> u64 {
+    10
+}
+fn default_max_delete_percent() -> u8 {
+    25
 }
 
 fn default_namespace() -> String {
@@ -441,6 +495,12 @@ impl FabricConfig {
             return Err(bad(
                 "limits.concurrency",
                 format!("{} must be between 1 and 64", l.concurrency),
+            ));
+        }
+        if self.max_delete_percent > 100 {
+            return Err(bad(
+                "max_delete_percent",
+                format!("{} must be between 0 and 100", self.max_delete_percent),
             ));
         }
         if l.deadline_secs == 0 || l.deadline_secs > 24 * 3600 {

@@ -37,6 +37,7 @@ impl Runner for Engine {
                 attempt: req.attempt,
                 holder: Some(req.holder),
                 fence: req.fence,
+                approve_deletes: req.approve_deletes,
             };
             match engine.run(params).await {
                 Ok(report) => outcome(&report),

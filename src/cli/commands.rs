@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use fake_netbox::{FabricSpec, FakeNetBox, Fixture};
 
-use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use super::{EXIT_ERROR, EXIT_INVALID, EXIT_OK};
 use crate::hedgehog::diagram::Diagram;
-use crate::netbox::{NetboxClient, NetboxError, Token, https_service, into_http_service};
+use crate::netbox::{NetboxClient, Token, https_service, into_http_service};
 use crate::plan::{Plan, PlanConfig, Severity};
 
 /// How to reach a real NetBox.
@@ -114,7 +114,7 @@ pub struct NetboxSetupArgs {
 
 fn err(msg: impl std::fmt::Display) -> u8 {
     eprintln!("error: {msg}");
-    EXIT_USAGE
+    EXIT_ERROR
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -147,21 +147,12 @@ fn real_client(a: &NetboxArgs) -> Result<NetboxClient, u8> {
     NetboxClient::new(svc, url, Token::new(token)).map_err(err)
 }
 
-fn netbox_exit(e: &NetboxError) -> u8 {
-    match e {
-        NetboxError::Invalid { .. } | NetboxError::Decode { .. } | NetboxError::NotFound { .. } => {
-            EXIT_FAILED
-        }
-        _ => EXIT_USAGE,
-    }
-}
-
 pub(super) fn crds() -> u8 {
     match crate::hedgehog::crds_yaml() {
         Ok(yaml) => write_stdout(&yaml),
         Err(e) => {
             eprintln!("error: cannot encode CRDs: {e}");
-            EXIT_FAILED
+            EXIT_ERROR
         }
     }
 }
@@ -173,7 +164,7 @@ fn write_stdout(s: &str) -> u8 {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
         Err(e) => {
             eprintln!("error: cannot write output: {e}");
-            EXIT_FAILED
+            EXIT_ERROR
         }
     }
 }
@@ -190,7 +181,7 @@ fn plan_source(args: &PlanArgs) -> Result<(NetboxClient, String), u8> {
                 .build()
                 .map_err(|e| {
                     eprintln!("error: fixture {fixture:?}: {e}");
-                    EXIT_FAILED
+                    EXIT_ERROR
                 })?;
             let client = NetboxClient::new(
                 into_http_service(nb.client_service()),
@@ -252,7 +243,7 @@ pub(super) fn plan(args: PlanArgs) -> u8 {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
-            return netbox_exit(&e);
+            return EXIT_ERROR;
         }
     };
     let p = crate::plan::plan(&snapshot, &PlanConfig::new(fabric.clone()));
@@ -266,13 +257,13 @@ pub(super) fn plan(args: PlanArgs) -> u8 {
         .count();
     if fatal > 0 {
         eprintln!("error: {fatal} fatal finding(s); no objects printed");
-        return EXIT_FAILED;
+        return EXIT_INVALID;
     }
     let yaml = match p.to_yaml() {
         Ok(yaml) => yaml,
         Err(e) => {
             eprintln!("error: cannot encode objects: {e}");
-            return EXIT_FAILED;
+            return EXIT_ERROR;
         }
     };
     let code = write_stdout(&yaml);
@@ -291,7 +282,7 @@ pub(super) fn import_wiring(args: ImportWiringArgs) -> u8 {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {}: {e}", args.file.display());
-            return EXIT_FAILED;
+            return EXIT_INVALID;
         }
     };
     let client = match real_client(&args.netbox) {
@@ -312,8 +303,8 @@ pub(super) fn import_wiring(args: ImportWiringArgs) -> u8 {
         Err(e) => {
             eprintln!("error: {e}");
             match &e {
-                crate::netbox::import::ImportError::Netbox(n) => netbox_exit(n),
-                _ => EXIT_FAILED,
+                crate::netbox::import::ImportError::Netbox(_) => EXIT_ERROR,
+                crate::netbox::import::ImportError::Diagram(_) => EXIT_INVALID,
             }
         }
     }
@@ -343,7 +334,7 @@ pub(super) fn netbox_setup(args: NetboxSetupArgs) -> u8 {
         }
         Err(e) => {
             eprintln!("error: {e}");
-            netbox_exit(&e)
+            EXIT_ERROR
         }
     }
 }

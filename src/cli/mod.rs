@@ -15,12 +15,18 @@ use clap::{Parser, Subcommand};
 
 pub use commands::{FixtureArg, ImportWiringArgs, NetboxArgs, NetboxSetupArgs, PlanArgs};
 
-/// Exit code for success.
+/// Exit code: done (synced, in sync, every requirement proven, output written).
 pub const EXIT_OK: u8 = 0;
-/// Exit code when the run found fatal problems (fatal findings, failed sync).
-pub const EXIT_FAILED: u8 = 1;
-/// Exit code for usage errors and unreachable / unauthorized servers.
-pub const EXIT_USAGE: u8 = 2;
+/// Exit code: differences (`diff` found changes; `validate`: a requirement is not proven).
+pub const EXIT_CHANGES: u8 = 1;
+/// Exit code: an error (usage or configuration, a system unreachable or refusing the
+/// credentials, a failed run, another process syncing the fabric, I/O).
+pub const EXIT_ERROR: u8 = 2;
+/// Exit code: invalid data (fatal findings in NetBox's data or in a wiring diagram); nothing
+/// was written.
+pub const EXIT_INVALID: u8 = 3;
+/// Exit code: a sync's deletions are held for approval; nothing was written.
+pub const EXIT_HELD: u8 = 4;
 
 /// fabsync keeps Hedgehog fabric resources in Kubernetes equal to what NetBox says.
 #[derive(Debug, Parser)]
@@ -62,7 +68,7 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+            return ExitCode::from(if e.use_stderr() { EXIT_ERROR } else { EXIT_OK });
         }
     };
     ExitCode::from(run(cli))

@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use clap::Args;
 
-use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use super::{EXIT_CHANGES, EXIT_ERROR, EXIT_HELD, EXIT_INVALID, EXIT_OK};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
-use crate::engine::{Engine, RealConnector, RunParams};
+use crate::engine::{Engine, EngineError, RealConnector, RunParams};
 use crate::store::{Phase, Store};
 use crate::text::table;
 
@@ -37,6 +37,12 @@ pub struct SyncArgs {
     pub fabric: String,
     #[command(flatten)]
     pub config: ConfigArgs,
+    /// Approve up to N deletions the deletion guard would hold (see `fabsync diff` for them)
+    #[arg(long, value_name = "N", conflicts_with = "prune")]
+    pub allow_deletes: Option<u64>,
+    /// Approve every deletion this run makes
+    #[arg(long)]
+    pub prune: bool,
 }
 
 /// `fabsync diff`.
@@ -75,7 +81,7 @@ pub struct RunsArgs {
 
 fn fail(msg: impl std::fmt::Display) -> u8 {
     eprintln!("error: {msg}");
-    EXIT_USAGE
+    EXIT_ERROR
 }
 
 /// Reads the configuration, opens its store and brings the fabrics of the file into it.
@@ -124,7 +130,13 @@ pub fn sync(args: SyncArgs) -> u8 {
             eprintln!("run {run}: {step}");
         }));
     }
-    let report = match runtime().block_on(engine.run(RunParams::manual(&args.fabric))) {
+    let approval = if args.prune {
+        Some(u64::MAX)
+    } else {
+        args.allow_deletes
+    };
+    let params = RunParams::manual(&args.fabric).approving(approval);
+    let report = match runtime().block_on(engine.run(params)) {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
@@ -161,7 +173,17 @@ pub fn sync(args: SyncArgs) -> u8 {
         None => EXIT_OK,
         Some(e) => {
             eprintln!("error: {e}");
-            EXIT_FAILED
+            match e {
+                EngineError::InvalidData(_) => EXIT_INVALID,
+                EngineError::Held(h) => {
+                    eprintln!(
+                        "to approve: fabsync sync {} --allow-deletes {} (or Sync Now → approve deletions in the UI)",
+                        args.fabric, h.total
+                    );
+                    EXIT_HELD
+                }
+                _ => EXIT_ERROR,
+            }
         }
     }
 }
@@ -205,12 +227,12 @@ pub fn diff(args: DiffArgs) -> u8 {
     };
     print!("{}", render_preview(&preview, args.summary));
     if preview.findings.iter().any(|f| f.severity == "fatal") {
-        return EXIT_FAILED;
+        return EXIT_INVALID;
     }
     if preview.changes.is_empty() {
         EXIT_OK
     } else {
-        EXIT_FAILED
+        EXIT_CHANGES
     }
 }
 
@@ -219,6 +241,13 @@ pub fn render_preview(p: &crate::engine::Preview, summary_only: bool) -> String 
     let mut out = String::new();
     for f in &p.findings {
         out.push_str(&format!("{}: {}\n", f.severity, f.message));
+    }
+    if let Some(h) = &p.held {
+        out.push_str(&format!(
+            "held: a sync would hold {} deletion(s) for approval: {}\n",
+            h.total,
+            h.cause_text()
+        ));
     }
     for c in &p.changes {
         out.push_str(&format!(
@@ -356,7 +385,7 @@ pub fn runs(args: RunsArgs) -> u8 {
         }
         println!("{}", table(&rows));
         return if run.phase == Phase::Failure {
-            EXIT_FAILED
+            EXIT_ERROR
         } else {
             EXIT_OK
         };

@@ -15,7 +15,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::ops::{ConfigArgs, open};
-use super::{EXIT_OK, EXIT_USAGE};
+use super::{EXIT_ERROR, EXIT_OK};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::SecretRef;
 use crate::engine::{Connector, Engine, RealConnector};
@@ -152,7 +152,7 @@ pub struct ServeArgs {
 
 fn fail(msg: impl std::fmt::Display) -> u8 {
     eprintln!("error: {msg}");
-    EXIT_USAGE
+    EXIT_ERROR
 }
 
 fn replica_name(arg: Option<String>) -> String {

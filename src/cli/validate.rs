@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use super::{EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
 use crate::clock::{Clock, SystemClock};
 use crate::validate::real::RealSystems;
 use crate::validate::{
@@ -134,13 +134,13 @@ pub fn validate(args: ValidateArgs) -> u8 {
             "error: unknown workflow {bad:?}; workflows: {}",
             known.join(", ")
         );
-        return EXIT_USAGE;
+        return EXIT_ERROR;
     }
     let systems = match real_systems(&args) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
-            return EXIT_USAGE;
+            return EXIT_ERROR;
         }
     };
     let browser = if args.browser {
@@ -148,7 +148,7 @@ pub fn validate(args: ValidateArgs) -> u8 {
             Ok(p) => Some(p),
             Err(e) => {
                 eprintln!("error: {e}");
-                return EXIT_USAGE;
+                return EXIT_ERROR;
             }
         }
     } else {
@@ -187,12 +187,12 @@ pub fn validate(args: ValidateArgs) -> u8 {
         Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e}");
-            return EXIT_FAILED;
+            return EXIT_ERROR;
         }
     };
     if let Err(e) = write_bundle(&out, &outcome, &timings) {
         eprintln!("error: {e}");
-        return EXIT_FAILED;
+        return EXIT_ERROR;
     }
     println!(
         "{}",
@@ -222,6 +222,6 @@ pub fn validate(args: ValidateArgs) -> u8 {
     if outcome.report.passed {
         EXIT_OK
     } else {
-        EXIT_FAILED
+        EXIT_CHANGES
     }
 }

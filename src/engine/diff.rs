@@ -54,6 +54,8 @@ pub(super) enum Reason {
     Suspect,
     /// Compared and found changed by hand at `path`.
     Drift { path: String },
+    /// The last verified run wrote it, and it is gone from the cluster (deleted by hand).
+    MissingInCluster,
 }
 
 impl std::fmt::Display for Reason {
@@ -65,6 +67,7 @@ impl std::fmt::Display for Reason {
             Reason::NoLongerInNetbox => f.write_str("no longer in NetBox"),
             Reason::Suspect => f.write_str("to be compared with the cluster"),
             Reason::Drift { path } => write!(f, "drift: {path} was changed in the cluster by hand"),
+            Reason::MissingInCluster => f.write_str("missing in the cluster (deleted by hand)"),
         }
     }
 }
@@ -273,7 +276,12 @@ impl Target<'_> {
             let l = live.get(&(d.kind, d.name.clone())).cloned();
             let mut it = Item::new(d.kind, d.name.clone(), Action::Unchanged);
             match &l {
-                None => it.action = Action::Create,
+                None => {
+                    it.action = Action::Create;
+                    if base.contains_key(&(d.kind.kind(), d.name.as_str())) {
+                        it.reason = Some(Reason::MissingInCluster);
+                    }
+                }
                 Some(l) if l.fabric.as_deref() != Some(fabric) => {
                     it.action = Action::Update;
                     it.adopt = true;
@@ -359,6 +367,7 @@ impl Target<'_> {
             let Some(pre) = &it.pre else {
                 // Gone between the list and the get.
                 it.action = Action::Create;
+                it.reason = Some(Reason::MissingInCluster);
                 continue;
             };
             let Some(path) = subset_mismatch(desired, pre) else {

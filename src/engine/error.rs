@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use super::guard::HeldDeletes;
 use crate::cluster::{ClusterError, FieldConflict};
 use crate::netbox::NetboxError;
 use crate::plan::{Finding, LABEL_FABRIC, Severity};
@@ -37,6 +38,10 @@ pub enum EngineError {
         /// `Kind/name` of each.
         objects: Vec<String>,
     },
+    /// Deletions over the fabric's budget (or with nothing in NetBox) await a person's approval;
+    /// nothing was written.
+    #[error("{0}")]
+    Held(HeldDeletes),
     /// The run took longer than its deadline.
     #[error("deadline exceeded: the run did not finish within {secs} s (in step {step})")]
     Deadline {
@@ -174,6 +179,7 @@ impl EngineError {
             },
             Self::Cluster(e) => e.kind(),
             Self::InvalidData(_) => "invalid_data",
+            Self::Held(_) => "deletions_held",
             Self::Conflicts(_) => "conflict",
             Self::Foreign { .. } => "conflict",
             Self::Deadline { .. } => "deadline_exceeded",
@@ -209,6 +215,7 @@ impl EngineError {
             Self::RolledBack { .. } => "rolled back",
             Self::RollbackFailed { .. } => "rollback failed",
             Self::InvalidData(_) => "invalid NetBox data",
+            Self::Held(_) => "held",
             Self::Deadline { .. } => "deadline exceeded",
             _ => "failed",
         }

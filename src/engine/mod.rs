@@ -12,6 +12,7 @@ pub mod connector;
 pub mod content;
 mod diff;
 mod error;
+pub mod guard;
 mod lock;
 mod preview;
 mod read;
@@ -48,6 +49,9 @@ pub struct RunParams {
     pub holder: Option<String>,
     /// Lease fence.
     pub fence: Fence,
+    /// Deletions a person approved (`u64::MAX`: any number): a run holding at most this many
+    /// deletions goes ahead. Periodic runs carry none.
+    pub approve_deletes: Option<u64>,
 }
 
 impl RunParams {
@@ -60,7 +64,14 @@ impl RunParams {
             attempt: 1,
             holder: None,
             fence: Fence::always(),
+            approve_deletes: None,
         }
+    }
+
+    /// The same run, approving up to `n` deletions the deletion guard would hold.
+    pub fn approving(mut self, n: Option<u64>) -> Self {
+        self.approve_deletes = n;
+        self
     }
 }
 

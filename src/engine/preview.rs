@@ -6,6 +6,7 @@
 
 use super::content::{FieldChange, field_changes, unified_diff};
 use super::diff::Target;
+use super::guard::{self, HeldDeletes};
 use super::{Engine, EngineError};
 use crate::plan::{Finding, PlanConfig, plan};
 use crate::store::{Action, StatusEvent};
@@ -40,6 +41,8 @@ pub struct Preview {
     pub changes: Vec<PreviewItem>,
     /// Objects already equal.
     pub unchanged: u64,
+    /// Deletions a sync would hold for approval (none when it may delete them).
+    pub held: Option<HeldDeletes>,
 }
 
 /// A finding in JSON-friendly form.
@@ -87,6 +90,7 @@ impl Engine {
                 findings,
                 changes: Vec::new(),
                 unchanged: 0,
+                held: None,
             });
         }
         let target = Target {
@@ -96,7 +100,9 @@ impl Engine {
         };
         let live = target.observe().await?;
         let baseline = self.store.observed(&cfg.name)?;
-        let items = target.diff(&plan.objects, &live, &baseline).await?;
+        let mut items = target.diff(&plan.objects, &live, &baseline).await?;
+        guard::keep_unpruned(&cfg, &mut items);
+        let held = guard::hold(&cfg, &items, &live, snapshot.devices.len());
         let mut changes = Vec::new();
         let mut unchanged = 0;
         for it in &items {
@@ -118,9 +124,12 @@ impl Engine {
                 kind: it.kind.kind().to_string(),
                 name: it.name.clone(),
                 action: it.action,
-                reason: match it.action {
-                    Action::Create => "new in NetBox".to_string(),
-                    _ => it.message().unwrap_or_default(),
+                reason: match (it.action, it.message()) {
+                    (Action::Create, None) => "new in NetBox".to_string(),
+                    (Action::Delete, Some(m)) if held.is_some() => {
+                        format!("{m}; held: the deletion awaits approval")
+                    }
+                    (_, m) => m.unwrap_or_default(),
                 },
                 fields: field_changes(it.pre.as_ref(), after),
                 unified: unified_diff(&label, it.pre.as_ref(), after),
@@ -138,6 +147,7 @@ impl Engine {
             findings,
             changes,
             unchanged,
+            held,
         })
     }
 }

@@ -113,6 +113,7 @@ impl RunCx<'_> {
         };
         st.netbox_state = Some(ConnectionState::Connected);
         st.site_id = Some(snapshot.site.id);
+        st.netbox_devices = Some(snapshot.devices.len());
         Ok(Read { snapshot, source })
     }
 

@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::diff::{Item, Target};
+use super::guard;
 use super::lock::FabricLockGuard;
 use super::read::ChangeCheck;
 use super::summary::Summary;
@@ -32,6 +33,8 @@ pub(super) struct RunState {
     pub netbox_state: Option<ConnectionState>,
     pub cluster_state: Option<ConnectionState>,
     pub no_changes: bool,
+    /// Devices NetBox's read of the fabric holds.
+    pub netbox_devices: Option<usize>,
 }
 
 impl RunState {
@@ -45,6 +48,7 @@ impl RunState {
             netbox_state: None,
             cluster_state: None,
             no_changes: false,
+            netbox_devices: None,
         }
     }
 
@@ -287,6 +291,13 @@ impl RunCx<'_> {
             .await?;
         engine.remember_hashes(&cfg.name, plan.objects, &st.items);
         self.target.settle_foreign(&mut st.items)?;
+        guard::keep_unpruned(cfg, &mut st.items);
+        let devices = st.netbox_devices.unwrap_or(0);
+        if let Some(held) = guard::hold(cfg, &st.items, &live, devices)
+            && self.p.approve_deletes.is_none_or(|n| n < held.total)
+        {
+            return Err(EngineError::Held(held));
+        }
 
         self.enter(st, RunStep::Preflight)?;
         self.target

@@ -63,6 +63,7 @@ fn mark_not_applied(st: &mut RunState, e: &EngineError) {
         EngineError::InvalidData(_) | EngineError::Conflicts(_) | EngineError::Foreign { .. } => {
             "not applied: the run stopped before writing anything"
         }
+        EngineError::Held(_) => "not applied: the run's deletions await approval",
         _ if st.step <= crate::store::RunStep::Preflight => {
             "not applied: the run stopped before writing anything"
         }
@@ -96,7 +97,7 @@ fn success_message(st: &RunState, counts: &Counts, warnings: usize) -> String {
     }
     if counts.skipped > 0 {
         msg.push_str(&format!(
-            "; {} object(s) skipped on conflict",
+            "; {} object(s) left alone (conflict policy skip, or prune off)",
             counts.skipped
         ));
     }
@@ -207,6 +208,7 @@ impl Summary<'_> {
         let event = match &result {
             Ok(()) if counts.skipped > 0 => StatusEvent::RunPartial,
             Ok(()) => StatusEvent::RunVerified,
+            Err(EngineError::Held(_)) => StatusEvent::RunHeld,
             Err(_) => StatusEvent::RunFailed,
         };
         let status = store.status_event(&cfg.name, &event)?;
@@ -262,6 +264,10 @@ impl Summary<'_> {
                     end.counts.deleted,
                     end.counts.unchanged
                 ),
+            ),
+            Some(e @ EngineError::Held(_)) => (
+                JournalKind::Warning,
+                format!("fabsync run {run_id} ({}): HELD — {e}", cfg.name),
             ),
             Some(e) => (
                 JournalKind::Danger,

@@ -44,6 +44,8 @@ pub struct RunRequest {
     pub holder: String,
     /// Checked by the runner before every write: false once this replica may no longer write.
     pub fence: Fence,
+    /// Deletions a person approved for this task (`u64::MAX`: all); periodic tasks have none.
+    pub approve_deletes: Option<u64>,
 }
 
 /// How a run ended.
@@ -203,6 +205,8 @@ struct Pending {
     trigger: Trigger,
     attempt: u32,
     not_before: Instant,
+    /// Deletions approved by the person who asked for the task.
+    approve_deletes: Option<u64>,
 }
 
 struct Inner {
@@ -311,6 +315,18 @@ impl Scheduler {
     /// Requests a run now. Returns at once with the task that will carry it: a new PENDING
     /// task, or the pending one this trigger coalesced into.
     pub fn trigger(&self, fabric: &str, trigger: Trigger) -> Result<TaskRecord, SchedulerError> {
+        self.trigger_approving(fabric, trigger, None)
+    }
+
+    /// A manual run that may delete up to `approve_deletes` objects the deletion guard would
+    /// otherwise hold (`u64::MAX`: any number). The approval joins a pending task when one
+    /// coalesces (the larger approval wins); periodic runs never carry one.
+    pub fn trigger_approving(
+        &self,
+        fabric: &str,
+        trigger: Trigger,
+        approve_deletes: Option<u64>,
+    ) -> Result<TaskRecord, SchedulerError> {
         if !self.is_alive() {
             return Err(SchedulerError::ShuttingDown);
         }
@@ -320,7 +336,8 @@ impl Scheduler {
             e => SchedulerError::Store(e),
         })?;
         self.ensure_worker(fabric);
-        let id = self.enqueue(fabric, trigger, true)?;
+        let approve_deletes = approve_deletes.filter(|_| trigger == Trigger::Manual);
+        let id = self.enqueue(fabric, trigger, true, approve_deletes)?;
         Ok(self.inner.store.task(&id)?)
     }
 
@@ -516,7 +533,7 @@ impl Scheduler {
         let at = self.next_periodic(fabric).map(|i| self.wall_at(i));
         self.inner.store.set_next_run(fabric, at.as_deref())?;
         if catch_up {
-            self.enqueue(fabric, Trigger::Catchup, true)?;
+            self.enqueue(fabric, Trigger::Catchup, true, None)?;
         }
         Ok(())
     }
@@ -568,13 +585,20 @@ impl Scheduler {
 
     /// Adds a task or coalesces into the pending one; returns the task id. `now` makes a
     /// pending retry run at once (a person asked for it).
-    fn enqueue(&self, fabric: &str, trigger: Trigger, now: bool) -> Result<String, SchedulerError> {
+    fn enqueue(
+        &self,
+        fabric: &str,
+        trigger: Trigger,
+        now: bool,
+        approve_deletes: Option<u64>,
+    ) -> Result<String, SchedulerError> {
         let mut slots = self.inner.slots.lock().unwrap();
         let slot = slots.entry(fabric.to_string()).or_default();
         if let Some(p) = &mut slot.pending {
             if now {
                 p.not_before = p.not_before.min(Instant::now());
             }
+            p.approve_deletes = p.approve_deletes.max(approve_deletes);
             slot.notify.notify_one();
             return Ok(p.task_id.clone());
         }
@@ -588,6 +612,7 @@ impl Scheduler {
             trigger,
             attempt: 1,
             not_before: Instant::now(),
+            approve_deletes,
         });
         slot.notify.notify_one();
         let _ = self.inner.events.send(TaskEvent {

@@ -64,7 +64,7 @@ impl Scheduler {
                     Some(l) => l.try_lead(&fabric).await,
                     None => true,
                 };
-                if lead && let Err(e) = self.enqueue(&fabric, Trigger::Periodic, false) {
+                if lead && let Err(e) = self.enqueue(&fabric, Trigger::Periodic, false, None) {
                     tracing::error!(fabric = %fabric, error = %e, "could not queue a periodic run");
                 }
                 let at = self.next_periodic(&fabric).map(|i| self.wall_at(i));
@@ -140,6 +140,7 @@ impl Scheduler {
             attempt: pending.attempt,
             holder: self.inner.cfg.replica.clone(),
             fence: fence.clone(),
+            approve_deletes: pending.approve_deletes,
         };
         let _ = self.inner.events.send(TaskEvent {
             task_id: pending.task_id.clone(),
@@ -219,6 +220,7 @@ impl Scheduler {
                         trigger: pending.trigger,
                         attempt: next_attempt,
                         not_before: at,
+                        approve_deletes: pending.approve_deletes,
                     });
                     slot.notify.notify_one();
                 }

@@ -212,6 +212,9 @@ pub fn sim_fabric(cfg: &WorldConfig) -> FabricConfig {
         enabled: true,
         conflict_policy: cfg.conflict_policy,
         limits: cfg.limits,
+        prune: crate::config::PruneMode::Auto,
+        max_deletes: 10,
+        max_delete_percent: 25,
     }
 }
 

@@ -200,6 +200,9 @@ mod tests {
             enabled: true,
             conflict_policy: ConflictPolicy::Fail,
             limits: Limits::default(),
+            prune: crate::config::PruneMode::Auto,
+            max_deletes: 10,
+            max_delete_percent: 25,
         }
     }
 

@@ -287,11 +287,14 @@ pub(crate) async fn patch_fabric(
 pub(crate) async fn sync(
     State(ctx): State<Shared>,
     Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
-    let task = ctx
-        .app
-        .scheduler
-        .trigger(&name, crate::store::Trigger::Manual)?;
+    let approve = sync_approval(&headers, &body)?;
+    let task =
+        ctx.app
+            .scheduler
+            .trigger_approving(&name, crate::store::Trigger::Manual, approve)?;
     let location = format!("/api/tasks/{}", task.id);
     let view = task_view(&ctx, task)?;
     Ok((
@@ -300,6 +303,55 @@ pub(crate) async fn sync(
         Json(view),
     )
         .into_response())
+}
+
+/// The deletions a Sync Now request approves: `{"allow_deletes": N}` or `{"prune": true}` (all);
+/// an empty body approves none.
+fn sync_approval(headers: &HeaderMap, body: &[u8]) -> Result<Option<u64>, WebError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"));
+    if !is_json {
+        return Err(WebError::UnsupportedMediaType(
+            "Sync Now takes no body or a JSON object (Content-Type: application/json)".into(),
+        ));
+    }
+    let v: Value = serde_json::from_slice(body).map_err(|e| WebError::Invalid {
+        field: "body".into(),
+        message: format!("the body is not JSON: {e}"),
+    })?;
+    let obj = v.as_object().ok_or_else(|| WebError::Invalid {
+        field: "body".into(),
+        message: "the body must be a JSON object".into(),
+    })?;
+    if let Some(k) = obj.keys().find(|k| *k != "allow_deletes" && *k != "prune") {
+        return Err(WebError::Invalid {
+            field: k.clone(),
+            message: format!("{k}: unknown field (Sync Now takes allow_deletes or prune)"),
+        });
+    }
+    let prune = match obj.get("prune") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            return Err(WebError::Invalid {
+                field: "prune".into(),
+                message: format!("prune: {other} is not true or false"),
+            });
+        }
+    };
+    let allow = match obj.get("allow_deletes") {
+        None => None,
+        Some(n) => Some(n.as_u64().ok_or_else(|| WebError::Invalid {
+            field: "allow_deletes".into(),
+            message: format!("allow_deletes: {n} is not a number of deletions"),
+        })?),
+    };
+    Ok(if prune { Some(u64::MAX) } else { allow })
 }
 
 pub(crate) async fn task(

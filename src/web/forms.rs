@@ -40,6 +40,10 @@ fn form_values(c: &FabricConfig) -> Vec<(&'static str, String)> {
             },
         ),
         ("conflict_policy", c.conflict_policy.as_str().into()),
+        ("tag", s(&c.tag)),
+        ("prune", c.prune.as_str().into()),
+        ("max_deletes", c.max_deletes.to_string()),
+        ("max_delete_percent", c.max_delete_percent.to_string()),
         ("cluster_server", s(&c.cluster.server)),
         ("cluster_kubeconfig", p(&c.cluster.kubeconfig)),
         ("cluster_context", s(&c.cluster.context)),
@@ -106,6 +110,7 @@ fn settings_page(
         }
     };
     let policy = v("conflict_policy");
+    let prune = v("prune");
     html! {
         @if let Some(e) = error {
             div.form-error role="alert" { strong { "Not saved. " } (e.to_string()) }
@@ -133,6 +138,22 @@ fn settings_page(
                     }
                     (field_error("conflict_policy"))
                 }
+                (text("tag", "NetBox tag", "optional: only devices with this tag belong to the fabric"))
+            }
+            fieldset {
+                legend { "Deletions" }
+                p.help { "A run that would delete more than this budget, or that finds no device in NetBox while the cluster holds the fabric's objects, is held: it writes nothing until someone approves the deletions (Preview changes → approve, or fabsync sync --allow-deletes N). Periodic runs never approve." }
+                div.field {
+                    label for="prune" { "Prune" }
+                    select id="prune" name="prune" aria-invalid=(invalid("prune")) {
+                        @for (p, what) in [("auto", "auto: delete within the budget, hold the rest"), ("confirm", "confirm: every deletion waits for approval"), ("off", "off: never delete, report them")] {
+                            option value=(p) selected[prune == p] { (what) }
+                        }
+                    }
+                    (field_error("prune"))
+                }
+                (text("max_deletes", "Deletions without approval", "per run"))
+                (text("max_delete_percent", "… as a percentage", "of the fabric's objects in the cluster, per run"))
             }
             fieldset {
                 legend { "Cluster" }

@@ -12,6 +12,7 @@ use jiff::Timestamp;
 use maud::{Markup, html};
 
 use super::api::{paging, parse_run_id, preview as run_preview, runs_page};
+use super::error::WebError;
 use super::html::{
     Frame, conn_badge, csrf_field, duration, layout, phase_badge, result_badge, short,
     status_badge, time_cell,
@@ -254,6 +255,12 @@ fn config_section(f: &FabricConfig) -> Markup {
                     @if !f.enabled { " (disabled)" }
                 } }
                 tr { th { "Conflict policy" } td { code { (f.conflict_policy.as_str()) } } }
+                tr { th { "Deletions" } td {
+                    "prune " code { (f.prune.as_str()) }
+                    @if f.prune == crate::config::PruneMode::Auto {
+                        ", without approval at most " (f.max_deletes) " and " (f.max_delete_percent) "% of the fabric's objects per run"
+                    }
+                } }
                 tr { th { "Limits" } td {
                     (f.limits.qps) " requests/s, burst " (f.limits.burst) ", " (f.limits.concurrency)
                     " writes at once, run deadline " (f.limits.deadline_secs) " s"
@@ -361,6 +368,12 @@ pub(crate) async fn fabric(
             a.button #settings-link href={ "/fabrics/" (name) "/settings" } { "Settings" }
         }
         @if running { p.hint { "A run is in progress; Sync Now queues one more right after it." } }
+        @if f.status == crate::store::FabricStatus::Held {
+            p.sync-error-message #held-notice {
+                (f.last_error.clone().unwrap_or_default()) " "
+                a href={ "/fabrics/" (name) "/preview#sync-dialog" } { "Review the deletions and approve them" }
+            }
+        }
         @if let Some(t) = &task { (progress_panel(&ctx, t, run.as_ref())) }
         (summary_section(&ctx, &f))
         (config_section(&f.config))
@@ -372,9 +385,23 @@ pub(crate) async fn fabric(
 pub(crate) async fn sync_now(
     State(ctx): State<Shared>,
     Path(name): Path<String>,
+    body: axum::body::Bytes,
 ) -> Result<Response, PageError> {
-    let task = ctx.app.scheduler.trigger(&name, Trigger::Manual)?;
-    tracing::info!(fabric = %name, task = %task.id, "Sync Now from the UI");
+    // The Sync dialog (the preview page) may approve the deletions it listed.
+    let approve = form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "allow_deletes")
+        .map(|(_, v)| {
+            v.parse::<u64>().map_err(|_| WebError::Invalid {
+                field: "allow_deletes".into(),
+                message: format!("allow_deletes: {v:?} is not a number of deletions"),
+            })
+        })
+        .transpose()?;
+    let task = ctx
+        .app
+        .scheduler
+        .trigger_approving(&name, Trigger::Manual, approve)?;
+    tracing::info!(fabric = %name, task = %task.id, approved_deletes = ?approve, "Sync Now from the UI");
     Ok(Redirect::to(&format!("/fabrics/{name}?task={}#sync-progress", task.id)).into_response())
 }
 
@@ -518,9 +545,26 @@ pub(crate) async fn preview(
                 }
             }
         }
-        form method="post" action={ "/fabrics/" (name) "/sync" } {
-            (csrf_field(&access))
-            button type="submit" { "Sync Now" }
+        @if let Some(h) = &p.held {
+            p.sync-error-message #held-deletions {
+                "A sync would hold " (h.total) " deletion(s) for approval (" (h.per_kind()) "): " (h.cause_text()) "."
+            }
+        }
+        section #sync-dialog {
+            h2 { "Sync" }
+            p { (count(Action::Create)) " create(s), " (count(Action::Update)) " update(s), " (count(Action::Delete)) " deletion(s)." }
+            form #sync-dialog-form method="post" action={ "/fabrics/" (name) "/sync" } {
+                (csrf_field(&access))
+                @let deletes = count(Action::Delete);
+                @if deletes > 0 {
+                    label.approve {
+                        input #approve-deletions type="checkbox" name="allow_deletes" value=(deletes);
+                        " Approve these " (deletes) " deletion(s)"
+                        @if p.held.is_some() { " (without approval the sync is held and writes nothing)" }
+                    }
+                }
+                button #sync-dialog-button type="submit" { "Sync Now" }
+            }
         }
     };
     Ok(layout(

@@ -10,13 +10,17 @@ use std::path::PathBuf;
 use serde_json::{Map, Value};
 
 use super::error::WebError;
-use crate::config::{ClusterTarget, ConfigError, ConflictPolicy, FabricConfig, Limits};
+use crate::config::{ClusterTarget, ConfigError, ConflictPolicy, FabricConfig, Limits, PruneMode};
 
 const TOP: &[&str] = &[
     "namespace",
+    "tag",
     "interval_secs",
     "enabled",
     "conflict_policy",
+    "prune",
+    "max_deletes",
+    "max_delete_percent",
     "cluster",
     "limits",
 ];
@@ -120,6 +124,28 @@ pub(crate) fn apply(cfg: &FabricConfig, patch: &Value) -> Result<FabricConfig, W
                 cfg.name
             ),
         })?;
+    }
+    if let Some(v) = patch.get("tag") {
+        new.tag = opt_string("tag", v)?;
+    }
+    if let Some(v) = patch.get("prune") {
+        let s = v
+            .as_str()
+            .ok_or_else(|| type_error("prune", "a string", v))?;
+        new.prune = PruneMode::parse(s).ok_or_else(|| WebError::Invalid {
+            field: "prune".into(),
+            message: format!(
+                "fabric {:?}: prune: {s:?} is not one of auto, confirm, off",
+                cfg.name
+            ),
+        })?;
+    }
+    if let Some(v) = patch.get("max_deletes") {
+        new.max_deletes = u64_of("max_deletes", v, "a whole number of deletions")?;
+    }
+    if let Some(v) = patch.get("max_delete_percent") {
+        new.max_delete_percent = u8::try_from(u64_of("max_delete_percent", v, "a percentage")?)
+            .map_err(|_| type_error("max_delete_percent", "a percentage from 0 to 100", v))?;
     }
     match patch.get("cluster") {
         None => {}
@@ -227,9 +253,13 @@ fn kind_of(v: &Value) -> &'static str {
 /// The settings form's fields, in order.
 pub(crate) const FORM_FIELDS: &[&str] = &[
     "namespace",
+    "tag",
     "interval_secs",
     "enabled",
     "conflict_policy",
+    "prune",
+    "max_deletes",
+    "max_delete_percent",
     "cluster_server",
     "cluster_kubeconfig",
     "cluster_context",
@@ -296,6 +326,24 @@ pub(crate) fn form_to_patch(fabric: &str, form: &[(String, String)]) -> Result<V
     }
     if let Some(v) = last("conflict_policy") {
         patch.insert("conflict_policy".into(), Value::from(v));
+    }
+    if let Some(v) = last("tag") {
+        patch.insert(
+            "tag".into(),
+            if v.is_empty() {
+                Value::Null
+            } else {
+                Value::from(v)
+            },
+        );
+    }
+    if let Some(v) = last("prune") {
+        patch.insert("prune".into(), Value::from(v));
+    }
+    for k in ["max_deletes", "max_delete_percent"] {
+        if let Some(v) = whole(k, k)? {
+            patch.insert(k.into(), v);
+        }
     }
     let mut cluster = Map::new();
     for k in CLUSTER {

@@ -230,7 +230,7 @@ async fn tls_and_credential_failures_are_named() {
     let r = tokio::task::spawn_blocking(move || run(&["sync", "vlab"], &config))
         .await
         .unwrap();
-    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
     let err = r
         .stderr
         .lines()
@@ -251,7 +251,7 @@ async fn tls_and_credential_failures_are_named() {
     let r = tokio::task::spawn_blocking(move || run(&["sync", "vlab"], &config))
         .await
         .unwrap();
-    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("refused the credentials"), "{}", r.stderr);
     assert!(r.stderr.contains(&fakes.cluster_url), "{}", r.stderr);
     for secret in [

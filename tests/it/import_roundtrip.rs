@@ -442,7 +442,7 @@ fn vlab_sample_round_trips_through_the_binaries() {
         ],
         &[],
     );
-    assert_eq!(code, 1, "{err}");
+    assert_eq!(code, 3, "invalid data: {err}");
     assert!(
         err.contains("wiring diagram: Connection")
             && err.contains("field spec: port \"server-99/enp2s1\""),

@@ -8,6 +8,7 @@ mod procs;
 mod browser;
 mod cli_real;
 mod crds;
+mod guard;
 mod import_roundtrip;
 mod netbox_client;
 mod plan_apply_upstream;

@@ -255,7 +255,7 @@ fn fabric_site_and_tag_flags() {
     assert!(!manifests(&r.stdout, "vlab").is_empty());
 
     let r = fabsync(&["plan", "--fixture", "vlab", "--site", "nope"], &[]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stdout.is_empty());
     assert!(
         r.stderr.contains("no site with slug \"nope\""),
@@ -264,7 +264,7 @@ fn fabric_site_and_tag_flags() {
     );
 
     let r = fabsync(&["plan", "--fixture", "vlab", "--fabric", "Lab_1"], &[]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stdout.is_empty(), "no objects on a fatal finding");
     assert!(
         r.stderr
@@ -488,7 +488,7 @@ fn netbox_by_url_same_plan_findings_and_errors() {
         )
         .unwrap();
     let r = nb.plan(NB_TOKEN, &[]);
-    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stdout.is_empty(), "{}", r.stdout);
     assert!(
         r.stderr.contains(&format!(

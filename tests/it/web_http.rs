@@ -23,20 +23,20 @@ use tower::ServiceExt;
 
 const AUTH_TOKEN: &str = "web-test-access-token-0123456789";
 
-struct App {
-    world: World,
-    scheduler: Scheduler,
-    router: Router,
+pub(crate) struct App {
+    pub(crate) world: World,
+    pub(crate) scheduler: Scheduler,
+    pub(crate) router: Router,
 }
 
 #[derive(Default)]
-struct Opts {
-    auth: bool,
-    demo: bool,
-    interval_secs: u64,
+pub(crate) struct Opts {
+    pub(crate) auth: bool,
+    pub(crate) demo: bool,
+    pub(crate) interval_secs: u64,
 }
 
-async fn app_with(o: Opts) -> App {
+pub(crate) async fn app_with(o: Opts) -> App {
     let world = World::new(WorldConfig {
         interval_secs: o.interval_secs,
         ..WorldConfig::default()
@@ -69,22 +69,22 @@ async fn app_with(o: Opts) -> App {
     }
 }
 
-async fn app() -> App {
+pub(crate) async fn app() -> App {
     app_with(Opts::default()).await
 }
 
 #[derive(Debug)]
-struct Resp {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Resp {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
 }
 
 impl Resp {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
-    fn location(&self) -> String {
+    pub(crate) fn location(&self) -> String {
         self.headers
             .get(header::LOCATION)
             .unwrap_or_else(|| panic!("no Location on {}: {}", self.status, self.body))
@@ -92,7 +92,7 @@ impl Resp {
             .unwrap()
             .to_string()
     }
-    fn content_type(&self) -> String {
+    pub(crate) fn content_type(&self) -> String {
         self.headers
             .get(header::CONTENT_TYPE)
             .map(|v| v.to_str().unwrap().to_string())
@@ -101,7 +101,7 @@ impl Resp {
 }
 
 /// A client with a cookie jar of one cookie (fabsync sets only one), like a browser.
-struct Client {
+pub(crate) struct Client {
     router: Router,
     cookie: Option<String>,
     bearer: Option<String>,
@@ -109,7 +109,7 @@ struct Client {
 }
 
 impl Client {
-    fn browser(app: &App) -> Self {
+    pub(crate) fn browser(app: &App) -> Self {
         Client {
             router: app.router.clone(),
             cookie: None,
@@ -118,7 +118,7 @@ impl Client {
         }
     }
 
-    fn api(app: &App, token: Option<&str>) -> Self {
+    pub(crate) fn api(app: &App, token: Option<&str>) -> Self {
         Client {
             router: app.router.clone(),
             cookie: None,
@@ -127,7 +127,7 @@ impl Client {
         }
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &mut self,
         method: Method,
         path: &str,
@@ -174,11 +174,11 @@ impl Client {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Resp {
+    pub(crate) async fn get(&mut self, path: &str) -> Resp {
         self.send(Method::GET, path, None, vec![]).await
     }
 
-    async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
+    pub(crate) async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
         let body: String = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
@@ -191,7 +191,7 @@ impl Client {
         .await
     }
 
-    async fn post_json(&mut self, path: &str, body: &Value) -> Resp {
+    pub(crate) async fn post_json(&mut self, path: &str, body: &Value) -> Resp {
         self.send(
             Method::POST,
             path,
@@ -201,14 +201,14 @@ impl Client {
         .await
     }
 
-    async fn patch_raw(&mut self, path: &str, ctype: &str, body: &str) -> Resp {
+    pub(crate) async fn patch_raw(&mut self, path: &str, ctype: &str, body: &str) -> Resp {
         self.send(Method::PATCH, path, Some(ctype), body.as_bytes().to_vec())
             .await
     }
 }
 
 /// The value of the first `csrf_token` hidden field of a page.
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     let marker = "name=\"csrf_token\" value=\"";
     let at = html
         .find(marker)
@@ -219,7 +219,7 @@ fn csrf_of(html: &str) -> String {
 
 /// The inner HTML of the first element with `class` (up to its closing `</div>`/`</section>`),
 /// good enough for the flat messages fabsync renders.
-fn element_with_class<'a>(html: &'a str, class: &str) -> Option<&'a str> {
+pub(crate) fn element_with_class<'a>(html: &'a str, class: &str) -> Option<&'a str> {
     let at = html.find(&format!("class=\"{class}"))?;
     let rest = &html[at..];
     let end = rest.find("</div>").unwrap_or(rest.len());
@@ -227,7 +227,7 @@ fn element_with_class<'a>(html: &'a str, class: &str) -> Option<&'a str> {
 }
 
 /// Waits (virtual time) until a task is SUCCESS, FAILURE or, with `retry_ok`, RETRY.
-async fn wait_task(c: &mut Client, id: &str, retry_ok: bool) -> Value {
+pub(crate) async fn wait_task(c: &mut Client, id: &str, retry_ok: bool) -> Value {
     for _ in 0..600 {
         let r = c.get(&format!("/api/tasks/{id}")).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -242,12 +242,12 @@ async fn wait_task(c: &mut Client, id: &str, retry_ok: bool) -> Value {
 }
 
 /// Objects of a kind in the cluster, seen through kube-rs as a person would.
-async fn cluster_objects(w: &World, kind: Kind) -> Vec<DynamicObject> {
+pub(crate) async fn cluster_objects(w: &World, kind: Kind) -> Vec<DynamicObject> {
     let api: Api<DynamicObject> = Api::namespaced_with(w.kube(), "default", &kind.api_resource());
     api.list(&Default::default()).await.expect("list").items
 }
 
-async fn owned_object_count(w: &World) -> usize {
+pub(crate) async fn owned_object_count(w: &World) -> usize {
     let mut n = 0;
     for kind in Kind::ALL.into_iter().filter(|k| k.is_planned()) {
         n += cluster_objects(w, kind)

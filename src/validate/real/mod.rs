@@ -251,6 +251,9 @@ impl Target for RealTarget {
             enabled: def.periodic.is_some(),
             conflict_policy: def.policy,
             limits: self.limits(def),
+            prune: crate::config::PruneMode::Auto,
+            max_deletes: 10,
+            max_delete_percent: 25,
         };
         base.validate()?;
         let store = Store::in_memory();
