@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod config;
 pub mod engine;
 pub mod hedgehog;
+pub mod identity;
 pub mod netbox;
 pub mod plan;
 pub mod scheduler;

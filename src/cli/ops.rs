@@ -94,6 +94,27 @@ pub fn open(path: &Path) -> Result<(Config, Store), u8> {
         let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(section.as_bytes()));
         store.import_fabric(f, &hash).map_err(fail)?;
     }
+    // Runs a killed process left open are closed now, not at the next sync.
+    let clock = SystemClock;
+    let now = crate::clock::format_ts(crate::clock::Clock::now(&clock));
+    let alive_since =
+        crate::clock::format_ts(crate::clock::Clock::now(&clock) - crate::scheduler::REPLICA_TTL);
+    crate::identity::release_dead_locks(&store).map_err(fail)?;
+    let closed = store
+        .close_interrupted(&crate::store::Sweep {
+            now: &now,
+            me: None,
+            fabric: None,
+            alive_since: &alive_since,
+            tasks: true,
+        })
+        .map_err(fail)?;
+    for run in closed {
+        eprintln!(
+            "note: closed run {} of fabric {:?}: the process running it had stopped",
+            run.id, run.fabric
+        );
+    }
     Ok((config, store))
 }
 
@@ -124,7 +145,8 @@ pub fn sync(args: SyncArgs) -> u8 {
         ));
     }
     let clock: SharedClock = Arc::new(SystemClock);
-    let mut engine = Engine::new(store.clone(), clock, Arc::new(RealConnector));
+    let mut engine = Engine::new(store.clone(), clock, Arc::new(RealConnector))
+        .with_owner(crate::identity::this_process("sync"));
     if std::io::stderr().is_terminal() {
         engine = engine.with_progress(Arc::new(|run, step| {
             eprintln!("run {run}: {step}");

@@ -156,12 +156,7 @@ fn fail(msg: impl std::fmt::Display) -> u8 {
 }
 
 fn replica_name(arg: Option<String>) -> String {
-    arg.unwrap_or_else(|| {
-        let host = std::fs::read_to_string("/etc/hostname")
-            .map(|h| h.trim().to_string())
-            .unwrap_or_else(|_| "fabsync".into());
-        format!("{host}-{}", std::process::id())
-    })
+    arg.unwrap_or_else(|| crate::identity::this_process("serve"))
 }
 
 /// `fabsync serve`.

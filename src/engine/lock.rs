@@ -61,7 +61,16 @@ impl Engine {
         let now = self.clock.now();
         let expires = format_ts(now + LOCK_TTL);
         let now_s = format_ts(now);
-        match self.store.lock_fabric(fabric, owner, &now_s, &expires)? {
+        let mut outcome = self.store.lock_fabric(fabric, owner, &now_s, &expires)?;
+        if let LockOutcome::Held(l) = &outcome
+            && crate::identity::is_dead_here(&l.owner)
+        {
+            // Killed on this machine (kill -9, a crash): its lock need not expire first.
+            self.store.unlock_fabric(fabric, &l.owner)?;
+            tracing::warn!(fabric, previous = %l.owner, "took over the fabric lock of a process that no longer runs");
+            outcome = self.store.lock_fabric(fabric, owner, &now_s, &expires)?;
+        }
+        match outcome {
             LockOutcome::Held(l) => {
                 return Err(EngineError::Busy {
                     fabric: fabric.to_string(),
@@ -76,11 +85,13 @@ impl Engine {
                 }
                 // Any run of this fabric still open is dead: this process holds the fabric and
                 // has not started its own.
+                let alive_since = format_ts(now - crate::scheduler::REPLICA_TTL);
                 self.store.close_interrupted(&Sweep {
                     now: &now_s,
                     me: Some(owner),
                     fabric: Some(fabric),
-                    alive_since: &now_s,
+                    alive_since: &alive_since,
+                    tasks: false,
                 })?;
             }
         }

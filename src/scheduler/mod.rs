@@ -252,12 +252,14 @@ impl Scheduler {
     ) -> Result<Self, SchedulerError> {
         let now = format_ts(clock.now());
         store.replica_heartbeat(&cfg.replica, &now)?;
+        crate::identity::release_dead_locks(&store)?;
         let alive_since = ts_before(&clock, REPLICA_TTL);
         let sweep = Sweep {
             now: &now,
             me: Some(&cfg.replica),
             fabric: None,
             alive_since: &alive_since,
+            tasks: true,
         };
         for run in store.close_interrupted(&sweep)? {
             tracing::warn!(fabric = %run.fabric, run = run.id, "closed a run interrupted by a previous stop");
@@ -456,6 +458,8 @@ impl Scheduler {
 
     /// Closes this replica's runs (of one fabric, or all) as interrupted: they are over.
     fn sweep(&self, fabric: Option<&str>) -> Result<Vec<crate::store::RunRecord>, StoreError> {
+        // One fabric's abandoned run: its task is finished by the worker, its follow-up stays.
+        let tasks = fabric.is_none();
         let now = format_ts(self.inner.clock.now());
         let alive_since = ts_before(&self.inner.clock, REPLICA_TTL);
         self.inner.store.close_interrupted(&Sweep {
@@ -463,6 +467,7 @@ impl Scheduler {
             me: Some(&self.inner.cfg.replica),
             fabric,
             alive_since: &alive_since,
+            tasks,
         })
     }
 
@@ -478,6 +483,18 @@ impl Scheduler {
                 let now = format_ts(inner.clock.now());
                 if let Err(e) = inner.store.replica_heartbeat(&inner.cfg.replica, &now) {
                     tracing::warn!(error = %e, "could not record this replica's heartbeat");
+                }
+                // Tasks of replicas that stopped heartbeating will never run: fail them.
+                let alive_since = ts_before(&inner.clock, REPLICA_TTL);
+                let orphans = inner.store.fail_orphan_tasks(&Sweep {
+                    now: &now,
+                    me: None,
+                    fabric: None,
+                    alive_since: &alive_since,
+                    tasks: true,
+                });
+                if let Err(e) = orphans {
+                    tracing::warn!(error = %e, "could not fail the tasks of stopped replicas");
                 }
             }
         });

@@ -129,6 +129,20 @@ impl Store {
             .ctx("read fabric lock")
     }
 
+    /// Every fabric lock, by fabric.
+    pub fn fabric_locks(&self) -> Result<Vec<FabricLock>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare(
+                "SELECT fabric, owner, run_id, acquired_at, expires_at FROM fabric_locks ORDER BY fabric",
+            )
+            .ctx("list fabric locks")?;
+        stmt.query_map([], lock_from_row)
+            .ctx("list fabric locks")?
+            .collect::<Result<_, _>>()
+            .ctx("list fabric locks")
+    }
+
     /// Records that a scheduler replica is alive (registering it the first time).
     pub fn replica_heartbeat(&self, id: &str, now: &str) -> Result<(), StoreError> {
         self.lock()

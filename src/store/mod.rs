@@ -171,6 +171,22 @@ impl Store {
         result
     }
 
+    /// Simulates a full disk (tests, the simulator): with `true` the database may not grow by a
+    /// page (SQLite's `max_page_count`), so writes that need room fail with SQLite's own
+    /// "database or disk is full"; `false` gives the room back.
+    pub fn simulate_full_disk(&self, full: bool) -> Result<(), StoreError> {
+        let conn = self.lock();
+        let limit: i64 = if full {
+            conn.pragma_query_value(None, "page_count", |r| r.get(0))
+                .ctx("read page count")?
+        } else {
+            i64::from(u32::MAX - 1)
+        };
+        conn.pragma_update(None, "max_page_count", limit)
+            .ctx("set max page count")?;
+        Ok(())
+    }
+
     /// The schema version in use.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
         self.lock()
@@ -258,6 +274,7 @@ mod tests {
                 me: Some("a"),
                 fabric: None,
                 alive_since: "2026-01-01T00:04:30Z",
+                tasks: true,
             })
             .unwrap();
         assert_eq!(closed.len(), 1);
@@ -320,6 +337,7 @@ mod tests {
             me: Some("cli"),
             fabric: None,
             alive_since: now,
+            tasks: true,
         };
         assert!(
             s.close_interrupted(&sweep("2026-01-01T00:00:10Z"))

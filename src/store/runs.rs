@@ -253,8 +253,8 @@ impl Store {
     /// become `unconfirmed-…` audit entries and objects that may have changed, the writes its
     /// audit rows show become its counts, its task fails, its lock goes, and its fabric leaves
     /// `syncing` — to `error` only when it is the fabric's latest run (closing an older run never
-    /// overrides a newer run's status). Tasks whose replica is the caller or has stopped
-    /// heartbeating fail too. Returns the runs closed.
+    /// overrides a newer run's status). With `sweep.tasks`, tasks whose replica is the caller or
+    /// has stopped heartbeating fail too. Returns the runs closed.
     pub fn close_interrupted(&self, sweep: &Sweep<'_>) -> Result<Vec<RunRecord>, StoreError> {
         let now = sweep.now;
         let open: Vec<RunRecord> = {
@@ -292,7 +292,9 @@ impl Store {
             }
             closed.push(self.run(run.id)?);
         }
-        self.fail_orphan_tasks(sweep)?;
+        if sweep.tasks {
+            self.fail_orphan_tasks(sweep)?;
+        }
         // A fabric can only be `syncing` while a run is live.
         let syncing: Vec<String> = {
             let conn = self.lock();
@@ -435,6 +437,9 @@ pub struct Sweep<'a> {
     pub fabric: Option<&'a str>,
     /// Tasks of replicas that have not heartbeated since this time are orphans.
     pub alive_since: &'a str,
+    /// Whether to fail orphan tasks too (a run taking its fabric's lock sweeps runs only: the
+    /// task it runs for is its own).
+    pub tasks: bool,
 }
 
 const RUN_SELECT: &str = "SELECT id, fabric, task_id, trigger, attempt, phase, step, started_at,

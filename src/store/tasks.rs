@@ -107,10 +107,7 @@ impl Store {
 impl Store {
     /// Fails the tasks no live scheduler will finish: those of the caller (`sweep.me`), of no
     /// replica, or of a replica that stopped heartbeating before `sweep.alive_since`.
-    pub(super) fn fail_orphan_tasks(
-        &self,
-        sweep: &super::runs::Sweep<'_>,
-    ) -> Result<(), StoreError> {
+    pub fn fail_orphan_tasks(&self, sweep: &super::runs::Sweep<'_>) -> Result<(), StoreError> {
         self.lock()
             .execute(
                 "UPDATE tasks SET state = 'FAILURE', message = 'interrupted', finished_at = ?1

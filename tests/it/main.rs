@@ -7,6 +7,7 @@ mod procs;
 
 mod browser;
 mod cli_real;
+mod crash;
 mod crds;
 mod guard;
 mod import_roundtrip;
