@@ -12,6 +12,7 @@ mod crds;
 mod guard;
 mod import_roundtrip;
 mod netbox_client;
+mod one_run;
 mod plan_apply_upstream;
 mod plan_cli;
 mod plan_props;
