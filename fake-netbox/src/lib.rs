@@ -117,6 +117,16 @@ pub enum FakeNetBoxError {
 pub(crate) type CachedQuery = (String, u64, Arc<Vec<store::Id>>);
 
 /// Shared state behind every handle.
+/// A copy of a fake NetBox's database (see [`FakeNetBox::backup`]).
+#[derive(Clone)]
+pub struct Backup(store::Store);
+
+impl std::fmt::Debug for Backup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Backup({} changes)", self.0.changes.len())
+    }
+}
+
 pub(crate) struct Inner {
     store: RwLock<store::Store>,
     pub(crate) tokens: Vec<auth::Token>,
@@ -357,6 +367,31 @@ impl FakeNetBox {
             .collect();
         out.insert("core.object-changes".into(), store.changes.len());
         out
+    }
+
+    /// A copy of the whole database, objects and change log, as a `pg_dump` of NetBox takes it.
+    pub fn backup(&self) -> Backup {
+        Backup(self.inner.read().clone())
+    }
+
+    /// Puts a backup back, as restoring NetBox's database does: objects and the change log
+    /// return to what they were, and the next changes take the ids that follow the backup's
+    /// last change again (a client's change cursor may now point past the end, or at a
+    /// different record).
+    pub fn restore(&self, backup: &Backup) {
+        let mut store = self.inner.write();
+        let version = store.version;
+        *store = backup.0.clone();
+        // Cached query results belong to the data before the restore.
+        store.version = version + 1;
+    }
+
+    /// Deletes change records older than `keep_from` (by id), as NetBox's changelog retention
+    /// (`CHANGELOG_RETENTION`) does with records older than its number of days.
+    pub fn prune_changes_before(&self, keep_from: u64) {
+        let mut store = self.inner.write();
+        store.changes.retain(|c| c.id >= keep_from);
+        store.version += 1;
     }
 
     /// The current data as a fixture document (what `GET /__fake/export` returns).

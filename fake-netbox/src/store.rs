@@ -125,7 +125,7 @@ pub struct Change {
 }
 
 /// All tables and indexes.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Store {
     tables: HashMap<Model, BTreeMap<Id, Rec>>,
     next_id: HashMap<Model, Id>,

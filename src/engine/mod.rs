@@ -102,8 +102,8 @@ pub type ProgressFn = Arc<dyn Fn(i64, &str) + Send + Sync>;
 struct CachedSnapshot {
     /// NetBox URL, site slug and tag it was read with.
     source: SnapshotSource,
-    /// The latest NetBox change id read before it was read.
-    cursor: u64,
+    /// The latest NetBox change read before it was read.
+    cursor: crate::netbox::changes::LogPosition,
     snapshot: Snapshot,
 }
 

@@ -9,9 +9,9 @@
 use super::diff::{Item, Live, baseline_matches};
 use super::run::{RunCx, RunState};
 use super::{CachedSnapshot, EngineError, SnapshotSource};
-use crate::netbox::Snapshot;
-use crate::netbox::changes::ObjectChange;
-use crate::store::{ConnectionState, ObservedObject, Trigger};
+use crate::netbox::changes::{ChangesAfter, LogPosition, ObjectChange};
+use crate::netbox::{NetboxClient, Snapshot};
+use crate::store::{ChangeCursor, ConnectionState, ObservedObject, Trigger};
 
 /// What the change check found.
 pub(super) enum ChangeCheck {
@@ -27,23 +27,77 @@ pub(super) struct Read {
     pub source: SnapshotSource,
 }
 
+/// The change log since `from`, when it can be trusted: `Err(why)` when the log was rewound,
+/// replaced or pruned past `from` (then only a full read tells what NetBox holds).
+async fn log_since(
+    nb: &NetboxClient,
+    from: &LogPosition,
+    latest: Option<&LogPosition>,
+) -> Result<Result<Vec<ObjectChange>, String>, EngineError> {
+    let Some(latest) = latest else {
+        return Ok(Err(format!(
+            "NetBox's change log is empty while the cursor is at change {}: NetBox was recreated or its change log purged",
+            from.id
+        )));
+    };
+    if latest.id < from.id {
+        return Ok(Err(format!(
+            "NetBox's change ids went backwards (from {} to {}): NetBox was restored from a backup or recreated",
+            from.id, latest.id
+        )));
+    }
+    if latest.id == from.id {
+        return Ok(if latest == from {
+            Ok(Vec::new())
+        } else {
+            Err(format!(
+                "the change record at the cursor (id {}) is not the one seen before: NetBox was restored from a backup or replaced",
+                from.id
+            ))
+        });
+    }
+    Ok(match nb.changes_after(from).await? {
+        ChangesAfter::Continuous(c) => Ok(c),
+        ChangesAfter::Broken(why) => Err(why),
+    })
+}
+
+/// A stored cursor as a log position (one stored without a fingerprint cannot be checked and
+/// matches nothing).
+fn position_of(c: &ChangeCursor) -> LogPosition {
+    LogPosition {
+        id: u64::try_from(c.id).unwrap_or(0),
+        fingerprint: c.fingerprint.clone().unwrap_or_default(),
+    }
+}
+
+/// A log position as stored.
+pub(super) fn cursor_of(p: &LogPosition) -> ChangeCursor {
+    ChangeCursor {
+        id: i64::try_from(p.id).unwrap_or(i64::MAX),
+        fingerprint: Some(p.fingerprint.clone()),
+    }
+}
+
 impl RunCx<'_> {
     /// Periodic runs with a baseline: whether anything changed since the last verified run.
     pub async fn change_check(
         &self,
         st: &mut RunState,
         baseline: &[ObservedObject],
-        cursor: i64,
+        cursor: &ChangeCursor,
     ) -> Result<ChangeCheck, EngineError> {
         let nb = &self.nb.client;
-        let latest = nb.latest_change_id().await?.unwrap_or(0);
+        let latest = nb.latest_change().await?;
         st.netbox_state = Some(ConnectionState::Connected);
-        let changes = if latest as i64 > cursor {
-            nb.changes_since(cursor as u64, &[]).await?
-        } else {
-            Vec::new()
+        let relevant = match log_since(nb, &position_of(cursor), latest.as_ref()).await? {
+            Ok(changes) => changes.iter().filter(|c| c.can_affect_fabric()).count(),
+            Err(why) => {
+                tracing::warn!(fabric = %self.target.cfg.name, "{why}; reading NetBox in full");
+                st.log_note = Some(why);
+                usize::MAX
+            }
         };
-        let relevant = changes.iter().filter(|c| c.can_affect_fabric()).count();
         let live = self.target.observe().await?;
         st.cluster_state = Some(ConnectionState::Connected);
         let same = baseline_matches(baseline, &live, &self.target.cfg.name);
@@ -61,9 +115,11 @@ impl RunCx<'_> {
             }
         }
         let engine = self.target.engine;
-        engine
-            .store
-            .set_cursor(&self.target.cfg.name, Some(latest as i64), &engine.now())?;
+        engine.store.set_cursor(
+            &self.target.cfg.name,
+            latest.as_ref().map(cursor_of).as_ref(),
+            &engine.now(),
+        )?;
         Ok(ChangeCheck::NoChanges)
     }
 
@@ -73,7 +129,7 @@ impl RunCx<'_> {
     pub async fn read(&self, st: &mut RunState) -> Result<Read, EngineError> {
         let cfg = self.target.cfg;
         let nb = &self.nb.client;
-        st.cursor = nb.latest_change_id().await?;
+        st.cursor = nb.latest_change().await?;
         let source = (
             cfg.netbox.url.clone(),
             cfg.site_slug().to_string(),
@@ -91,20 +147,22 @@ impl RunCx<'_> {
         // Manual runs read everything; the others bring the last snapshot up to date when
         // the change log allows it exactly.
         if self.p.trigger != Trigger::Manual
-            && let (Some(mut c), Some(latest)) = (cached, st.cursor)
-            && latest >= c.cursor
+            && let Some(mut c) = cached
         {
-            let changes: Vec<ObjectChange> = if latest > c.cursor {
-                nb.changes_since(c.cursor, &[])
-                    .await?
-                    .into_iter()
-                    .filter(ObjectChange::can_affect_fabric)
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            if nb.refresh_fabric(&mut c.snapshot, &changes).await? {
-                refreshed = Some(c.snapshot);
+            match log_since(nb, &c.cursor, st.cursor.as_ref()).await? {
+                Ok(changes) => {
+                    let changes: Vec<ObjectChange> = changes
+                        .into_iter()
+                        .filter(ObjectChange::can_affect_fabric)
+                        .collect();
+                    if nb.refresh_fabric(&mut c.snapshot, &changes).await? {
+                        refreshed = Some(c.snapshot);
+                    }
+                }
+                Err(why) => {
+                    tracing::warn!(fabric = %cfg.name, "{why}; reading NetBox in full");
+                    st.log_note.get_or_insert(why);
+                }
             }
         }
         let snapshot = match refreshed {
@@ -119,7 +177,7 @@ impl RunCx<'_> {
 
     /// Keeps the snapshot for the next run to refresh, when its cursor is known.
     pub fn cache_snapshot(&self, st: &RunState, read: Read) {
-        if let Some(cursor) = st.cursor {
+        if let Some(cursor) = st.cursor.clone() {
             self.target
                 .engine
                 .snapshots

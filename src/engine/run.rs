@@ -28,8 +28,10 @@ pub(super) struct RunState {
     pub items: Vec<Item>,
     pub findings: Vec<Finding>,
     pub site_id: Option<u64>,
-    /// NetBox change id read before the full read.
-    pub cursor: Option<u64>,
+    /// NetBox's newest change, read before the full read.
+    pub cursor: Option<crate::netbox::changes::LogPosition>,
+    /// Why the change log could not be trusted this run (it was read in full).
+    pub log_note: Option<String>,
     pub netbox_state: Option<ConnectionState>,
     pub cluster_state: Option<ConnectionState>,
     pub no_changes: bool,
@@ -45,6 +47,7 @@ impl RunState {
             findings: Vec::new(),
             site_id: None,
             cursor: None,
+            log_note: None,
             netbox_state: None,
             cluster_state: None,
             no_changes: false,
@@ -242,7 +245,7 @@ impl RunCx<'_> {
         {
             self.enter(st, RunStep::ChangeCheck)?;
             match self
-                .change_check(st, &baseline, cursor)
+                .change_check(st, &baseline, &cursor)
                 .instrument(stage_span(RunStep::ChangeCheck))
                 .await?
             {

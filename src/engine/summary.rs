@@ -104,6 +104,9 @@ fn success_message(st: &RunState, counts: &Counts, warnings: usize) -> String {
     if warnings > 0 {
         msg.push_str(&format!("; {warnings} warning(s)"));
     }
+    if let Some(why) = &st.log_note {
+        msg.push_str(&format!("; read NetBox in full: {why}"));
+    }
     msg
 }
 

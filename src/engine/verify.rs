@@ -108,9 +108,11 @@ impl RunCx<'_> {
             engine.store.reset_baseline(&cfg.name)?;
         } else {
             engine.store.replace_observed(&cfg.name, &observed)?;
-            engine
-                .store
-                .set_cursor(&cfg.name, st.cursor.map(|c| c as i64), &engine.now())?;
+            engine.store.set_cursor(
+                &cfg.name,
+                st.cursor.as_ref().map(super::read::cursor_of).as_ref(),
+                &engine.now(),
+            )?;
         }
         Ok(())
     }

@@ -52,7 +52,41 @@ pub struct ObjectChange {
     pub postchange_data: Option<Value>,
 }
 
+/// A place in NetBox's change log: a record's id and a fingerprint of that record (its time,
+/// request, action and object), so a log rewound or replaced under the same ids is noticed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogPosition {
+    /// The record's id.
+    pub id: u64,
+    /// Its time, request id, action and object.
+    pub fingerprint: String,
+}
+
+/// What followed a log position.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ChangesAfter {
+    /// The position is still in the log as it was; these records follow it, oldest first.
+    Continuous(Vec<ObjectChange>),
+    /// The position is gone or different: why.
+    Broken(String),
+}
+
 impl ObjectChange {
+    /// This record's place in the log.
+    pub fn position(&self) -> LogPosition {
+        LogPosition {
+            id: self.id,
+            fingerprint: format!(
+                "{}|{}|{}|{}:{}",
+                self.time,
+                self.request_id.as_deref().unwrap_or(""),
+                self.action.value,
+                self.changed_object_type,
+                self.changed_object_id
+            ),
+        }
+    }
+
     /// Whether this change can affect a fabric's desired state. fabsync's own writes (the
     /// site's status custom fields, journal entries) cannot.
     pub fn can_affect_fabric(&self) -> bool {
@@ -82,6 +116,11 @@ impl ObjectChange {
 impl NetboxClient {
     /// Id of the newest changelog record, `None` when the changelog is empty.
     pub async fn latest_change_id(&self) -> Result<Option<u64>, NetboxError> {
+        Ok(self.latest_change().await?.map(|p| p.id))
+    }
+
+    /// The newest changelog record's position, `None` when the changelog is empty.
+    pub async fn latest_change(&self) -> Result<Option<LogPosition>, NetboxError> {
         let path = format!(
             "{}?limit=1&ordering=-id",
             self.api_path("core/object-changes")
@@ -97,14 +136,36 @@ impl NetboxClient {
             })?;
         match results.first() {
             None => Ok(None),
-            Some(r) => r
-                .get("id")
-                .and_then(Value::as_u64)
-                .map(Some)
-                .ok_or_else(|| NetboxError::Decode {
+            Some(r) => serde_json::from_value::<ObjectChange>(r.clone())
+                .map(|c| Some(c.position()))
+                .map_err(|e| NetboxError::Decode {
                     endpoint,
-                    reason: "change record without an integer id".into(),
+                    reason: format!("change record: {e}"),
                 }),
+        }
+    }
+
+    /// The records after `from`, provided the log still holds `from` as it was (the same
+    /// record at that id): otherwise the log was rewound, replaced or pruned past it, and
+    /// nothing can be concluded from what follows.
+    pub async fn changes_after(&self, from: &LogPosition) -> Result<ChangesAfter, NetboxError> {
+        if from.id == 0 {
+            return Ok(ChangesAfter::Continuous(self.changes_since(0, &[]).await?));
+        }
+        let mut changes = self.changes_since(from.id - 1, &[]).await?;
+        match changes.first() {
+            Some(c) if c.id == from.id && c.position() == *from => {
+                changes.remove(0);
+                Ok(ChangesAfter::Continuous(changes))
+            }
+            Some(c) if c.id == from.id => Ok(ChangesAfter::Broken(format!(
+                "the change record at the cursor (id {}) is not the one seen before: NetBox was restored from a backup or replaced",
+                from.id
+            ))),
+            _ => Ok(ChangesAfter::Broken(format!(
+                "the change record at the cursor (id {}) is gone: NetBox was restored or recreated, or its changelog retention removed it",
+                from.id
+            ))),
         }
     }
 

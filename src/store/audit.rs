@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::model::{AuditEntry, ObservedObject};
+use super::model::{AuditEntry, ChangeCursor, ObservedObject};
 use super::{Ctx, Store, StoreError};
 
 /// One cluster write to append to the audit log.
@@ -69,13 +69,17 @@ impl Store {
     }
 
     /// The NetBox change id a fabric's last successful run started from.
-    pub fn cursor(&self, fabric: &str) -> Result<Option<i64>, StoreError> {
+    pub fn cursor(&self, fabric: &str) -> Result<Option<ChangeCursor>, StoreError> {
         Ok(self
             .lock()
             .query_row(
-                "SELECT netbox_change_id FROM cursors WHERE fabric = ?1",
+                "SELECT netbox_change_id, fingerprint FROM cursors WHERE fabric = ?1",
                 params![fabric],
-                |r| r.get::<_, Option<i64>>(0),
+                |r| {
+                    let id: Option<i64> = r.get(0)?;
+                    let fingerprint: Option<String> = r.get(1)?;
+                    Ok(id.map(|id| ChangeCursor { id, fingerprint }))
+                },
             )
             .optional()
             .ctx("read cursor")?
@@ -86,14 +90,19 @@ impl Store {
     pub fn set_cursor(
         &self,
         fabric: &str,
-        change_id: Option<i64>,
+        cursor: Option<&ChangeCursor>,
         now: &str,
     ) -> Result<(), StoreError> {
         self.lock()
             .execute(
-                "INSERT INTO cursors (fabric, netbox_change_id, updated_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(fabric) DO UPDATE SET netbox_change_id = ?2, updated_at = ?3",
-                params![fabric, change_id, now],
+                "INSERT INTO cursors (fabric, netbox_change_id, fingerprint, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(fabric) DO UPDATE SET netbox_change_id = ?2, fingerprint = ?3, updated_at = ?4",
+                params![
+                    fabric,
+                    cursor.map(|c| c.id),
+                    cursor.and_then(|c| c.fingerprint.as_deref()),
+                    now
+                ],
             )
             .ctx("write cursor")?;
         Ok(())

@@ -318,6 +318,16 @@ pub struct AuditEntry {
     pub resource_version: Option<String>,
 }
 
+/// Where a fabric is in NetBox's change log: the newest change id its last verified run saw,
+/// and that record's fingerprint (absent for cursors stored before fingerprints were kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeCursor {
+    /// The change id.
+    pub id: i64,
+    /// The fingerprint of the record at that id.
+    pub fingerprint: Option<String>,
+}
+
 /// What fabsync last wrote and verified for one object: the baseline for change detection.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct ObservedObject {

@@ -9,6 +9,7 @@ mod browser;
 mod cli_real;
 mod crash;
 mod crds;
+mod cursor;
 mod guard;
 mod import_roundtrip;
 mod netbox_client;
