@@ -575,11 +575,48 @@ impl SecretRef {
         if value.is_empty() {
             return Err(err("the token is empty".into()));
         }
+        // A token travels in an HTTP header: only visible ASCII can (never say which bytes the
+        // token holds, only where the bad one is).
+        if let Some((at, c)) = value.char_indices().find(|(_, c)| !c.is_ascii_graphic()) {
+            let what = if c.is_whitespace() {
+                "a space or control character".to_string()
+            } else if c.is_ascii() {
+                format!("a control character (0x{:02x})", c as u32)
+            } else {
+                "a non-ASCII character".to_string()
+            };
+            return Err(err(format!(
+                "the token holds {what} at byte {at}, which an HTTP header cannot carry: check the token's file or variable"
+            )));
+        }
         Ok(Secret::new(value))
     }
 }
 
 impl Config {
+    /// Reads every token the fabrics name (NetBox, and the cluster's when a server is given)
+    /// and checks it can be sent: a missing file, an unset variable or a token an HTTP header
+    /// cannot carry is an error naming the fabric and the field, before anything connects.
+    pub fn check_secrets(&self) -> Result<(), ConfigError> {
+        for f in &self.fabrics {
+            let field = if f.netbox.token_file.is_some() {
+                "netbox.token_file"
+            } else {
+                "netbox.token_env"
+            };
+            f.netbox.token().resolve(&f.name, field)?;
+            if f.cluster.token().is_set() {
+                let field = if f.cluster.token_file.is_some() {
+                    "cluster.token_file"
+                } else {
+                    "cluster.token_env"
+                };
+                f.cluster.token().resolve(&f.name, field)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {

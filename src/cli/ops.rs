@@ -131,6 +131,9 @@ pub fn sync(args: SyncArgs) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
+    if let Err(e) = config.check_secrets() {
+        return fail(e);
+    }
     if config.fabric(&args.fabric).is_none() {
         return fail(format!(
             "fabric {:?} is not in {} (fabrics: {})",
@@ -237,10 +240,13 @@ pub fn summary_table(by_kind: &std::collections::BTreeMap<String, crate::store::
 
 /// `fabsync diff FABRIC`: exit 0 when in sync, 1 when a sync would change something.
 pub fn diff(args: DiffArgs) -> u8 {
-    let (_config, store) = match open(&args.config.config) {
+    let (config, store) = match open(&args.config.config) {
         Ok(x) => x,
         Err(code) => return code,
     };
+    if let Err(e) = config.check_secrets() {
+        return fail(e);
+    }
     let clock: SharedClock = Arc::new(SystemClock);
     let engine = Engine::new(store, clock, Arc::new(RealConnector));
     let preview = match runtime().block_on(engine.preview(&args.fabric)) {

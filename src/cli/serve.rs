@@ -207,6 +207,9 @@ async fn serve_async(args: ServeArgs) -> u8 {
             Ok(x) => x,
             Err(code) => return code,
         };
+        if let Err(e) = config.check_secrets() {
+            return fail(e);
+        }
         (
             store,
             Arc::new(SystemClock),

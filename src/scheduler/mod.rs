@@ -224,6 +224,19 @@ struct Inner {
     idle: Notify,
     /// Tells other processes sharing the store that this replica is alive.
     heartbeat: Mutex<Option<JoinHandle<()>>>,
+    /// Runs that panicked (stopped and recorded as failed), oldest first.
+    internal_errors: Mutex<Vec<InternalError>>,
+}
+
+/// A run that panicked: the scheduler stopped it, failed it and freed its fabric.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InternalError {
+    /// The fabric.
+    pub fabric: String,
+    /// When (the world's clock).
+    pub at: String,
+    /// The panic's message.
+    pub message: String,
 }
 
 /// A running scheduler (cheap to clone).
@@ -281,6 +294,7 @@ impl Scheduler {
             leases,
             idle: Notify::new(),
             heartbeat: Mutex::new(None),
+            internal_errors: Mutex::new(Vec::new()),
         });
         let sched = Scheduler { inner };
         sched.start_heartbeat();
@@ -454,6 +468,23 @@ impl Scheduler {
         if let Some(leases) = &self.inner.leases {
             leases.abandon();
         }
+    }
+
+    /// Runs that panicked since this scheduler started, oldest first.
+    pub fn internal_errors(&self) -> Vec<InternalError> {
+        self.inner.internal_errors.lock().unwrap().clone()
+    }
+
+    fn note_internal_error(&self, fabric: &str, message: &str) {
+        self.inner
+            .internal_errors
+            .lock()
+            .unwrap()
+            .push(InternalError {
+                fabric: fabric.to_string(),
+                at: format_ts(self.inner.clock.now()),
+                message: message.to_string(),
+            });
     }
 
     /// Closes this replica's runs (of one fabric, or all) as interrupted: they are over.

@@ -155,8 +155,26 @@ impl Scheduler {
             .map(|f| Duration::from_secs(f.config.limits.deadline_secs))
             .unwrap_or(Duration::from_secs(300))
             + self.inner.cfg.hard_stop_grace;
-        let outcome = match tokio::time::timeout(deadline, self.inner.runner.run(req)).await {
-            Ok(o) => o,
+        // A panic in a run fails that run and frees the fabric; the worker goes on.
+        let run = std::panic::AssertUnwindSafe(self.inner.runner.run(req));
+        let outcome = match tokio::time::timeout(deadline, futures::FutureExt::catch_unwind(run))
+            .await
+        {
+            Ok(Ok(o)) => o,
+            Ok(Err(panic)) => {
+                let what = panic_text(panic.as_ref());
+                tracing::error!(fabric, error = %what, "a run panicked; it was stopped and recorded as failed");
+                self.note_internal_error(fabric, &what);
+                let _ = self.sweep(Some(fabric));
+                RunOutcome {
+                    run_id: None,
+                    phase: Phase::Failure,
+                    transient: false,
+                    message: format!(
+                        "fabsync hit an internal error in this run and stopped it: {what}"
+                    ),
+                }
+            }
             Err(_) => {
                 // The runner enforces the deadline itself; this is the last resort.
                 let _ = self.sweep(Some(fabric));
@@ -257,4 +275,13 @@ impl Scheduler {
             run_id,
         });
     }
+}
+
+/// The message of a panic payload.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
 }

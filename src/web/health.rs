@@ -26,10 +26,15 @@ pub(crate) async fn readyz(State(ctx): State<Shared>) -> Response {
     let store = ctx.app.store.schema_version();
     let scheduler = ctx.app.scheduler.is_alive();
     let ready = store.is_ok() && scheduler;
+    // A run that panicked was stopped and failed and its fabric freed, so the replica still
+    // takes work; the panics are reported here and in the run records.
+    let errors = ctx.app.scheduler.internal_errors();
     let body = json!({
         "ready": ready,
         "store": match &store { Ok(_) => "ok".to_string(), Err(e) => e.to_string() },
         "scheduler": if scheduler { "running" } else { "stopped" },
+        "internal_errors": errors.len(),
+        "last_internal_error": errors.last(),
     });
     let code = if ready {
         StatusCode::OK

@@ -336,3 +336,38 @@ fn configuration_errors_exit_2_naming_the_field() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("cannot read config file"), "{}", r.stderr);
 }
+
+/// A cluster token with a byte an HTTP header cannot carry is refused when the configuration is
+/// loaded, naming the fabric and the field and never the token; `sync` and `serve` exit 2
+/// instead of panicking (exit 101, as before the check).
+#[test]
+fn a_token_an_http_header_cannot_carry_is_refused_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let nb_token = dir.path().join("nb-token");
+    std::fs::write(&nb_token, "0123456789abcdef0123456789abcdef01234567\n").unwrap();
+    let bad = dir.path().join("cluster-token");
+    std::fs::write(&bad, "secretpart1\u{1}secretpart2\n").unwrap();
+    let cfg = dir.path().join("bad-token.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[store]\npath = \":memory:\"\n\n[[fabric]]\nname = \"vlab\"\n\n[fabric.netbox]\nurl = \"http://127.0.0.1:9\"\ntoken_file = {nb_token:?}\n\n[fabric.cluster]\nserver = \"https://127.0.0.1:9\"\ntoken_file = {bad:?}\n"
+        ),
+    )
+    .unwrap();
+    for cmd in [&["sync", "vlab"][..], &["diff", "vlab"], &["serve"]] {
+        let r = run(cmd, &cfg);
+        assert_eq!(r.code, 2, "{cmd:?}: {}\n{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains("cluster.token_file")
+                && r.stderr.contains("which an HTTP header cannot carry"),
+            "{cmd:?}: {}",
+            r.stderr
+        );
+        assert!(
+            !r.stderr.contains("secretpart"),
+            "{cmd:?} leaked the token: {}",
+            r.stderr
+        );
+    }
+}

@@ -477,3 +477,60 @@ async fn two_replicas_with_leases_never_overlap_and_fail_over() {
     assert_eq!(store_b.task(&t.id).unwrap().state, Phase::Success);
     b.shutdown(Duration::from_secs(5)).await;
 }
+
+/// A run that panics (a bug in the middle of a run, here in the progress callback at the
+/// apply stage) fails that run, frees the fabric and is reported by the scheduler; the next
+/// Sync Now works. Regression test for the worker that died with the fabric `syncing` forever
+/// and tasks stuck PENDING while readiness said OK.
+#[tokio::test(start_paused = true)]
+async fn a_panicking_run_fails_frees_the_fabric_and_is_reported() {
+    let w = world().await;
+    let armed = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let engine = {
+        let armed = armed.clone();
+        w.engine.clone().with_progress(Arc::new(move |_, step| {
+            if step == "apply" && armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                panic!("a bug in the middle of a run");
+            }
+        }))
+    };
+    let s = Scheduler::start(
+        w.store.clone(),
+        w.clock.clone(),
+        Arc::new(engine),
+        cfg(),
+        None,
+    )
+    .expect("scheduler starts");
+    s.idle().await; // the catch-up run (never synced): it panics at apply
+    let runs = w.store.all_runs().unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].phase, Phase::Failure, "{:?}", runs[0]);
+    let tasks = w.store.all_tasks().unwrap();
+    assert_eq!(tasks[0].state, Phase::Failure);
+    assert!(
+        tasks[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("internal error in this run and stopped it: a bug in the middle of a run"),
+        "{:?}",
+        tasks[0]
+    );
+    assert_ne!(
+        w.store.fabric("vlab").unwrap().status,
+        FabricStatus::Syncing
+    );
+    assert!(!s.is_running("vlab"));
+    let errors = s.internal_errors();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].fabric, "vlab");
+    assert!(s.is_alive());
+
+    // The fabric is free: Sync Now runs and succeeds.
+    let t = s.trigger("vlab", Trigger::Manual).unwrap();
+    s.idle().await;
+    assert_eq!(w.store.task(&t.id).unwrap().state, Phase::Success);
+    assert_eq!(w.store.fabric("vlab").unwrap().status, FabricStatus::InSync);
+    s.shutdown(Duration::from_secs(5)).await;
+}
