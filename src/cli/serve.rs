@@ -155,6 +155,9 @@ fn fail(msg: impl std::fmt::Display) -> u8 {
     EXIT_ERROR
 }
 
+/// Shortest UI/API access token `serve` accepts.
+pub const MIN_UI_TOKEN_CHARS: usize = 32;
+
 fn replica_name(arg: Option<String>) -> String {
     arg.unwrap_or_else(|| crate::identity::this_process("serve"))
 }
@@ -170,13 +173,10 @@ pub fn serve(args: ServeArgs) -> u8 {
 
 async fn serve_async(args: ServeArgs) -> u8 {
     let replica = replica_name(args.replica.clone());
-    let auth_token = match &args.auth_token_file {
-        Some(path) => match SecretRef::file(path).resolve("", "--auth-token-file") {
-            Ok(s) => Some(s),
-            Err(e) => return fail(e),
-        },
-        None => None,
-    };
+    let mut auth_token_file = args
+        .auth_token_file
+        .clone()
+        .map(|p| (p, "--auth-token-file"));
     // Where, what and how.
     let (store, clock, connector, max_runs, listen_default, demo): (
         Store,
@@ -210,6 +210,23 @@ async fn serve_async(args: ServeArgs) -> u8 {
         if let Err(e) = config.check_secrets() {
             return fail(e);
         }
+        // The flag wins over the file's [server] auth_token_file.
+        if auth_token_file.is_none() {
+            auth_token_file = config
+                .server
+                .auth_token_file
+                .clone()
+                .map(|p| (p, "server.auth_token_file"));
+        }
+        for f in &config.fabrics {
+            if crate::cluster::skips_tls_verification(&f.cluster, &f.name).await {
+                eprintln!(
+                    "warning: fabric {:?}: its kubeconfig turns TLS verification off (insecure-skip-tls-verify): anyone on the path to {} can read and change what fabsync sends",
+                    f.name,
+                    f.cluster.describe()
+                );
+            }
+        }
         (
             store,
             Arc::new(SystemClock),
@@ -218,6 +235,21 @@ async fn serve_async(args: ServeArgs) -> u8 {
             config.server.listen.clone(),
             None,
         )
+    };
+    let auth_token = match &auth_token_file {
+        Some((path, field)) => match SecretRef::file(path).resolve("", field) {
+            Ok(s) if s.expose().chars().count() < MIN_UI_TOKEN_CHARS => {
+                return fail(format!(
+                    "{field} {}: the UI/API token has {} characters; use at least {MIN_UI_TOKEN_CHARS} (for example: head -c 32 /dev/urandom | base64 > {})",
+                    path.display(),
+                    s.expose().chars().count(),
+                    path.display()
+                ));
+            }
+            Ok(s) => Some(s),
+            Err(e) => return fail(e),
+        },
+        None => None,
     };
     let listen = args.listen.clone().unwrap_or(listen_default);
     let addr: SocketAddr = match tokio::net::lookup_host(&listen).await {

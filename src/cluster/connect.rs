@@ -69,51 +69,25 @@ impl Cluster {
     }
 
     /// Connects as configured: a kubeconfig (and context), a server URL with a token and CA, or
-    /// the default kubeconfig.
+    /// the default kubeconfig. A plain-HTTP server is refused unless the settings allow it (the
+    /// bearer token would cross the network in cleartext); a kubeconfig that turns TLS
+    /// verification off is used, with a warning.
     pub async fn connect(
         target: &ClusterTarget,
         fabric: &str,
         namespace: &str,
         limits: &ClusterLimits,
     ) -> Result<Self, ClusterError> {
-        use kube::config::{KubeConfigOptions, Kubeconfig};
-        let options = KubeConfigOptions {
-            context: target.context.clone(),
-            ..Default::default()
-        };
-        let mut config = if let Some(server) = &target.server {
-            let token: Option<Secret> = if target.token().is_set() {
-                Some(
-                    target
-                        .token()
-                        .resolve(fabric, "cluster.token_file")
-                        .map_err(|e| ClusterError::Config(e.to_string()))?,
-                )
-            } else {
-                None
-            };
-            let ca = match &target.ca_file {
-                Some(p) => Some(std::fs::read(p).map_err(|e| {
-                    ClusterError::Config(format!("cannot read CA file {}: {e}", p.display()))
-                })?),
-                None => None,
-            };
-            let kubeconfig = inline_kubeconfig(server, ca.as_deref(), token.as_ref())?;
-            kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-                .await
-                .map_err(|e| ClusterError::Config(e.to_string()))?
-        } else if let Some(path) = &target.kubeconfig {
-            let kc = Kubeconfig::read_from(path).map_err(|e| {
-                ClusterError::Config(format!("cannot read kubeconfig {}: {e}", path.display()))
-            })?;
-            kube::Config::from_custom_kubeconfig(kc, &options)
-                .await
-                .map_err(|e| ClusterError::Config(format!("kubeconfig {}: {e}", path.display())))?
-        } else {
-            kube::Config::infer()
-                .await
-                .map_err(|e| ClusterError::Config(e.to_string()))?
-        };
+        let mut config = kube_config(target, fabric).await?;
+        if config.cluster_url.scheme_str() == Some("http") && !target.allow_insecure_http {
+            return Err(ClusterError::Config(format!(
+                "fabric {fabric:?}: the cluster {} is plain HTTP: the bearer token would cross the network in cleartext. Use https://, or set cluster.allow_insecure_http = true for a lab",
+                config.cluster_url
+            )));
+        }
+        if config.accept_invalid_certs {
+            tracing::warn!(fabric, server = %config.cluster_url, "the kubeconfig turns TLS verification off (insecure-skip-tls-verify): anyone on the path can read and change what fabsync sends");
+        }
         config.default_namespace = namespace.to_string();
         // kube-rs' own retry of 429/5xx would sit below fabsync's QPS budget, Retry-After layer
         // and request counters: retried requests would escape the budget and the counts.
@@ -149,6 +123,57 @@ impl Cluster {
             timeout: limits.request_timeout,
         })
     }
+}
+
+/// The kube-rs configuration a fabric's cluster settings give, without connecting.
+async fn kube_config(target: &ClusterTarget, fabric: &str) -> Result<kube::Config, ClusterError> {
+    use kube::config::{KubeConfigOptions, Kubeconfig};
+    let options = KubeConfigOptions {
+        context: target.context.clone(),
+        ..Default::default()
+    };
+    let config = if let Some(server) = &target.server {
+        let token: Option<Secret> = if target.token().is_set() {
+            Some(
+                target
+                    .token()
+                    .resolve(fabric, "cluster.token_file")
+                    .map_err(|e| ClusterError::Config(e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        let ca = match &target.ca_file {
+            Some(p) => Some(std::fs::read(p).map_err(|e| {
+                ClusterError::Config(format!("cannot read CA file {}: {e}", p.display()))
+            })?),
+            None => None,
+        };
+        let kubeconfig = inline_kubeconfig(server, ca.as_deref(), token.as_ref())?;
+        kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .map_err(|e| ClusterError::Config(e.to_string()))?
+    } else if let Some(path) = &target.kubeconfig {
+        let kc = Kubeconfig::read_from(path).map_err(|e| {
+            ClusterError::Config(format!("cannot read kubeconfig {}: {e}", path.display()))
+        })?;
+        kube::Config::from_custom_kubeconfig(kc, &options)
+            .await
+            .map_err(|e| ClusterError::Config(format!("kubeconfig {}: {e}", path.display())))?
+    } else {
+        kube::Config::infer()
+            .await
+            .map_err(|e| ClusterError::Config(e.to_string()))?
+    };
+    Ok(config)
+}
+
+/// Whether the fabric's cluster settings turn TLS verification off (a kubeconfig with
+/// `insecure-skip-tls-verify: true`), for warnings at start and on the fabric's page.
+pub async fn skips_tls_verification(target: &ClusterTarget, fabric: &str) -> bool {
+    kube_config(target, fabric)
+        .await
+        .is_ok_and(|c| c.accept_invalid_certs)
 }
 
 /// A kubeconfig holding one cluster (server, CA) and one user (token), so kube-rs builds the TLS

@@ -12,6 +12,7 @@ pub mod layers;
 mod meta;
 pub mod object;
 
+pub use connect::skips_tls_verification;
 use error::Op;
 pub use error::{ClusterError, FieldConflict};
 use meta::MetaListB;

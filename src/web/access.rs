@@ -185,8 +185,12 @@ pub(crate) async fn layer(State(ctx): State<Shared>, req: Request, next: Next) -
     let bearer = match bearer_token(headers) {
         None => false,
         Some(t) if !auth_required => !t.is_empty(),
+        Some(_) if let Some(wait) = ctx.logins.refused() => {
+            return secured(super::forms::throttled(wait));
+        }
         Some(t) if ctx.keys.token_matches(&t) => true,
         Some(_) => {
+            ctx.logins.failed();
             return secured(json_error(&WebError::Unauthorized(
                 "the Bearer token is not fabsync's access token".into(),
             )));

@@ -283,8 +283,12 @@ pub(crate) async fn login(
     if !access.auth_required {
         return Redirect::to(&next).into_response();
     }
+    if let Some(wait) = ctx.logins.refused() {
+        return throttled(wait);
+    }
     let token = field("token").unwrap_or_default();
     if !ctx.keys.token_matches(token.trim()) {
+        ctx.logins.failed();
         tracing::warn!("failed login: wrong access token");
         return (
             StatusCode::UNAUTHORIZED,
@@ -305,6 +309,21 @@ pub(crate) async fn login(
         session::session_cookie(&ctx.keys, &session, access.https),
     );
     resp
+}
+
+/// 429 with `Retry-After` for a throttled login.
+pub(crate) fn throttled(wait: std::time::Duration) -> Response {
+    let secs = wait.as_secs().max(1);
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::RETRY_AFTER, secs.to_string())],
+        format!(
+            "too many failed logins: try again in {secs} s (at most {} failures per {} s)",
+            super::throttle::MAX_FAILURES,
+            super::throttle::WINDOW.as_secs()
+        ),
+    )
+        .into_response()
 }
 
 pub(crate) async fn logout(Extension(access): Extension<Access>) -> Response {

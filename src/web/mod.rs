@@ -27,6 +27,7 @@ mod respond;
 mod session;
 mod settings;
 mod state;
+mod throttle;
 
 use std::sync::Arc;
 
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         app: state,
         keys,
         metrics: std::sync::Mutex::new(metrics::Metrics::default()),
+        logins: throttle::LoginThrottle::default(),
     });
 
     let mut r = Router::new()

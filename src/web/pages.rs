@@ -357,7 +357,24 @@ pub(crate) async fn fabric(
     let (runs, more) = runs_page(&ctx, &name, page, HISTORY_PER_PAGE)?;
     let saved = query_param(q.as_deref(), "saved").is_some();
     let running = ctx.app.scheduler.is_running(&name);
+    let insecure_tls = crate::cluster::skips_tls_verification(&f.config.cluster, &name).await;
+    let panicked = ctx
+        .app
+        .scheduler
+        .internal_errors()
+        .into_iter()
+        .rfind(|e| e.fabric == name);
     let body = html! {
+        @if insecure_tls {
+            p.sync-error-message #insecure-tls {
+                "This fabric's kubeconfig turns TLS verification off (insecure-skip-tls-verify): anyone on the path to the cluster can read and change what fabsync sends. Give the cluster's CA instead."
+            }
+        }
+        @if let Some(e) = &panicked {
+            p.sync-error-message #internal-error {
+                "A run of this fabric hit an internal error at " (e.at) " and was stopped: " (e.message)
+            }
+        }
         @if saved { p.notice role="status" { "Settings saved; they take effect now." } }
         div.actions {
             form #sync-now-form method="post" action={ "/fabrics/" (name) "/sync" } {

@@ -49,6 +49,7 @@ pub(crate) struct Ctx {
     pub(crate) app: AppState,
     pub(crate) keys: Keys,
     pub(crate) metrics: std::sync::Mutex<Metrics>,
+    pub(crate) logins: super::throttle::LoginThrottle,
 }
 
 pub(crate) type Shared = Arc<Ctx>;

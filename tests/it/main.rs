@@ -7,6 +7,7 @@ mod procs;
 
 mod browser;
 mod cli_real;
+mod config_safety;
 mod crash;
 mod crds;
 mod cursor;

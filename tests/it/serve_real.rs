@@ -65,7 +65,7 @@ fn runs_of(v: &Value) -> Vec<Value> {
 async fn api_with_a_bearer_token_syncs_into_the_cluster() {
     let fakes = start_fakes("vlab");
     let config = fakes.config("fabsync.toml", "interval_secs = 0");
-    let token = "serve-test-token-0123456789";
+    let token = "serve-test-token-0123456789abcdefgh";
     let token_file = fakes.dir.path().join("ui-token");
     std::fs::write(&token_file, format!("{token}\n")).unwrap();
     let (_serve, base) = serve(&fakes, &config, &token_file, &[], "serve");
@@ -150,7 +150,7 @@ async fn lease_holder(kube: &kube::Client) -> Option<(String, i32)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_with_leases_and_a_failover() {
     let fakes = start_fakes("vlab");
-    let token = "lease-test-token-0123456789";
+    let token = "lease-test-token-0123456789abcdefgh";
     let token_file = fakes.dir.path().join("ui-token");
     std::fs::write(&token_file, format!("{token}\n")).unwrap();
     // Each replica has its own store; both run the fabric every 5 s (the minimum).

@@ -1301,7 +1301,8 @@ async fn health_readiness_and_metrics_follow_the_run_records() {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(
         r.json(),
-        json!({"ready": true, "store": "ok", "scheduler": "running"})
+        json!({"ready": true, "store": "ok", "scheduler": "running",
+               "internal_errors": 0, "last_internal_error": null})
     );
 
     let m = api.get("/metrics").await;

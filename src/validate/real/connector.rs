@@ -114,8 +114,10 @@ pub async fn kube_retries_beneath_fabsync(scratch: &Scratch) -> Result<bool, Val
         )
         .as_bytes(),
     )?;
+    // The probe's loopback server is plain HTTP and carries no credentials.
     let target = ClusterTarget {
         kubeconfig: Some(kubeconfig),
+        allow_insecure_http: true,
         ..Default::default()
     };
     let result = async {
