@@ -135,12 +135,42 @@ impl NetboxClient {
         format!("{}/api/{}/", self.prefix, path.trim_matches('/'))
     }
 
-    /// Sends one request to an absolute path (`/api/dcim/devices/?limit=1000`) and returns the
-    /// decoded JSON body (`Value::Null` for 204), or the typed error for the status.
-    ///
+    /// Sends a request to an absolute path (`/api/dcim/devices/?limit=1000`) and returns the
+    /// decoded JSON body (`Value::Null` for 204), or the typed error for the status. Reads
+    /// (GET) that fail transiently — 429, 500, 502, 503, 504, a dropped connection — are sent
+    /// again, up to [`READ_RETRIES`] times, after the `Retry-After` NetBox asked for (at most
+    /// [`MAX_RETRY_WAIT`]) or 1, 2, 4, 8 s. Writes are sent once.
     ///
     /// The returned future is `Send` (the client is `Sync`), so it may be awaited in spawned tasks.
     pub async fn request(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, NetboxError> {
+        let mut attempt = 0;
+        loop {
+            let result = self
+                .request_once(method.clone(), path_and_query, body)
+                .await;
+            let wait = match &result {
+                Err(e) if method == Method::GET && attempt < READ_RETRIES => retry_wait(e, attempt),
+                _ => None,
+            };
+            let Some(wait) = wait else { return result };
+            attempt += 1;
+            tracing::warn!(
+                error = %result.as_ref().err().map(ToString::to_string).unwrap_or_default(),
+                wait_ms = wait.as_millis() as u64,
+                attempt,
+                "NetBox read failed; trying again"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Sends one request, once.
+    async fn request_once(
         &self,
         method: Method,
         path_and_query: &str,
@@ -439,6 +469,35 @@ fn field_errors(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<String>>
         }
     }
     out
+}
+
+/// How many times a read that failed transiently is sent again.
+pub const READ_RETRIES: u32 = 4;
+/// The longest `Retry-After` honoured; a longer one ends the retries.
+pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
+
+/// How long to wait before sending a read again after `e`, or `None` when retrying cannot help.
+fn retry_wait(e: &NetboxError, attempt: u32) -> Option<Duration> {
+    let backoff = Duration::from_secs(1 << attempt.min(3));
+    match e {
+        NetboxError::Server {
+            status: 429 | 500 | 502 | 503 | 504,
+            retry_after,
+            ..
+        } => match retry_after {
+            Some(d) if *d > MAX_RETRY_WAIT => None,
+            Some(d) => Some(*d),
+            None => Some(backoff),
+        },
+        // A dropped or reset connection may work again; one refused (NetBox down) or a name
+        // that does not resolve will not within a run.
+        NetboxError::Unreachable { reason, .. }
+            if !reason.contains("refused") && !reason.contains("dns error") =>
+        {
+            Some(backoff)
+        }
+        _ => None,
+    }
 }
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {

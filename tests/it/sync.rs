@@ -678,3 +678,57 @@ async fn a_value_the_cluster_refuses_stops_the_run_in_preflight_naming_object_an
     assert_eq!(cluster_content(&w).await, before);
     assert_eq!(r.end.step, fabsync::store::RunStep::Preflight);
 }
+
+/// NetBox reads that fail transiently are retried within the run, the way cluster requests are:
+/// a 429 with `Retry-After` waits as asked, 500s and 503s back off; the run succeeds without a
+/// scheduler retry, and the connection states tell a throttled or failing NetBox from an
+/// unreachable one when they do not clear. Regression test for runs that failed on one 503.
+#[tokio::test(start_paused = true)]
+async fn netbox_reads_are_retried_within_the_run() {
+    use fake_netbox::{FaultKind, FaultRule};
+    let w = world().await;
+    let faults = w.netbox.faults();
+    faults.add(
+        FaultRule::new(FaultKind::TooManyRequests {
+            retry_after_secs: 7,
+        })
+        .method("GET")
+        .endpoint("/api/dcim/devices/")
+        .times(1),
+    );
+    faults.add(
+        FaultRule::new(FaultKind::Status { status: 503 })
+            .method("GET")
+            .endpoint("/api/dcim/interfaces/")
+            .times(2),
+    );
+    let t0 = tokio::time::Instant::now();
+    let r = sync(&w).await;
+    assert_eq!(r.phase, Phase::Success, "{:?}", r.error);
+    assert!(
+        t0.elapsed() >= std::time::Duration::from_secs(7),
+        "Retry-After was honoured: {:?}",
+        t0.elapsed()
+    );
+
+    // A NetBox that keeps answering 503: the run fails, and says the server errs, not that it
+    // is unreachable.
+    faults.add(FaultRule::new(FaultKind::Status { status: 503 }).method("GET"));
+    let r = sync(&w).await;
+    assert_eq!(r.phase, Phase::Failure);
+    let f = w.store.fabric("vlab").unwrap();
+    assert_eq!(f.netbox_state.as_str(), "server_error", "{f:?}");
+    faults.clear();
+    faults.add(
+        FaultRule::new(FaultKind::TooManyRequests {
+            retry_after_secs: 1,
+        })
+        .method("GET"),
+    );
+    let r = sync(&w).await;
+    assert_eq!(r.phase, Phase::Failure);
+    assert_eq!(
+        w.store.fabric("vlab").unwrap().netbox_state.as_str(),
+        "throttled"
+    );
+}

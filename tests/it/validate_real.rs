@@ -520,7 +520,11 @@ async fn an_interrupted_validation_cleans_up() {
     })
     .await;
     let stderr = std::fs::read_to_string(&log).unwrap();
-    assert_eq!(code, Some(2), "an interrupted validation is an error: {stderr}");
+    assert_eq!(
+        code,
+        Some(2),
+        "an interrupted validation is an error: {stderr}"
+    );
     assert!(
         stderr.contains("interrupted; everything the validation created was removed"),
         "{stderr}"
