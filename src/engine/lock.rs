@@ -59,14 +59,12 @@ impl Engine {
         owner: &str,
     ) -> Result<FabricLockGuard, EngineError> {
         let now = self.clock.now();
-        let expires = format_ts(now + LOCK_TTL);
-        let now_s = format_ts(now);
-        match self.store.lock_fabric(fabric, owner, &now_s, &expires)? {
+        match self.store.lock_fabric(fabric, owner, now, now + LOCK_TTL)? {
             LockOutcome::Held(l) => {
                 return Err(EngineError::Busy {
                     fabric: fabric.to_string(),
                     owner: l.owner,
-                    since: l.acquired_at,
+                    since: format_ts(l.acquired_at),
                     run_id: l.run_id,
                 });
             }
@@ -77,10 +75,10 @@ impl Engine {
                 // Any run of this fabric still open is dead: this process holds the fabric and
                 // has not started its own.
                 self.store.close_interrupted(&Sweep {
-                    now: &now_s,
+                    now,
                     me: Some(owner),
                     fabric: Some(fabric),
-                    alive_since: &now_s,
+                    alive_since: now,
                 })?;
             }
         }
@@ -94,8 +92,7 @@ impl Engine {
                 let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
                 loop {
                     tick.tick().await;
-                    let until = format_ts(clock.now() + LOCK_TTL);
-                    match store.renew_fabric_lock(&fabric, &owner, &until) {
+                    match store.renew_fabric_lock(&fabric, &owner, clock.now() + LOCK_TTL) {
                         Ok(true) => {}
                         Ok(false) => {
                             tracing::error!(fabric = %fabric, "the fabric lock was taken by another process; this run stops writing");

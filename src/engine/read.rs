@@ -63,7 +63,7 @@ impl RunCx<'_> {
         let engine = self.target.engine;
         engine
             .store
-            .set_cursor(&self.target.cfg.name, Some(latest as i64), &engine.now())?;
+            .set_cursor(&self.target.cfg.name, Some(latest as i64), engine.now())?;
         Ok(ChangeCheck::NoChanges)
     }
 

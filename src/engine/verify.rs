@@ -110,7 +110,7 @@ impl RunCx<'_> {
             engine.store.replace_observed(&cfg.name, &observed)?;
             engine
                 .store
-                .set_cursor(&cfg.name, st.cursor.map(|c| c as i64), &engine.now())?;
+                .set_cursor(&cfg.name, st.cursor.map(|c| c as i64), engine.now())?;
         }
         Ok(())
     }
