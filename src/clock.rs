@@ -8,7 +8,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use jiff::Timestamp;
+use jiff::{RoundMode, Timestamp, TimestampRound, Unit};
 
 /// A source of wall-clock timestamps.
 pub trait Clock: Send + Sync + fmt::Debug {
@@ -76,6 +76,16 @@ pub fn format_ts(ts: Timestamp) -> String {
     ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// `ts` without its fraction of a second: the instant [`format_ts`] shows (and a record read back
+/// from the store holds).
+pub fn whole_seconds(ts: Timestamp) -> Timestamp {
+    let second = TimestampRound::new()
+        .smallest(Unit::Second)
+        .mode(RoundMode::Floor);
+    ts.round(second)
+        .expect("flooring to a second stays within range: Timestamp::MIN is a whole second")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +97,20 @@ mod tests {
         assert_eq!(format_ts(clock.now()), "2026-01-01T00:00:00Z");
         tokio::time::sleep(Duration::from_secs(90)).await;
         assert_eq!(format_ts(clock.now()), "2026-01-01T00:01:30Z");
+    }
+
+    #[test]
+    fn whole_seconds_is_what_format_ts_shows() {
+        for s in [
+            "2026-01-01T00:00:07.999999999Z",
+            "2026-01-01T00:00:07Z",
+            "1969-12-31T23:59:59.5Z",
+        ] {
+            let t: Timestamp = s.parse().unwrap();
+            let w = whole_seconds(t);
+            assert_eq!(w.subsec_nanosecond(), 0, "{s}");
+            assert_eq!(format_ts(w), format_ts(t), "{s}");
+            assert_eq!(w.to_string(), format_ts(t), "{s}");
+        }
     }
 }

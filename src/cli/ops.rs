@@ -11,7 +11,7 @@ use std::sync::Arc;
 use clap::Args;
 
 use super::{EXIT_CHANGES, EXIT_ERROR, EXIT_HELD, EXIT_INVALID, EXIT_OK};
-use crate::clock::{SharedClock, SystemClock};
+use crate::clock::{SharedClock, SystemClock, format_ts};
 use crate::config::Config;
 use crate::engine::{Engine, EngineError, RealConnector, RunParams};
 use crate::store::{Phase, Store};
@@ -95,17 +95,14 @@ pub fn open(path: &Path) -> Result<(Config, Store), u8> {
         store.import_fabric(f, &hash).map_err(fail)?;
     }
     // Runs a killed process left open are closed now, not at the next sync.
-    let clock = SystemClock;
-    let now = crate::clock::format_ts(crate::clock::Clock::now(&clock));
-    let alive_since =
-        crate::clock::format_ts(crate::clock::Clock::now(&clock) - crate::scheduler::REPLICA_TTL);
+    let now = crate::clock::Clock::now(&SystemClock);
     crate::identity::release_dead_locks(&store).map_err(fail)?;
     let closed = store
         .close_interrupted(&crate::store::Sweep {
-            now: &now,
+            now,
             me: None,
             fabric: None,
-            alive_since: &alive_since,
+            alive_since: now - crate::scheduler::REPLICA_TTL,
             tasks: true,
         })
         .map_err(fail)?;
@@ -171,7 +168,7 @@ pub fn sync(args: SyncArgs) -> u8 {
         "run {}: {} in {} ms — {} ({} cluster requests, {} cluster writes, {} NetBox requests)",
         report.run_id,
         report.phase,
-        end.duration_ms,
+        end.duration_ms.unwrap_or_default(),
         end.message.clone().unwrap_or_default(),
         end.cluster_calls,
         end.writes,
@@ -339,10 +336,12 @@ pub fn status(args: StatusArgs) -> u8 {
             f.status.to_string(),
             f.netbox_state.to_string(),
             f.cluster_state.to_string(),
-            f.last_success_at.clone().unwrap_or_else(|| "never".into()),
+            f.last_success_at
+                .map(format_ts)
+                .unwrap_or_else(|| "never".into()),
             if f.config.enabled && f.config.interval_secs > 0 {
                 f.next_run_at
-                    .clone()
+                    .map(format_ts)
                     .unwrap_or_else(|| "when serve runs".into())
             } else {
                 "periodic sync off".into()
@@ -381,14 +380,14 @@ pub fn runs(args: RunsArgs) -> u8 {
             "run {} of {}: {} ({}), trigger {}, attempt {}, started {}, {} ms",
             run.id,
             run.fabric,
-            run.phase,
-            run.message.clone().unwrap_or_default(),
+            run.end.phase,
+            run.end.message.clone().unwrap_or_default(),
             run.trigger,
             run.attempt,
-            run.started_at,
-            run.duration_ms.unwrap_or(0)
+            format_ts(run.started_at),
+            run.end.duration_ms.unwrap_or(0)
         );
-        if let Some(e) = &run.error {
+        if let Some(e) = &run.end.error {
             println!("error: {e}");
         }
         let objects = match store.run_objects(id) {
@@ -412,7 +411,7 @@ pub fn runs(args: RunsArgs) -> u8 {
             ]);
         }
         println!("{}", table(&rows));
-        return if run.phase == Phase::Failure {
+        return if run.end.phase == Phase::Failure {
             EXIT_ERROR
         } else {
             EXIT_OK
@@ -439,20 +438,22 @@ pub fn runs(args: RunsArgs) -> u8 {
         rows.push([
             r.id.to_string(),
             r.trigger.to_string(),
-            r.started_at.clone(),
-            r.duration_ms
+            format_ts(r.started_at),
+            r.end
+                .duration_ms
                 .map(|d| format!("{d} ms"))
                 .unwrap_or_else(|| "running".into()),
-            r.phase.to_string(),
-            r.counts.created.to_string(),
-            r.counts.updated.to_string(),
-            r.counts.deleted.to_string(),
-            r.counts.unchanged.to_string(),
-            (r.cluster_calls + r.netbox_calls).to_string(),
+            r.end.phase.to_string(),
+            r.end.counts.created.to_string(),
+            r.end.counts.updated.to_string(),
+            r.end.counts.deleted.to_string(),
+            r.end.counts.unchanged.to_string(),
+            (r.end.cluster_calls + r.end.netbox_calls).to_string(),
             short(
-                r.error
+                r.end
+                    .error
                     .as_deref()
-                    .or(r.message.as_deref())
+                    .or(r.end.message.as_deref())
                     .unwrap_or_default(),
             ),
         ]);

@@ -325,7 +325,7 @@ impl RunCx<'_> {
         let seqs =
             engine
                 .store
-                .intend(self.run_id, &self.target.cfg.name, &engine.now(), &intents)?;
+                .intend(self.run_id, &self.target.cfg.name, engine.now(), &intents)?;
         let jobs: Vec<_> = batch
             .iter()
             .zip(seqs)
@@ -412,7 +412,7 @@ impl RunCx<'_> {
             seq,
             &AuditWrite {
                 run_id: self.run_id,
-                time: &engine.now(),
+                time: engine.now(),
                 kind: it.kind.kind(),
                 namespace: &self.target.cfg.namespace,
                 name: &it.name,

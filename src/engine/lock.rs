@@ -59,23 +59,21 @@ impl Engine {
         owner: &str,
     ) -> Result<FabricLockGuard, EngineError> {
         let now = self.clock.now();
-        let expires = format_ts(now + LOCK_TTL);
-        let now_s = format_ts(now);
-        let mut outcome = self.store.lock_fabric(fabric, owner, &now_s, &expires)?;
+        let mut outcome = self.store.lock_fabric(fabric, owner, now, now + LOCK_TTL)?;
         if let LockOutcome::Held(l) = &outcome
             && crate::identity::is_dead_here(&l.owner)
         {
             // Killed on this machine (kill -9, a crash): its lock need not expire first.
             self.store.unlock_fabric(fabric, &l.owner)?;
             tracing::warn!(fabric, previous = %l.owner, "took over the fabric lock of a process that no longer runs");
-            outcome = self.store.lock_fabric(fabric, owner, &now_s, &expires)?;
+            outcome = self.store.lock_fabric(fabric, owner, now, now + LOCK_TTL)?;
         }
         match outcome {
             LockOutcome::Held(l) => {
                 return Err(EngineError::Busy {
                     fabric: fabric.to_string(),
                     owner: l.owner,
-                    since: l.acquired_at,
+                    since: format_ts(l.acquired_at),
                     run_id: l.run_id,
                 });
             }
@@ -85,12 +83,11 @@ impl Engine {
                 }
                 // Any run of this fabric still open is dead: this process holds the fabric and
                 // has not started its own.
-                let alive_since = format_ts(now - crate::scheduler::REPLICA_TTL);
                 self.store.close_interrupted(&Sweep {
-                    now: &now_s,
+                    now,
                     me: Some(owner),
                     fabric: Some(fabric),
-                    alive_since: &alive_since,
+                    alive_since: now - crate::scheduler::REPLICA_TTL,
                     tasks: false,
                 })?;
             }
@@ -105,8 +102,7 @@ impl Engine {
                 let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
                 loop {
                     tick.tick().await;
-                    let until = format_ts(clock.now() + LOCK_TTL);
-                    match store.renew_fabric_lock(&fabric, &owner, &until) {
+                    match store.renew_fabric_lock(&fabric, &owner, clock.now() + LOCK_TTL) {
                         Ok(true) => {}
                         Ok(false) => {
                             tracing::error!(fabric = %fabric, "the fabric lock was taken by another process; this run stops writing");

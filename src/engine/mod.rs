@@ -24,7 +24,7 @@ mod verify;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use crate::clock::{SharedClock, format_ts};
+use crate::clock::{SharedClock, whole_seconds};
 use crate::hedgehog::Kind;
 use crate::netbox::Snapshot;
 use crate::plan::{DesiredObject, Finding};
@@ -164,7 +164,8 @@ impl Engine {
         &self.store
     }
 
-    fn now(&self) -> String {
-        format_ts(self.clock.now())
+    /// Now, to the second (as the store keeps it).
+    fn now(&self) -> jiff::Timestamp {
+        whole_seconds(self.clock.now())
     }
 }

@@ -118,7 +118,7 @@ impl RunCx<'_> {
         engine.store.set_cursor(
             &self.target.cfg.name,
             latest.as_ref().map(cursor_of).as_ref(),
-            &engine.now(),
+            engine.now(),
         )?;
         Ok(ChangeCheck::NoChanges)
     }

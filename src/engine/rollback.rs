@@ -48,7 +48,7 @@ impl RunCx<'_> {
             // left as written and named.
             let r = match engine
                 .store
-                .intend(self.run_id, &cfg.name, &engine.now(), &[intent])
+                .intend(self.run_id, &cfg.name, engine.now(), &[intent])
             {
                 Err(e) => Err(format!(
                     "not undone: the store could not record the intent ({e})"
@@ -65,7 +65,7 @@ impl RunCx<'_> {
                             seqs[0],
                             &AuditWrite {
                                 run_id: self.run_id,
-                                time: &engine.now(),
+                                time: engine.now(),
                                 kind: it.kind.kind(),
                                 namespace: &cfg.namespace,
                                 name: &it.name,

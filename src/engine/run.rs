@@ -89,7 +89,7 @@ impl Engine {
             p.task_id.as_deref(),
             p.trigger,
             p.attempt,
-            &self.now(),
+            self.now(),
             p.holder.as_deref(),
         )?;
         lock.cover(run_id)?;
@@ -116,7 +116,7 @@ impl Engine {
         lock: &FabricLockGuard,
     ) -> Result<RunReport, EngineError> {
         if let Some(t) = &p.task_id {
-            self.store.task_started(t, run_id, &self.now())?;
+            self.store.task_started(t, run_id, self.now())?;
         }
         self.store
             .status_event(&cfg.name, &StatusEvent::RunStarted)?;

@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use super::run::RunState;
 use super::{Engine, EngineError, RunReport};
+use crate::clock::format_ts;
 use crate::config::FabricConfig;
 use crate::netbox::writer::JournalKind;
 use crate::plan::Severity;
@@ -127,7 +128,7 @@ impl Summary<'_> {
         // Writes whose outcome stayed unknown (their intent still open) go into the audit log as
         // unconfirmed: it must hold every write that may have reached the cluster.
         let now = self.engine.now();
-        let unconfirmed = store.settle_intents(self.run_id, &now)?;
+        let unconfirmed = store.settle_intents(self.run_id, now)?;
         for i in &unconfirmed {
             if let Some(it) = st
                 .items
@@ -174,10 +175,10 @@ impl Summary<'_> {
             ),
         };
         let end = RunEnd {
-            phase: Some(phase),
+            phase,
             step: st.step,
-            finished_at: self.engine.now(),
-            duration_ms: self.started.elapsed().as_millis() as u64,
+            finished_at: Some(self.engine.now()),
+            duration_ms: Some(self.started.elapsed().as_millis() as u64),
             counts,
             cluster_calls: self.calls.cluster,
             netbox_calls: self.calls.netbox,
@@ -280,11 +281,14 @@ impl Summary<'_> {
         if let Err(e) = nb.client.create_journal_entry(site_id, kind, &text).await {
             tracing::warn!(fabric = %cfg.name, error = %e, "could not write the NetBox journal entry");
         }
-        let last_sync = error.is_none().then_some(end.finished_at.as_str());
+        let last_sync = match error {
+            None => end.finished_at.map(format_ts),
+            Some(_) => None,
+        };
         // Only when the site has the fields (netbox-setup creates them); otherwise NetBox says 400.
         if let Err(e) = nb
             .client
-            .record_fabric_status(site_id, status.as_str(), last_sync)
+            .record_fabric_status(site_id, status.as_str(), last_sync.as_deref())
             .await
         {
             tracing::debug!(fabric = %cfg.name, error = %e, "site custom fields not updated");

@@ -111,7 +111,7 @@ impl RunCx<'_> {
             engine.store.set_cursor(
                 &cfg.name,
                 st.cursor.as_ref().map(super::read::cursor_of).as_ref(),
-                &engine.now(),
+                engine.now(),
             )?;
         }
         Ok(())

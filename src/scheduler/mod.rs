@@ -22,7 +22,7 @@ use tokio::sync::{Notify, Semaphore, broadcast};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::clock::{SharedClock, format_ts};
+use crate::clock::SharedClock;
 use crate::store::{Phase, Store, StoreError, Sweep, TaskRecord, Trigger};
 pub use lease::{Fence, LeaseConfig, Leases};
 
@@ -110,15 +110,13 @@ impl RetryPolicy {
 /// this): tasks of a replica silent for longer are failed as interrupted by the next start.
 pub const REPLICA_TTL: Duration = Duration::from_secs(30);
 
-/// `clock`'s now minus `d`, as stored.
-fn ts_before(clock: &SharedClock, d: Duration) -> String {
+/// `clock`'s now minus `d`.
+fn ts_before(clock: &SharedClock, d: Duration) -> jiff::Timestamp {
     let span = jiff::SignedDuration::try_from(d).unwrap_or(jiff::SignedDuration::ZERO);
-    format_ts(
-        clock
-            .now()
-            .saturating_sub(span)
-            .unwrap_or(jiff::Timestamp::MIN),
-    )
+    clock
+        .now()
+        .saturating_sub(span)
+        .unwrap_or(jiff::Timestamp::MIN)
 }
 
 /// Scheduler settings.
@@ -263,15 +261,14 @@ impl Scheduler {
         cfg: SchedulerConfig,
         leases: Option<Leases>,
     ) -> Result<Self, SchedulerError> {
-        let now = format_ts(clock.now());
-        store.replica_heartbeat(&cfg.replica, &now)?;
+        let now = clock.now();
+        store.replica_heartbeat(&cfg.replica, now)?;
         crate::identity::release_dead_locks(&store)?;
-        let alive_since = ts_before(&clock, REPLICA_TTL);
         let sweep = Sweep {
-            now: &now,
+            now,
             me: Some(&cfg.replica),
             fabric: None,
-            alive_since: &alive_since,
+            alive_since: ts_before(&clock, REPLICA_TTL),
             tasks: true,
         };
         for run in store.close_interrupted(&sweep)? {
@@ -482,7 +479,7 @@ impl Scheduler {
             .unwrap()
             .push(InternalError {
                 fabric: fabric.to_string(),
-                at: format_ts(self.inner.clock.now()),
+                at: crate::clock::format_ts(self.inner.clock.now()),
                 message: message.to_string(),
             });
     }
@@ -491,13 +488,11 @@ impl Scheduler {
     fn sweep(&self, fabric: Option<&str>) -> Result<Vec<crate::store::RunRecord>, StoreError> {
         // One fabric's abandoned run: its task is finished by the worker, its follow-up stays.
         let tasks = fabric.is_none();
-        let now = format_ts(self.inner.clock.now());
-        let alive_since = ts_before(&self.inner.clock, REPLICA_TTL);
         self.inner.store.close_interrupted(&Sweep {
-            now: &now,
+            now: self.inner.clock.now(),
             me: Some(&self.inner.cfg.replica),
             fabric,
-            alive_since: &alive_since,
+            alive_since: ts_before(&self.inner.clock, REPLICA_TTL),
             tasks,
         })
     }
@@ -511,17 +506,18 @@ impl Scheduler {
             loop {
                 tick.tick().await;
                 let Some(inner) = inner.upgrade() else { return };
-                let now = format_ts(inner.clock.now());
-                if let Err(e) = inner.store.replica_heartbeat(&inner.cfg.replica, &now) {
+                if let Err(e) = inner
+                    .store
+                    .replica_heartbeat(&inner.cfg.replica, inner.clock.now())
+                {
                     tracing::warn!(error = %e, "could not record this replica's heartbeat");
                 }
                 // Tasks of replicas that stopped heartbeating will never run: fail them.
-                let alive_since = ts_before(&inner.clock, REPLICA_TTL);
                 let orphans = inner.store.fail_orphan_tasks(&Sweep {
-                    now: &now,
+                    now: inner.clock.now(),
                     me: None,
                     fabric: None,
-                    alive_since: &alive_since,
+                    alive_since: ts_before(&inner.clock, REPLICA_TTL),
                     tasks: true,
                 });
                 if let Err(e) = orphans {
@@ -579,7 +575,7 @@ impl Scheduler {
             slot.notify.notify_one();
         }
         let at = self.next_periodic(fabric).map(|i| self.wall_at(i));
-        self.inner.store.set_next_run(fabric, at.as_deref())?;
+        self.inner.store.set_next_run(fabric, at)?;
         if catch_up {
             self.enqueue(fabric, Trigger::Catchup, true, None)?;
         }
@@ -588,16 +584,11 @@ impl Scheduler {
 
     /// Whether a fabric's last successful sync is older than its interval (or never was).
     fn overdue(&self, rec: &crate::store::FabricRecord, interval: u64) -> bool {
-        let Some(last) = rec.last_success_at.as_deref() else {
+        let Some(last) = rec.last_success_at else {
             return true;
         };
-        match last.parse::<jiff::Timestamp>() {
-            Ok(t) => {
-                let age = self.inner.clock.now().duration_since(t);
-                age.as_secs() >= interval as i64
-            }
-            Err(_) => true,
-        }
+        let age = self.inner.clock.now().duration_since(last);
+        age.as_secs() >= interval as i64
     }
 
     fn jitter(&self, interval: u64) -> Duration {
@@ -609,12 +600,12 @@ impl Scheduler {
         Duration::from_millis((r * max * 1000.0) as u64)
     }
 
-    fn wall_at(&self, at: Instant) -> String {
+    fn wall_at(&self, at: Instant) -> jiff::Timestamp {
         let now = Instant::now();
         let wall = self.inner.clock.now();
         let delta = at.saturating_duration_since(now);
         let span = jiff::SignedDuration::try_from(delta).unwrap_or(jiff::SignedDuration::ZERO);
-        format_ts(wall.saturating_add(span).unwrap_or(wall))
+        wall.saturating_add(span).unwrap_or(wall)
     }
 
     /// A task id from the seeded generator, skipping ids an earlier process on the same store
@@ -651,10 +642,10 @@ impl Scheduler {
             return Ok(p.task_id.clone());
         }
         let id = self.new_task_id();
-        let created = format_ts(self.inner.clock.now());
+        let created = self.inner.clock.now();
         self.inner
             .store
-            .create_task(&id, fabric, trigger, &created, &self.inner.cfg.replica)?;
+            .create_task(&id, fabric, trigger, created, &self.inner.cfg.replica)?;
         slot.pending = Some(Pending {
             task_id: id.clone(),
             trigger,

@@ -68,7 +68,7 @@ impl Scheduler {
                     tracing::error!(fabric = %fabric, error = %e, "could not queue a periodic run");
                 }
                 let at = self.next_periodic(&fabric).map(|i| self.wall_at(i));
-                let _ = self.inner.store.set_next_run(&fabric, at.as_deref());
+                let _ = self.inner.store.set_next_run(&fabric, at);
                 continue;
             }
             if due == Some(false) {
@@ -113,12 +113,11 @@ impl Scheduler {
                     let msg = format!(
                         "another fabsync replica ({holder}) holds this fabric's lease and runs its syncs; trigger the sync there"
                     );
-                    let now = format_ts(self.inner.clock.now());
                     let _ = self.inner.store.task_finished(
                         &pending.task_id,
                         Phase::Failure,
                         &msg,
-                        &now,
+                        self.inner.clock.now(),
                         None,
                     );
                     self.finish_slot(fabric, &pending.task_id, Phase::Failure, None);
@@ -193,7 +192,7 @@ impl Scheduler {
             leases.run_finished(fabric, &fence).await;
         }
         drop(permit);
-        let now_ts = format_ts(self.inner.clock.now());
+        let now = self.inner.clock.now();
         let retry = outcome.phase == Phase::Failure
             && outcome.transient
             && pending.attempt < self.inner.cfg.retry.max_attempts
@@ -214,8 +213,8 @@ impl Scheduler {
                 &pending.task_id,
                 Phase::Retry,
                 &msg,
-                &now_ts,
-                Some(&retry_at),
+                now,
+                Some(retry_at),
             );
             let mut slots = self.inner.slots.lock().unwrap();
             let slot = slots.get_mut(fabric).expect("slot");
@@ -228,7 +227,7 @@ impl Scheduler {
                         &pending.task_id,
                         Phase::Failure,
                         &format!("{} (superseded by a newer request)", outcome.message),
-                        &now_ts,
+                        now,
                         None,
                     );
                 }
@@ -254,7 +253,7 @@ impl Scheduler {
                 &pending.task_id,
                 outcome.phase,
                 &outcome.message,
-                &now_ts,
+                now,
                 None,
             );
             self.finish_slot(fabric, &pending.task_id, outcome.phase, outcome.run_id);

@@ -6,10 +6,12 @@
 
 use std::sync::Arc;
 
+use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::model::{AuditEntry, ChangeCursor, ObservedObject};
-use super::{Ctx, Store, StoreError};
+use super::{At, Ctx, Store, StoreError};
+use crate::clock::format_ts;
 
 /// One cluster write to append to the audit log.
 #[derive(Debug, Clone, Copy)]
@@ -17,7 +19,7 @@ pub struct AuditWrite<'a> {
     /// The run that wrote.
     pub run_id: i64,
     /// When (from the world's clock).
-    pub time: &'a str,
+    pub time: Timestamp,
     /// Kind (`Switch`).
     pub kind: &'a str,
     /// Namespace.
@@ -49,23 +51,35 @@ impl Store {
                  FROM audit WHERE (?1 IS NULL OR run_id = ?1) ORDER BY id",
             )
             .ctx("list audit")?;
-        stmt.query_map(params![run_id], |r| {
-            Ok(AuditEntry {
-                id: r.get(0)?,
-                run_id: r.get(1)?,
-                time: r.get(2)?,
-                kind: r.get(3)?,
-                namespace: r.get(4)?,
-                name: r.get(5)?,
-                verb: r.get(6)?,
-                before_hash: r.get(7)?,
-                after_hash: r.get(8)?,
-                resource_version: r.get(9)?,
+        let rows = stmt
+            .query_map(params![run_id], |r| {
+                let id: i64 = r.get(0)?;
+                let at = At {
+                    table: "audit",
+                    key: "id",
+                    id: &id,
+                };
+                let time = match at.time("time", r.get(2)?) {
+                    Ok(t) => t,
+                    Err(e) => return Ok(Err(e)),
+                };
+                Ok(Ok(AuditEntry {
+                    id,
+                    run_id: r.get(1)?,
+                    time,
+                    kind: r.get(3)?,
+                    namespace: r.get(4)?,
+                    name: r.get(5)?,
+                    verb: r.get(6)?,
+                    before_hash: r.get(7)?,
+                    after_hash: r.get(8)?,
+                    resource_version: r.get(9)?,
+                }))
             })
-        })
-        .ctx("list audit")?
-        .collect::<Result<_, _>>()
-        .ctx("list audit")
+            .ctx("list audit")?
+            .collect::<Result<Vec<_>, _>>()
+            .ctx("list audit")?;
+        rows.into_iter().collect()
     }
 
     /// The NetBox change id a fabric's last successful run started from.
@@ -91,7 +105,7 @@ impl Store {
         &self,
         fabric: &str,
         cursor: Option<&ChangeCursor>,
-        now: &str,
+        now: Timestamp,
     ) -> Result<(), StoreError> {
         self.lock()
             .execute(
@@ -101,7 +115,7 @@ impl Store {
                     fabric,
                     cursor.map(|c| c.id),
                     cursor.and_then(|c| c.fingerprint.as_deref()),
-                    now
+                    format_ts(now)
                 ],
             )
             .ctx("write cursor")?;
@@ -268,7 +282,7 @@ pub(super) fn insert_audit(conn: &Connection, w: &AuditWrite<'_>) -> Result<(), 
     .ctx("append audit")?
     .execute(params![
         w.run_id,
-        w.time,
+        format_ts(w.time),
         w.kind,
         w.namespace,
         w.name,

@@ -3,10 +3,12 @@
 //!
 //! No network, no secrets: settings name token files or variables, never token values.
 
+use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::model::{ConnectionState, FabricRecord, FabricStatus, StatusEvent, next_status};
-use super::{Ctx, Store, StoreError};
+use super::{At, Ctx, Store, StoreError};
+use crate::clock::format_ts;
 use crate::config::FabricConfig;
 
 impl Store {
@@ -151,11 +153,11 @@ impl Store {
     }
 
     /// Records when the scheduler will run a fabric next (`None`: not scheduled).
-    pub fn set_next_run(&self, fabric: &str, at: Option<&str>) -> Result<(), StoreError> {
+    pub fn set_next_run(&self, fabric: &str, at: Option<Timestamp>) -> Result<(), StoreError> {
         self.lock()
             .execute(
                 "UPDATE fabrics SET next_run_at = ?2 WHERE name = ?1",
-                params![fabric, at],
+                params![fabric, at.map(format_ts)],
             )
             .ctx("write next run")?;
         Ok(())
@@ -185,6 +187,11 @@ fn fabric_from_row(r: &Row<'_>) -> rusqlite::Result<Result<FabricRecord, StoreEr
             StoreError::Corrupt(format!("fabric {name:?}: stored settings unreadable: {e}"))
         })?;
         let corrupt = |what: &str, v: &str| StoreError::Corrupt(format!("unknown {what} {v:?}"));
+        let at = At {
+            table: "fabrics",
+            key: "name",
+            id: &name,
+        };
         Ok(FabricRecord {
             config,
             status: FabricStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
@@ -193,10 +200,10 @@ fn fabric_from_row(r: &Row<'_>) -> rusqlite::Result<Result<FabricRecord, StoreEr
             cluster_state: ConnectionState::parse(&cluster_state)
                 .ok_or_else(|| corrupt("connection state", &cluster_state))?,
             last_run_id: rest.0,
-            last_success_at: rest.1,
-            last_finished_at: rest.2,
+            last_success_at: at.opt_time("last_success_at", rest.1)?,
+            last_finished_at: at.opt_time("last_finished_at", rest.2)?,
             last_error: rest.3,
-            next_run_at: rest.4,
+            next_run_at: at.opt_time("next_run_at", rest.4)?,
             object_count: rest.5.map(|n| n as u64),
             name,
         })

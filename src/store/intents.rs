@@ -5,10 +5,12 @@
 //!
 //! It sends nothing; the engine writes and reports back.
 
+use jiff::Timestamp;
 use rusqlite::params;
 
 use super::audit::AuditWrite;
-use super::{Ctx, Store, StoreError};
+use super::{At, Ctx, Store, StoreError};
+use crate::clock::format_ts;
 
 /// A cluster write about to be sent.
 #[derive(Debug, Clone, Copy)]
@@ -37,7 +39,7 @@ pub struct IntentRecord {
     /// The fabric.
     pub fabric: String,
     /// When it was recorded.
-    pub time: String,
+    pub time: Timestamp,
     /// Kind.
     pub kind: String,
     /// Namespace.
@@ -58,9 +60,10 @@ impl Store {
         &self,
         run_id: i64,
         fabric: &str,
-        time: &str,
+        time: Timestamp,
         writes: &[Intent<'_>],
     ) -> Result<Vec<i64>, StoreError> {
+        let time = format_ts(time);
         let mut conn = self.lock();
         let tx = conn.transaction().ctx("begin intents")?;
         let first: i64 = tx
@@ -133,28 +136,44 @@ impl Store {
                  FROM intents WHERE run_id = ?1 ORDER BY seq",
             )
             .ctx("list intents")?;
-        stmt.query_map(params![run_id], |r| {
-            Ok(IntentRecord {
-                run_id: r.get(0)?,
-                seq: r.get(1)?,
-                fabric: r.get(2)?,
-                time: r.get(3)?,
-                kind: r.get(4)?,
-                namespace: r.get(5)?,
-                name: r.get(6)?,
-                verb: r.get(7)?,
-                before_hash: r.get(8)?,
-                after_hash: r.get(9)?,
+        let rows = stmt
+            .query_map(params![run_id], |r| {
+                let (run_id, seq): (i64, i64) = (r.get(0)?, r.get(1)?);
+                let at = At {
+                    table: "intents",
+                    key: "run_id/seq",
+                    id: &format_args!("{run_id}/{seq}"),
+                };
+                let time = match at.time("time", r.get(3)?) {
+                    Ok(t) => t,
+                    Err(e) => return Ok(Err(e)),
+                };
+                Ok(Ok(IntentRecord {
+                    run_id,
+                    seq,
+                    fabric: r.get(2)?,
+                    time,
+                    kind: r.get(4)?,
+                    namespace: r.get(5)?,
+                    name: r.get(6)?,
+                    verb: r.get(7)?,
+                    before_hash: r.get(8)?,
+                    after_hash: r.get(9)?,
+                }))
             })
-        })
-        .ctx("list intents")?
-        .collect::<Result<_, _>>()
-        .ctx("list intents")
+            .ctx("list intents")?
+            .collect::<Result<Vec<_>, _>>()
+            .ctx("list intents")?;
+        rows.into_iter().collect()
     }
 
     /// Closes a run's open intents: each becomes an `unconfirmed-<verb>` audit entry at `now`
     /// (the write may have reached the cluster). Returns them.
-    pub fn settle_intents(&self, run_id: i64, now: &str) -> Result<Vec<IntentRecord>, StoreError> {
+    pub fn settle_intents(
+        &self,
+        run_id: i64,
+        now: Timestamp,
+    ) -> Result<Vec<IntentRecord>, StoreError> {
         let open = self.open_intents(run_id)?;
         if open.is_empty() {
             return Ok(open);

@@ -3,11 +3,14 @@
 //! or run whose process died can be told from one that is still going).
 //!
 //! Times are the caller's (the world's clock), stored as RFC 3339 at second precision, which
-//! order as strings. It decides nothing about leases in the cluster (`scheduler::lease`).
+//! order as strings; compared here at that precision. It decides nothing about leases in the
+//! cluster (`scheduler::lease`).
 
+use jiff::Timestamp;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
-use super::{Ctx, Store, StoreError};
+use super::{At, Ctx, Store, StoreError};
+use crate::clock::{format_ts, whole_seconds};
 
 /// Who holds a fabric.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,9 +22,9 @@ pub struct FabricLock {
     /// Its run, once recorded.
     pub run_id: Option<i64>,
     /// Since when.
-    pub acquired_at: String,
+    pub acquired_at: Timestamp,
     /// Until when, unless renewed.
-    pub expires_at: String,
+    pub expires_at: Timestamp,
 }
 
 /// The answer to a lock request.
@@ -44,9 +47,10 @@ impl Store {
         &self,
         fabric: &str,
         owner: &str,
-        now: &str,
-        expires_at: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
     ) -> Result<LockOutcome, StoreError> {
+        let now = whole_seconds(now);
         let mut conn = self.lock();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -58,9 +62,10 @@ impl Store {
                 lock_from_row,
             )
             .optional()
-            .ctx("read fabric lock")?;
+            .ctx("read fabric lock")?
+            .transpose()?;
         let stale = match current {
-            Some(l) if l.owner != owner && l.expires_at.as_str() > now => {
+            Some(l) if l.owner != owner && l.expires_at > now => {
                 return Ok(LockOutcome::Held(l));
             }
             Some(l) if l.owner != owner => Some(l),
@@ -70,7 +75,7 @@ impl Store {
             "INSERT INTO fabric_locks (fabric, owner, run_id, acquired_at, expires_at)
              VALUES (?1, ?2, NULL, ?3, ?4)
              ON CONFLICT(fabric) DO UPDATE SET owner = ?2, run_id = NULL, acquired_at = ?3, expires_at = ?4",
-            params![fabric, owner, now, expires_at],
+            params![fabric, owner, format_ts(now), format_ts(expires_at)],
         )
         .ctx("take fabric lock")?;
         tx.commit().ctx("commit fabric lock")?;
@@ -94,13 +99,13 @@ impl Store {
         &self,
         fabric: &str,
         owner: &str,
-        expires_at: &str,
+        expires_at: Timestamp,
     ) -> Result<bool, StoreError> {
         let n = self
             .lock()
             .execute(
                 "UPDATE fabric_locks SET expires_at = ?3 WHERE fabric = ?1 AND owner = ?2",
-                params![fabric, owner, expires_at],
+                params![fabric, owner, format_ts(expires_at)],
             )
             .ctx("renew fabric lock")?;
         Ok(n == 1)
@@ -126,7 +131,8 @@ impl Store {
                 lock_from_row,
             )
             .optional()
-            .ctx("read fabric lock")
+            .ctx("read fabric lock")?
+            .transpose()
     }
 
     /// Every fabric lock, by fabric.
@@ -137,19 +143,21 @@ impl Store {
                 "SELECT fabric, owner, run_id, acquired_at, expires_at FROM fabric_locks ORDER BY fabric",
             )
             .ctx("list fabric locks")?;
-        stmt.query_map([], lock_from_row)
+        let rows = stmt
+            .query_map([], lock_from_row)
             .ctx("list fabric locks")?
-            .collect::<Result<_, _>>()
-            .ctx("list fabric locks")
+            .collect::<Result<Vec<_>, _>>()
+            .ctx("list fabric locks")?;
+        rows.into_iter().collect()
     }
 
     /// Records that a scheduler replica is alive (registering it the first time).
-    pub fn replica_heartbeat(&self, id: &str, now: &str) -> Result<(), StoreError> {
+    pub fn replica_heartbeat(&self, id: &str, now: Timestamp) -> Result<(), StoreError> {
         self.lock()
             .execute(
                 "INSERT INTO replicas (id, started_at, heartbeat_at) VALUES (?1, ?2, ?2)
                  ON CONFLICT(id) DO UPDATE SET heartbeat_at = ?2",
-                params![id, now],
+                params![id, format_ts(now)],
             )
             .ctx("replica heartbeat")?;
         Ok(())
@@ -162,28 +170,24 @@ impl Store {
             .ctx("unregister replica")?;
         Ok(())
     }
-
-    /// Whether a replica heartbeat newer than `alive_since` exists.
-    pub fn replica_alive(&self, id: &str, alive_since: &str) -> Result<bool, StoreError> {
-        let hb: Option<String> = self
-            .lock()
-            .query_row(
-                "SELECT heartbeat_at FROM replicas WHERE id = ?1",
-                params![id],
-                |r| r.get(0),
-            )
-            .optional()
-            .ctx("read replica heartbeat")?;
-        Ok(hb.is_some_and(|t| t.as_str() > alive_since))
-    }
 }
 
-fn lock_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FabricLock> {
-    Ok(FabricLock {
-        fabric: r.get(0)?,
-        owner: r.get(1)?,
-        run_id: r.get(2)?,
-        acquired_at: r.get(3)?,
-        expires_at: r.get(4)?,
-    })
+fn lock_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<FabricLock, StoreError>> {
+    let fabric: String = r.get(0)?;
+    let (owner, run_id) = (r.get(1)?, r.get(2)?);
+    let (acquired_at, expires_at): (String, String) = (r.get(3)?, r.get(4)?);
+    Ok((|| {
+        let at = At {
+            table: "fabric_locks",
+            key: "fabric",
+            id: &fabric,
+        };
+        Ok(FabricLock {
+            acquired_at: at.time("acquired_at", acquired_at)?,
+            expires_at: at.time("expires_at", expires_at)?,
+            owner,
+            run_id,
+            fabric,
+        })
+    })())
 }

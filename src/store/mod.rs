@@ -4,7 +4,8 @@
 //! It is the only code that writes a fabric's status (through [`Store::status_event`], which
 //! applies [`model::next_status`]). It never talks to the network and never holds secrets: fabric
 //! settings name token files or variables, never token values. Timestamps are passed in by the
-//! caller (from the world's clock); the store does not read a clock.
+//! caller (from the world's clock); the store does not read a clock. It keeps them as TEXT in
+//! [`crate::clock::format_ts`] form (RFC 3339, whole seconds, `Z`), whose string order is time order.
 
 mod audit;
 mod fabrics;
@@ -19,6 +20,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension};
 
 pub use audit::AuditWrite;
@@ -26,7 +28,7 @@ pub use intents::{Intent, IntentRecord};
 pub use locks::{FabricLock, LockOutcome};
 use migrations::MIGRATIONS;
 pub use model::*;
-pub use runs::{RunEnd, Sweep};
+pub use runs::Sweep;
 
 /// Store errors.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +50,53 @@ pub enum StoreError {
     /// The file holds data this version cannot read.
     #[error("store: {0}")]
     Corrupt(String),
+    /// A stored time is not an RFC 3339 timestamp.
+    #[error("store: table {table}, row {row}, column {column}: {value:?} is not a timestamp")]
+    CorruptTime {
+        /// The table (`runs`).
+        table: &'static str,
+        /// The row's key (`id 7`, `name dc1`).
+        row: String,
+        /// The column (`started_at`).
+        column: &'static str,
+        /// What the column holds.
+        value: String,
+        /// Why it does not parse.
+        source: jiff::Error,
+    },
+}
+
+/// The row a stored time is read from, for [`StoreError::CorruptTime`].
+#[derive(Clone, Copy)]
+struct At<'a> {
+    /// The table.
+    table: &'static str,
+    /// The column that identifies the row (`id`).
+    key: &'static str,
+    /// Its value.
+    id: &'a dyn std::fmt::Display,
+}
+
+impl At<'_> {
+    /// Parses a stored time (TEXT written by [`crate::clock::format_ts`]).
+    fn time(&self, column: &'static str, value: String) -> Result<Timestamp, StoreError> {
+        value.parse().map_err(|source| StoreError::CorruptTime {
+            table: self.table,
+            row: format!("{} {}", self.key, self.id),
+            column,
+            value,
+            source,
+        })
+    }
+
+    /// Parses a stored time that may be NULL.
+    fn opt_time(
+        &self,
+        column: &'static str,
+        value: Option<String>,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        value.map(|v| self.time(column, v)).transpose()
+    }
 }
 
 trait Ctx<T> {
@@ -200,6 +249,10 @@ mod tests {
     use super::*;
     use crate::config::{ConflictPolicy, FabricConfig, Limits, NetboxTarget};
 
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
     fn fabric(name: &str) -> FabricConfig {
         FabricConfig {
             name: name.into(),
@@ -252,35 +305,42 @@ mod tests {
     fn interrupted_runs_are_closed_and_fabric_leaves_syncing() {
         let s = Store::in_memory();
         s.import_fabric(&fabric("dc1"), "h").unwrap();
-        s.create_task("t1", "dc1", Trigger::Manual, "2026-01-01T00:00:00Z", "a")
-            .unwrap();
+        s.create_task(
+            "t1",
+            "dc1",
+            Trigger::Manual,
+            at("2026-01-01T00:00:00Z"),
+            "a",
+        )
+        .unwrap();
         let run = s
             .start_run(
                 "dc1",
                 Some("t1"),
                 Trigger::Manual,
                 1,
-                "2026-01-01T00:00:00Z",
+                at("2026-01-01T00:00:00Z"),
                 None,
             )
             .unwrap();
-        s.task_started("t1", run, "2026-01-01T00:00:00Z").unwrap();
+        s.task_started("t1", run, at("2026-01-01T00:00:00Z"))
+            .unwrap();
         s.status_event("dc1", &StatusEvent::RunStarted).unwrap();
         assert_eq!(s.fabric("dc1").unwrap().status, FabricStatus::Syncing);
 
         let closed = s
             .close_interrupted(&Sweep {
-                now: "2026-01-01T00:05:00Z",
+                now: at("2026-01-01T00:05:00Z"),
                 me: Some("a"),
                 fabric: None,
-                alive_since: "2026-01-01T00:04:30Z",
+                alive_since: at("2026-01-01T00:04:30Z"),
                 tasks: true,
             })
             .unwrap();
         assert_eq!(closed.len(), 1);
         let r = s.run(run).unwrap();
-        assert_eq!(r.phase, Phase::Failure);
-        assert_eq!(r.error_kind.as_deref(), Some("interrupted"));
+        assert_eq!(r.end.phase, Phase::Failure);
+        assert_eq!(r.end.error_kind.as_deref(), Some("interrupted"));
         assert_eq!(s.task("t1").unwrap().state, Phase::Failure);
         let f = s.fabric("dc1").unwrap();
         assert_eq!(f.status, FabricStatus::Error);
@@ -294,9 +354,9 @@ mod tests {
     fn only_dead_runs_are_closed_and_their_writes_are_named() {
         let s = Store::in_memory();
         s.import_fabric(&fabric("dc1"), "h").unwrap();
-        let t0 = "2026-01-01T00:00:00Z";
+        let t0 = at("2026-01-01T00:00:00Z");
         assert_eq!(
-            s.lock_fabric("dc1", "serve-1", t0, "2026-01-01T00:00:30Z")
+            s.lock_fabric("dc1", "serve-1", t0, at("2026-01-01T00:00:30Z"))
                 .unwrap(),
             LockOutcome::Acquired { stale: None }
         );
@@ -333,10 +393,10 @@ mod tests {
         .unwrap();
         // A CLI process looks while serve-1 is alive: nothing is closed.
         let sweep = |now| Sweep {
-            now,
+            now: at(now),
             me: Some("cli"),
             fabric: None,
-            alive_since: now,
+            alive_since: at(now),
             tasks: true,
         };
         assert!(
@@ -346,17 +406,22 @@ mod tests {
         );
         assert_eq!(s.fabric("dc1").unwrap().status, FabricStatus::Syncing);
         assert_eq!(
-            s.lock_fabric("dc1", "cli", "2026-01-01T00:00:10Z", "2026-01-01T00:00:40Z")
-                .unwrap(),
+            s.lock_fabric(
+                "dc1",
+                "cli",
+                at("2026-01-01T00:00:10Z"),
+                at("2026-01-01T00:00:40Z")
+            )
+            .unwrap(),
             LockOutcome::Held(s.fabric_lock("dc1").unwrap().unwrap())
         );
         // serve-1 was killed: its lock expires, and the next look closes the run.
         let closed = s.close_interrupted(&sweep("2026-01-01T00:01:00Z")).unwrap();
         assert_eq!(closed.len(), 1);
         let r = s.run(run).unwrap();
-        assert_eq!(r.phase, Phase::Failure);
-        assert_eq!(r.counts.created, 1);
-        let err = r.error.unwrap();
+        assert_eq!(r.end.phase, Phase::Failure);
+        assert_eq!(r.end.counts.created, 1);
+        let err = r.end.error.unwrap();
         assert!(err.contains("1 write(s) had reached the cluster"), "{err}");
         assert!(err.contains("may have changed: Switch/b"), "{err}");
         let objects = s.run_objects(run).unwrap();
@@ -383,8 +448,18 @@ mod tests {
         s.finish_run(
             newer,
             &RunEnd {
-                phase: Some(Phase::Success),
-                ..RunEnd::default()
+                phase: Phase::Success,
+                step: RunStep::Start,
+                finished_at: Some(t0),
+                duration_ms: Some(0),
+                counts: Counts::default(),
+                cluster_calls: 0,
+                netbox_calls: 0,
+                writes: 0,
+                drift: 0,
+                message: None,
+                error_kind: None,
+                error: None,
             },
             &[],
             Some(0),
@@ -394,6 +469,61 @@ mod tests {
         let closed = s.close_interrupted(&sweep("2026-01-01T00:02:00Z")).unwrap();
         assert_eq!(closed.iter().map(|r| r.id).collect::<Vec<_>>(), [old]);
         assert_eq!(s.fabric("dc1").unwrap().status, FabricStatus::InSync);
+    }
+
+    /// Times are stored in `format_ts` form, so a database written before they were typed reads
+    /// unchanged; a value that is not a time names where it is.
+    #[test]
+    fn stored_times_read_back_and_bad_ones_are_named() {
+        let s = Store::in_memory();
+        s.import_fabric(&fabric("dc1"), "h").unwrap();
+        s.set_next_run("dc1", Some(at("2026-01-01T00:10:00.900Z")))
+            .unwrap();
+        let stored: String = s
+            .lock()
+            .query_row(
+                "SELECT next_run_at FROM fabrics WHERE name = 'dc1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(stored, "2026-01-01T00:10:00Z");
+        assert_eq!(
+            s.fabric("dc1").unwrap().next_run_at,
+            Some(at("2026-01-01T00:10:00Z"))
+        );
+        let run = s
+            .start_run(
+                "dc1",
+                None,
+                Trigger::Manual,
+                1,
+                at("2026-01-01T00:00:00Z"),
+                None,
+            )
+            .unwrap();
+        s.lock()
+            .execute(
+                "UPDATE runs SET started_at = 'yesterday' WHERE id = ?1",
+                [run],
+            )
+            .unwrap();
+        let err = s.run(run).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                StoreError::CorruptTime { table: "runs", column: "started_at", row, value, .. }
+                    if row == &format!("id {run}") && value == "yesterday"
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "store: table runs, row id {run}, column started_at: \"yesterday\" is not a timestamp"
+            )
+        );
+        assert!(std::error::Error::source(&err).is_some());
     }
 
     #[test]

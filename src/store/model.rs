@@ -1,10 +1,37 @@
 //! The records the store keeps and the closed enums they use (status, phase, trigger, …).
 //!
-//! Plain data with string forms for SQLite, the UI and the API. The transitions of the fabric
-//! status live in [`next_status`], the only place that decides a fabric's status. Nothing here
-//! touches the database.
+//! Plain data with string forms for SQLite, the UI and the API; times are [`Timestamp`]s that
+//! serialize as [`format_ts`] writes them. The transitions of the fabric status live in
+//! [`next_status`], the only place that decides a fabric's status. Nothing here touches the
+//! database.
 
-use serde::{Deserialize, Serialize};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::clock::format_ts;
+
+/// Serializes a [`Timestamp`] as stored and shown: [`format_ts`] (RFC 3339, whole seconds, `Z`).
+pub(crate) mod ts {
+    use super::*;
+
+    /// `#[serde(with = "ts")]`.
+    pub(crate) fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_ts(*t))
+    }
+}
+
+/// Serializes an optional [`Timestamp`] as [`ts`] does, or `null`.
+pub(crate) mod opt_ts {
+    use super::*;
+
+    /// `#[serde(with = "opt_ts")]`.
+    pub(crate) fn serialize<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_some(&format_ts(*t)),
+            None => s.serialize_none(),
+        }
+    }
+}
 
 macro_rules! string_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident => $s:literal),+ $(,)? }) => {
@@ -195,13 +222,16 @@ pub struct FabricRecord {
     /// The last run (any result).
     pub last_run_id: Option<i64>,
     /// When the last successful run finished.
-    pub last_success_at: Option<String>,
+    #[serde(with = "opt_ts")]
+    pub last_success_at: Option<Timestamp>,
     /// When the last run finished.
-    pub last_finished_at: Option<String>,
+    #[serde(with = "opt_ts")]
+    pub last_finished_at: Option<Timestamp>,
     /// The last run's error, in full; empty after a success.
     pub last_error: Option<String>,
     /// When the scheduler will run it next.
-    pub next_run_at: Option<String>,
+    #[serde(with = "opt_ts")]
+    pub next_run_at: Option<Timestamp>,
     /// Objects fabsync owns in the cluster after the last successful run.
     pub object_count: Option<u64>,
 }
@@ -220,21 +250,25 @@ pub struct TaskRecord {
     /// Attempt number of the latest run (1-based; 0 before the first).
     pub attempts: u32,
     /// When it was requested.
-    pub created_at: String,
+    #[serde(with = "ts")]
+    pub created_at: Timestamp,
     /// When its first run started.
-    pub started_at: Option<String>,
+    #[serde(with = "opt_ts")]
+    pub started_at: Option<Timestamp>,
     /// When it reached a final state.
-    pub finished_at: Option<String>,
+    #[serde(with = "opt_ts")]
+    pub finished_at: Option<Timestamp>,
     /// The latest run it produced.
     pub run_id: Option<i64>,
     /// One line: outcome or error.
     pub message: Option<String>,
     /// When a RETRY task runs again.
-    pub retry_at: Option<String>,
+    #[serde(with = "opt_ts")]
+    pub retry_at: Option<Timestamp>,
 }
 
-/// One sync run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One sync run: who started it and when, and how it ended (or where it is, while it runs).
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunRecord {
     /// Run id.
     pub id: i64,
@@ -246,14 +280,23 @@ pub struct RunRecord {
     pub trigger: Trigger,
     /// Attempt number within its task.
     pub attempt: u32,
-    /// Phase.
-    pub phase: Phase,
-    /// The step it is in or ended in (read, plan, observe, diff, preflight, apply, verify, record).
-    pub step: String,
     /// Start time.
-    pub started_at: String,
+    pub started_at: Timestamp,
+    /// Which fabsync replica ran it.
+    pub holder: Option<String>,
+    /// Its phase, step and results so far (final once the phase is).
+    pub end: RunEnd,
+}
+
+/// The fields a run reports when it ends (and, while it runs, its phase and step so far).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunEnd {
+    /// SUCCESS or FAILURE (or RETRY when another attempt follows); STARTED while it runs.
+    pub phase: Phase,
+    /// The step it is in or ended in.
+    pub step: RunStep,
     /// End time.
-    pub finished_at: Option<String>,
+    pub finished_at: Option<Timestamp>,
     /// Duration in milliseconds (monotonic clock).
     pub duration_ms: Option<u64>,
     /// Object counts.
@@ -272,8 +315,59 @@ pub struct RunRecord {
     pub error_kind: Option<String>,
     /// Full error text.
     pub error: Option<String>,
-    /// Which fabsync replica ran it.
-    pub holder: Option<String>,
+}
+
+/// A run's JSON: one flat object, keys in the order the API has always had.
+impl Serialize for RunRecord {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Flat<'a> {
+            id: i64,
+            fabric: &'a str,
+            task_id: Option<&'a str>,
+            trigger: Trigger,
+            attempt: u32,
+            phase: Phase,
+            step: RunStep,
+            #[serde(with = "ts")]
+            started_at: Timestamp,
+            #[serde(with = "opt_ts")]
+            finished_at: Option<Timestamp>,
+            duration_ms: Option<u64>,
+            counts: &'a Counts,
+            cluster_calls: u64,
+            netbox_calls: u64,
+            writes: u64,
+            drift: u64,
+            message: Option<&'a str>,
+            error_kind: Option<&'a str>,
+            error: Option<&'a str>,
+            holder: Option<&'a str>,
+        }
+        let e = &self.end;
+        Flat {
+            id: self.id,
+            fabric: &self.fabric,
+            task_id: self.task_id.as_deref(),
+            trigger: self.trigger,
+            attempt: self.attempt,
+            phase: e.phase,
+            step: e.step,
+            started_at: self.started_at,
+            finished_at: e.finished_at,
+            duration_ms: e.duration_ms,
+            counts: &e.counts,
+            cluster_calls: e.cluster_calls,
+            netbox_calls: e.netbox_calls,
+            writes: e.writes,
+            drift: e.drift,
+            message: e.message.as_deref(),
+            error_kind: e.error_kind.as_deref(),
+            error: e.error.as_deref(),
+            holder: self.holder.as_deref(),
+        }
+        .serialize(s)
+    }
 }
 
 /// One object's result in a run.
@@ -301,7 +395,8 @@ pub struct AuditEntry {
     /// The run that wrote.
     pub run_id: i64,
     /// When.
-    pub time: String,
+    #[serde(with = "ts")]
+    pub time: Timestamp,
     /// Kind.
     pub kind: String,
     /// Namespace.
@@ -404,6 +499,101 @@ mod tests {
                 FabricStatus::InSync
             );
         }
+    }
+
+    /// The JSON of a run: the keys and their order the API always had, times to the second.
+    #[test]
+    fn a_run_serializes_flat_in_its_historic_key_order() {
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        let run = RunRecord {
+            id: 7,
+            fabric: "dc1".into(),
+            task_id: Some("t1".into()),
+            trigger: Trigger::Manual,
+            attempt: 2,
+            started_at: at("2026-01-01T00:00:00.750Z"),
+            holder: Some("serve-1".into()),
+            end: RunEnd {
+                phase: Phase::Success,
+                step: RunStep::Record,
+                finished_at: Some(at("2026-01-01T00:00:05Z")),
+                duration_ms: Some(5000),
+                counts: Counts {
+                    created: 1,
+                    updated: 2,
+                    deleted: 3,
+                    unchanged: 4,
+                    failed: 0,
+                    skipped: 5,
+                },
+                cluster_calls: 9,
+                netbox_calls: 8,
+                writes: 6,
+                drift: 1,
+                message: Some("synced".into()),
+                error_kind: None,
+                error: None,
+            },
+        };
+        assert_eq!(
+            serde_json::to_string(&run).unwrap(),
+            concat!(
+                r#"{"id":7,"fabric":"dc1","task_id":"t1","trigger":"manual","attempt":2,"#,
+                r#""phase":"SUCCESS","step":"record","started_at":"2026-01-01T00:00:00Z","#,
+                r#""finished_at":"2026-01-01T00:00:05Z","duration_ms":5000,"#,
+                r#""counts":{"created":1,"updated":2,"deleted":3,"unchanged":4,"failed":0,"skipped":5},"#,
+                r#""cluster_calls":9,"netbox_calls":8,"writes":6,"drift":1,"message":"synced","#,
+                r#""error_kind":null,"error":null,"holder":"serve-1"}"#
+            )
+        );
+        // Flattened into another object (the API's run and task views), the same keys follow.
+        #[derive(Serialize)]
+        struct View<'a> {
+            #[serde(flatten)]
+            run: &'a RunRecord,
+            api_calls: u64,
+        }
+        let mut running = run.clone();
+        running.end.finished_at = None;
+        running.end.duration_ms = None;
+        let view = serde_json::to_value(View {
+            run: &running,
+            api_calls: 17,
+        })
+        .unwrap();
+        let keys: Vec<&str> = view
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "id",
+                "fabric",
+                "task_id",
+                "trigger",
+                "attempt",
+                "phase",
+                "step",
+                "started_at",
+                "finished_at",
+                "duration_ms",
+                "counts",
+                "cluster_calls",
+                "netbox_calls",
+                "writes",
+                "drift",
+                "message",
+                "error_kind",
+                "error",
+                "holder",
+                "api_calls"
+            ]
+        );
+        assert_eq!(view["finished_at"], serde_json::Value::Null);
+        assert_eq!(view["started_at"], "2026-01-01T00:00:00Z");
     }
 
     #[test]

@@ -3,41 +3,15 @@
 //!
 //! It records what the engine reports; it decides nothing about the cluster.
 
+use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::model::{
-    Action, Counts, ObjectResult, Phase, RunObject, RunRecord, RunStep, StatusEvent, Trigger,
+    Action, Counts, ObjectResult, Phase, RunEnd, RunObject, RunRecord, RunStep, StatusEvent,
+    Trigger,
 };
-use super::{Ctx, Store, StoreError};
-
-/// The fields a run reports when it ends.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RunEnd {
-    /// SUCCESS or FAILURE (or RETRY when another attempt follows).
-    pub phase: Option<Phase>,
-    /// The step it ended in.
-    pub step: RunStep,
-    /// End time.
-    pub finished_at: String,
-    /// Duration (monotonic).
-    pub duration_ms: u64,
-    /// Counts.
-    pub counts: Counts,
-    /// Cluster requests.
-    pub cluster_calls: u64,
-    /// NetBox requests.
-    pub netbox_calls: u64,
-    /// Effective cluster writes.
-    pub writes: u64,
-    /// Drifted objects repaired.
-    pub drift: u64,
-    /// One-line outcome.
-    pub message: Option<String>,
-    /// Error class.
-    pub error_kind: Option<String>,
-    /// Full error.
-    pub error: Option<String>,
-}
+use super::{At, Ctx, Store, StoreError};
+use crate::clock::{format_ts, whole_seconds};
 
 impl Store {
     /// Records a run as STARTED and returns its id.
@@ -47,14 +21,21 @@ impl Store {
         task_id: Option<&str>,
         trigger: Trigger,
         attempt: u32,
-        now: &str,
+        now: Timestamp,
         holder: Option<&str>,
     ) -> Result<i64, StoreError> {
         let conn = self.lock();
         conn.execute(
             "INSERT INTO runs (fabric, task_id, trigger, attempt, phase, started_at, holder)
              VALUES (?1, ?2, ?3, ?4, 'STARTED', ?5, ?6)",
-            params![fabric, task_id, trigger.as_str(), attempt, now, holder],
+            params![
+                fabric,
+                task_id,
+                trigger.as_str(),
+                attempt,
+                format_ts(now),
+                holder
+            ],
         )
         .ctx("start run")?;
         let id = conn.last_insert_rowid();
@@ -87,7 +68,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction().ctx("begin finish run")?;
-        let phase = end.phase.unwrap_or(Phase::Failure);
+        let phase = end.phase;
+        let finished_at = end.finished_at.map(format_ts);
         let c = &end.counts;
         tx.execute(
             "UPDATE runs SET phase = ?2, step = ?3, finished_at = ?4, duration_ms = ?5,
@@ -99,8 +81,8 @@ impl Store {
                 run_id,
                 phase.as_str(),
                 end.step.as_str(),
-                end.finished_at,
-                end.duration_ms as i64,
+                finished_at,
+                end.duration_ms.map(|d| d as i64),
                 c.created as i64,
                 c.updated as i64,
                 c.deleted as i64,
@@ -149,13 +131,13 @@ impl Store {
             tx.execute(
                 "UPDATE fabrics SET last_success_at = ?2, last_finished_at = ?2, last_error = NULL,
                    object_count = COALESCE(?3, object_count) WHERE name = ?1",
-                params![fabric, end.finished_at, object_count.map(|n| n as i64)],
+                params![fabric, finished_at, object_count.map(|n| n as i64)],
             )
             .ctx("record success")?;
         } else {
             tx.execute(
                 "UPDATE fabrics SET last_finished_at = ?2, last_error = ?3 WHERE name = ?1",
-                params![fabric, end.finished_at, end.error],
+                params![fabric, finished_at, end.error],
             )
             .ctx("record failure")?;
         }
@@ -256,7 +238,8 @@ impl Store {
     /// overrides a newer run's status). With `sweep.tasks`, tasks whose replica is the caller or
     /// has stopped heartbeating fail too. Returns the runs closed.
     pub fn close_interrupted(&self, sweep: &Sweep<'_>) -> Result<Vec<RunRecord>, StoreError> {
-        let now = sweep.now;
+        // Lock expiries are whole seconds: compare with the second `now` falls in, as stored.
+        let now = whole_seconds(sweep.now);
         let open: Vec<RunRecord> = {
             let conn = self.lock();
             let mut stmt = conn
@@ -275,7 +258,7 @@ impl Store {
         for run in open {
             let lock = self.fabric_lock(&run.fabric)?;
             let live = lock.as_ref().is_some_and(|l| {
-                l.expires_at.as_str() > now
+                l.expires_at > now
                     && Some(l.owner.as_str()) != sweep.me
                     && l.run_id.is_none_or(|id| id == run.id)
             });
@@ -285,7 +268,7 @@ impl Store {
             self.close_one(&run, now)?;
             if let Some(l) = lock
                 && (l.run_id == Some(run.id)
-                    || l.expires_at.as_str() <= now
+                    || l.expires_at <= now
                     || Some(l.owner.as_str()) == sweep.me)
             {
                 self.unlock_fabric(&run.fabric, &l.owner)?;
@@ -311,7 +294,7 @@ impl Store {
         for f in syncing {
             let held = self
                 .fabric_lock(&f)?
-                .is_some_and(|l| l.expires_at.as_str() > now && Some(l.owner.as_str()) != sweep.me);
+                .is_some_and(|l| l.expires_at > now && Some(l.owner.as_str()) != sweep.me);
             if !held {
                 self.status_event(&f, &StatusEvent::RunFailed)?;
             }
@@ -320,14 +303,14 @@ impl Store {
     }
 
     /// Closes one dead run: intents settled, counts from its audit, FAILURE "interrupted".
-    fn close_one(&self, run: &RunRecord, now: &str) -> Result<(), StoreError> {
+    fn close_one(&self, run: &RunRecord, now: Timestamp) -> Result<(), StoreError> {
         let unconfirmed = self.settle_intents(run.id, now)?;
         let written: Vec<_> = self
             .audit_entries(Some(run.id))?
             .into_iter()
             .filter(|a| a.verb == "apply" || a.verb == "delete")
             .collect();
-        let mut counts = run.counts;
+        let mut counts = run.end.counts;
         let mut objects = Vec::new();
         for a in &written {
             let action = match (a.verb.as_str(), &a.before_hash) {
@@ -369,7 +352,7 @@ impl Store {
                 )),
             });
         }
-        let step = RunStep::parse(&run.step).unwrap_or(RunStep::Start);
+        let step = run.end.step;
         let mut error =
             format!("interrupted: fabsync stopped while this run was in progress (step {step})");
         if !written.is_empty() {
@@ -391,15 +374,15 @@ impl Store {
         }
         error.push_str("; the next run repairs them");
         let end = RunEnd {
-            phase: Some(Phase::Failure),
+            phase: Phase::Failure,
             step,
-            finished_at: now.to_string(),
-            duration_ms: 0,
+            finished_at: Some(now),
+            duration_ms: Some(0),
             counts,
-            cluster_calls: run.cluster_calls,
-            netbox_calls: run.netbox_calls,
-            writes: run.writes.max(written.len() as u64),
-            drift: run.drift,
+            cluster_calls: run.end.cluster_calls,
+            netbox_calls: run.end.netbox_calls,
+            writes: run.end.writes.max(written.len() as u64),
+            drift: run.end.drift,
             message: Some("interrupted".into()),
             error_kind: Some("interrupted".into()),
             error: Some(error),
@@ -429,14 +412,14 @@ impl Store {
 #[derive(Debug, Clone, Copy)]
 pub struct Sweep<'a> {
     /// Now (the world's clock).
-    pub now: &'a str,
+    pub now: Timestamp,
     /// The caller's identity (scheduler replica or CLI process), whose own runs are known to
     /// be over; `None` closes only runs whose lock is absent, expired or for another run.
     pub me: Option<&'a str>,
     /// Only this fabric's runs.
     pub fabric: Option<&'a str>,
     /// Tasks of replicas that have not heartbeated since this time are orphans.
-    pub alive_since: &'a str,
+    pub alive_since: Timestamp,
     /// Whether to fail orphan tasks too (a run taking its fabric's lock sweeps runs only: the
     /// task it runs for is its own).
     pub tasks: bool,
@@ -447,44 +430,59 @@ const RUN_SELECT: &str = "SELECT id, fabric, task_id, trigger, attempt, phase, s
     cluster_calls, netbox_calls, writes, drift, message, error_kind, error, holder FROM runs";
 
 fn run_from_row(r: &Row<'_>) -> rusqlite::Result<Result<RunRecord, StoreError>> {
+    let id: i64 = r.get(0)?;
     let trigger: String = r.get(3)?;
     let phase: String = r.get(5)?;
+    let step: String = r.get(6)?;
+    let started_at: String = r.get(7)?;
+    let finished_at: Option<String> = r.get(8)?;
     let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)? as u64) };
-    let rec = RunRecord {
-        id: r.get(0)?,
-        fabric: r.get(1)?,
-        task_id: r.get(2)?,
-        trigger: Trigger::Manual,
-        attempt: r.get::<_, i64>(4)? as u32,
-        phase: Phase::Pending,
-        step: r.get(6)?,
-        started_at: r.get(7)?,
-        finished_at: r.get(8)?,
-        duration_ms: r.get::<_, Option<i64>>(9)?.map(|d| d as u64),
-        counts: Counts {
-            created: n(10)?,
-            updated: n(11)?,
-            deleted: n(12)?,
-            unchanged: n(13)?,
-            failed: n(14)?,
-            skipped: n(15)?,
-        },
-        cluster_calls: n(16)?,
-        netbox_calls: n(17)?,
-        writes: n(18)?,
-        drift: n(19)?,
-        message: r.get(20)?,
-        error_kind: r.get(21)?,
-        error: r.get(22)?,
-        holder: r.get(23)?,
+    let fabric = r.get(1)?;
+    let task_id = r.get(2)?;
+    let attempt = r.get::<_, i64>(4)? as u32;
+    let duration_ms = r.get::<_, Option<i64>>(9)?.map(|d| d as u64);
+    let counts = Counts {
+        created: n(10)?,
+        updated: n(11)?,
+        deleted: n(12)?,
+        unchanged: n(13)?,
+        failed: n(14)?,
+        skipped: n(15)?,
     };
+    let (cluster_calls, netbox_calls, writes, drift) = (n(16)?, n(17)?, n(18)?, n(19)?);
+    let (message, error_kind, error, holder) = (r.get(20)?, r.get(21)?, r.get(22)?, r.get(23)?);
     Ok((|| {
+        let at = At {
+            table: "runs",
+            key: "id",
+            id: &id,
+        };
         Ok(RunRecord {
+            id,
+            fabric,
+            task_id,
             trigger: Trigger::parse(&trigger)
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown trigger {trigger:?}")))?,
-            phase: Phase::parse(&phase)
-                .ok_or_else(|| StoreError::Corrupt(format!("unknown phase {phase:?}")))?,
-            ..rec
+            attempt,
+            started_at: at.time("started_at", started_at)?,
+            holder,
+            end: RunEnd {
+                phase: Phase::parse(&phase)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown phase {phase:?}")))?,
+                step: RunStep::parse(&step).ok_or_else(|| {
+                    StoreError::Corrupt(format!("run {id}: unknown step {step:?}"))
+                })?,
+                finished_at: at.opt_time("finished_at", finished_at)?,
+                duration_ms,
+                counts,
+                cluster_calls,
+                netbox_calls,
+                writes,
+                drift,
+                message,
+                error_kind,
+                error,
+            },
         })
     })())
 }

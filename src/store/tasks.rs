@@ -3,10 +3,12 @@
 //!
 //! It does not schedule; the scheduler does.
 
+use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::model::{Phase, TaskRecord, Trigger};
-use super::{Ctx, Store, StoreError};
+use super::{At, Ctx, Store, StoreError};
+use crate::clock::format_ts;
 
 impl Store {
     /// Creates a PENDING task.
@@ -15,13 +17,13 @@ impl Store {
         id: &str,
         fabric: &str,
         trigger: Trigger,
-        now: &str,
+        now: Timestamp,
         owner: &str,
     ) -> Result<TaskRecord, StoreError> {
         self.lock()
             .execute(
                 "INSERT INTO tasks (id, fabric, trigger, state, created_at, owner) VALUES (?1, ?2, ?3, 'PENDING', ?4, ?5)",
-                params![id, fabric, trigger.as_str(), now, owner],
+                params![id, fabric, trigger.as_str(), format_ts(now), owner],
             )
             .ctx("create task")?;
         self.task(id)
@@ -73,12 +75,12 @@ impl Store {
     }
 
     /// Marks a task STARTED with a new run attempt.
-    pub fn task_started(&self, id: &str, run_id: i64, now: &str) -> Result<(), StoreError> {
+    pub fn task_started(&self, id: &str, run_id: i64, now: Timestamp) -> Result<(), StoreError> {
         self.lock()
             .execute(
                 "UPDATE tasks SET state = 'STARTED', attempts = attempts + 1, run_id = ?2,
                  started_at = COALESCE(started_at, ?3), retry_at = NULL WHERE id = ?1",
-                params![id, run_id, now],
+                params![id, run_id, format_ts(now)],
             )
             .ctx("start task")?;
         Ok(())
@@ -90,14 +92,14 @@ impl Store {
         id: &str,
         state: Phase,
         message: &str,
-        now: &str,
-        retry_at: Option<&str>,
+        now: Timestamp,
+        retry_at: Option<Timestamp>,
     ) -> Result<(), StoreError> {
-        let finished = if state.is_final() { Some(now) } else { None };
+        let finished = state.is_final().then(|| format_ts(now));
         self.lock()
             .execute(
                 "UPDATE tasks SET state = ?2, message = ?3, finished_at = ?4, retry_at = ?5 WHERE id = ?1",
-                params![id, state.as_str(), message, finished, retry_at],
+                params![id, state.as_str(), message, finished, retry_at.map(format_ts)],
             )
             .ctx("finish task")?;
         Ok(())
@@ -115,7 +117,12 @@ impl Store {
                    AND (?3 IS NULL OR fabric = ?3)
                    AND (owner IS NULL OR owner = ?2
                         OR NOT EXISTS (SELECT 1 FROM replicas r WHERE r.id = tasks.owner AND r.heartbeat_at > ?4))",
-                params![sweep.now, sweep.me, sweep.fabric, sweep.alive_since],
+                params![
+                    format_ts(sweep.now),
+                    sweep.me,
+                    sweep.fabric,
+                    format_ts(sweep.alive_since)
+                ],
             )
             .ctx("fail orphan tasks")?;
         Ok(())
@@ -126,28 +133,36 @@ const TASK_SELECT: &str = "SELECT id, fabric, trigger, state, attempts, created_
     finished_at, run_id, message, retry_at FROM tasks";
 
 fn task_from_row(r: &Row<'_>) -> rusqlite::Result<Result<TaskRecord, StoreError>> {
+    let id: String = r.get(0)?;
+    let fabric = r.get(1)?;
     let trigger: String = r.get(2)?;
     let state: String = r.get(3)?;
-    let rec = TaskRecord {
-        id: r.get(0)?,
-        fabric: r.get(1)?,
-        trigger: Trigger::Manual,
-        state: Phase::Pending,
-        attempts: r.get::<_, i64>(4)? as u32,
-        created_at: r.get(5)?,
-        started_at: r.get(6)?,
-        finished_at: r.get(7)?,
-        run_id: r.get(8)?,
-        message: r.get(9)?,
-        retry_at: r.get(10)?,
-    };
+    let attempts = r.get::<_, i64>(4)? as u32;
+    let created_at: String = r.get(5)?;
+    let started_at: Option<String> = r.get(6)?;
+    let finished_at: Option<String> = r.get(7)?;
+    let (run_id, message) = (r.get(8)?, r.get(9)?);
+    let retry_at: Option<String> = r.get(10)?;
     Ok((|| {
+        let at = At {
+            table: "tasks",
+            key: "id",
+            id: &id,
+        };
         Ok(TaskRecord {
             trigger: Trigger::parse(&trigger)
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown trigger {trigger:?}")))?,
             state: Phase::parse(&state)
                 .ok_or_else(|| StoreError::Corrupt(format!("unknown task state {state:?}")))?,
-            ..rec
+            attempts,
+            created_at: at.time("created_at", created_at)?,
+            started_at: at.opt_time("started_at", started_at)?,
+            finished_at: at.opt_time("finished_at", finished_at)?,
+            run_id,
+            message,
+            retry_at: at.opt_time("retry_at", retry_at)?,
+            fabric,
+            id,
         })
     })())
 }

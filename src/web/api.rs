@@ -12,6 +12,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -21,6 +22,7 @@ use super::settings;
 use super::state::Shared;
 use crate::config::FabricConfig;
 use crate::engine::Preview;
+use crate::store::model::opt_ts;
 use crate::store::{
     ConnectionState, FabricRecord, FabricStatus, Phase, RunObject, RunRecord, TaskRecord,
 };
@@ -46,10 +48,13 @@ pub(crate) struct FabricView {
     /// A run is in progress now.
     pub(crate) running: bool,
     pub(crate) last_run_id: Option<i64>,
-    pub(crate) last_success_at: Option<String>,
-    pub(crate) last_finished_at: Option<String>,
+    #[serde(with = "opt_ts")]
+    pub(crate) last_success_at: Option<Timestamp>,
+    #[serde(with = "opt_ts")]
+    pub(crate) last_finished_at: Option<Timestamp>,
     pub(crate) last_error: Option<String>,
-    pub(crate) next_run_at: Option<String>,
+    #[serde(with = "opt_ts")]
+    pub(crate) next_run_at: Option<Timestamp>,
     pub(crate) object_count: Option<u64>,
     /// Settings (token sources only, never token values).
     pub(crate) config: FabricConfig,
@@ -104,8 +109,10 @@ pub(crate) struct FabricBrief {
     pub(crate) status: FabricStatus,
     pub(crate) netbox_state: ConnectionState,
     pub(crate) cluster_state: ConnectionState,
-    pub(crate) last_success_at: Option<String>,
-    pub(crate) last_finished_at: Option<String>,
+    #[serde(with = "opt_ts")]
+    pub(crate) last_success_at: Option<Timestamp>,
+    #[serde(with = "opt_ts")]
+    pub(crate) last_finished_at: Option<Timestamp>,
     pub(crate) last_error: Option<String>,
     pub(crate) object_count: Option<u64>,
 }
@@ -387,7 +394,7 @@ pub(crate) async fn run(
     let run = ctx.app.store.run(id)?;
     let objects = ctx.app.store.run_objects(id)?;
     let view = RunView {
-        api_calls: run.cluster_calls + run.netbox_calls,
+        api_calls: run.end.cluster_calls + run.end.netbox_calls,
         run,
         objects,
     };

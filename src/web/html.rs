@@ -11,6 +11,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::error::WebError;
 use super::session::{Access, CSRF_FIELD};
+use crate::clock::format_ts;
 use crate::store::{ConnectionState, FabricStatus, ObjectResult, Phase};
 
 const CSS: &str = include_str!("static/fabsync.css");
@@ -182,16 +183,16 @@ pub(crate) fn relative(now: Timestamp, t: Timestamp) -> String {
 }
 
 /// A time shown relative and exact (RFC 3339 in `datetime`, `title` and beside it).
-pub(crate) fn time_cell(now: Timestamp, ts: Option<&str>, none: &str) -> Markup {
+pub(crate) fn time_cell(now: Timestamp, ts: Option<Timestamp>, none: &str) -> Markup {
     match ts {
         None => html! { span.none { (none) } },
-        Some(s) => match s.parse::<Timestamp>() {
-            Ok(t) => html! {
+        Some(t) => {
+            let s = format_ts(t);
+            html! {
                 time datetime=(s) title=(s) { (relative(now, t)) }
                 " " span.exact { "(" (s) ")" }
-            },
-            Err(_) => html! { span { (s) } },
-        },
+            }
+        }
     }
 }
 

@@ -68,29 +68,33 @@ impl Totals {
         let f = || r.fabric.clone();
         *self
             .runs
-            .entry((f(), r.trigger.as_str().to_string(), phase_label(r.phase)))
+            .entry((
+                f(),
+                r.trigger.as_str().to_string(),
+                phase_label(r.end.phase),
+            ))
             .or_default() += 1;
-        if let Some(ms) = r.duration_ms {
+        if let Some(ms) = r.end.duration_ms {
             self.duration
-                .entry((f(), phase_label(r.phase)))
+                .entry((f(), phase_label(r.end.phase)))
                 .or_default()
                 .observe(ms as f64 / 1000.0);
         }
         // Objects count as written only when their run succeeded (a failed run wrote nothing
         // or rolled back).
-        if r.phase == Phase::Success {
+        if r.end.phase == Phase::Success {
             for (action, n) in [
-                ("create", r.counts.created),
-                ("update", r.counts.updated),
-                ("delete", r.counts.deleted),
+                ("create", r.end.counts.created),
+                ("update", r.end.counts.updated),
+                ("delete", r.end.counts.deleted),
             ] {
                 *self.objects.entry((f(), action)).or_default() += n;
             }
         }
-        *self.api_calls.entry((f(), "cluster")).or_default() += r.cluster_calls;
-        *self.api_calls.entry((f(), "netbox")).or_default() += r.netbox_calls;
-        *self.writes.entry(f()).or_default() += r.writes;
-        *self.drift.entry(f()).or_default() += r.drift;
+        *self.api_calls.entry((f(), "cluster")).or_default() += r.end.cluster_calls;
+        *self.api_calls.entry((f(), "netbox")).or_default() += r.end.netbox_calls;
+        *self.writes.entry(f()).or_default() += r.end.writes;
+        *self.drift.entry(f()).or_default() += r.end.drift;
     }
 
     /// Every fabric has its counter series, even before its first run.
@@ -155,7 +159,7 @@ impl Metrics {
         let fresh: Vec<&RunRecord> = window.iter().rev().filter(|r| r.id > after).collect();
         let newest = fresh.last().map(|r| r.id);
         for r in fresh {
-            if !r.phase.is_final() {
+            if !r.end.phase.is_final() {
                 if Some(r.id) == newest {
                     // Still running: counted once it ends.
                     break;
@@ -182,10 +186,6 @@ impl Metrics {
             self.catch_up(store, &f.name)?;
             self.totals.touch(&f.name);
         }
-        let ts = |s: Option<&str>| {
-            s.and_then(|s| s.parse::<jiff::Timestamp>().ok())
-                .map(|t| t.as_second())
-        };
         Ok(Scrape {
             totals: self.totals.clone(),
             fabrics: fabrics
@@ -193,8 +193,8 @@ impl Metrics {
                 .map(|f| FabricGauges {
                     name: f.name.clone(),
                     status: f.status,
-                    last_success: ts(f.last_success_at.as_deref()),
-                    next_run: ts(f.next_run_at.as_deref()),
+                    last_success: f.last_success_at.map(|t| t.as_second()),
+                    next_run: f.next_run_at.map(|t| t.as_second()),
                     objects: f.object_count,
                     running: scheduler.is_running(&f.name),
                 })

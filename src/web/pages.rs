@@ -20,6 +20,7 @@ use super::html::{
 use super::respond::PageError;
 use super::session::Access;
 use super::state::Shared;
+use crate::clock::format_ts;
 use crate::config::FabricConfig;
 use crate::store::{Action, FabricRecord, Phase, RunRecord, TaskRecord, Trigger};
 
@@ -61,7 +62,7 @@ fn next_run_cell(ctx: &Shared, f: &FabricRecord) -> Markup {
     if !f.config.enabled || f.config.interval_secs == 0 {
         return html! { span.none { "periodic sync off" } };
     }
-    time_cell(now(ctx), f.next_run_at.as_deref(), "not scheduled")
+    time_cell(now(ctx), f.next_run_at, "not scheduled")
 }
 
 // ----- fabric list ---------------------------------------------------------------------------
@@ -91,17 +92,17 @@ pub(crate) async fn index(
                                 @if ctx.app.scheduler.is_running(&f.name) { " " span.running { "running" } }
                             }
                             td {
-                                (time_cell(now, f.last_finished_at.as_deref(), "never"))
+                                (time_cell(now, f.last_finished_at, "never"))
                                 @if let Some(r) = &last_run {
-                                    @if r.phase.is_final() { " " (phase_badge(r.phase)) }
+                                    @if r.end.phase.is_final() { " " (phase_badge(r.end.phase)) }
                                 }
                             }
                             td { (next_run_cell(&ctx, f)) }
                             td.num {
                                 @match f.object_count { Some(n) => (n), None => span.none { "—" } }
                                 @if let Some(r) = &last_run {
-                                    @if r.phase == Phase::Success {
-                                        div.sub { "last run: +" (r.counts.created) " ~" (r.counts.updated) " −" (r.counts.deleted) " =" (r.counts.unchanged) }
+                                    @if r.end.phase == Phase::Success {
+                                        div.sub { "last run: +" (r.end.counts.created) " ~" (r.end.counts.updated) " −" (r.end.counts.deleted) " =" (r.end.counts.unchanged) }
                                     }
                                 }
                             }
@@ -136,13 +137,13 @@ fn progress_panel(ctx: &Shared, task: &TaskRecord, run: Option<&RunRecord>) -> M
             h2 { "Sync task" }
             p {
                 "Task " a href={ "/tasks/" (task.id) } { code { (task.id) } }
-                " (" (task.trigger.as_str()) ", requested " (time_cell(now, Some(&task.created_at), "")) "): "
+                " (" (task.trigger.as_str()) ", requested " (time_cell(now, Some(task.created_at), "")) "): "
                 span.progress-state { (phase_badge(task.state)) }
                 " "
                 span.progress-step {
                     @match (task.state, run) {
                         (Phase::Pending, _) => "waiting for its turn",
-                        (Phase::Started, Some(r)) => { "step: " (r.step) }
+                        (Phase::Started, Some(r)) => { "step: " (r.end.step) }
                         (Phase::Started, None) => "starting",
                         (Phase::Retry, _) => "waiting to retry",
                         _ => "",
@@ -162,7 +163,7 @@ fn progress_panel(ctx: &Shared, task: &TaskRecord, run: Option<&RunRecord>) -> M
 fn result_message(task: &TaskRecord, run: Option<&RunRecord>, ok: bool) -> Markup {
     if ok {
         let text = run
-            .and_then(|r| r.message.clone())
+            .and_then(|r| r.end.message.clone())
             .or_else(|| task.message.clone())
             .unwrap_or_default();
         html! {
@@ -176,15 +177,15 @@ fn result_message(task: &TaskRecord, run: Option<&RunRecord>, ok: bool) -> Marku
         }
     } else {
         let error = run
-            .and_then(|r| r.error.clone())
+            .and_then(|r| r.end.error.clone())
             .or_else(|| task.message.clone())
             .unwrap_or_default();
         html! {
             div.sync-error-message role="alert" {
                 strong { "Sync failed" }
                 @if let Some(r) = run {
-                    " (run " a href={ "/runs/" (r.id) } { (r.id) } ", step " (r.step)
-                    @if let Some(k) = &r.error_kind { ", " code { (k) } }
+                    " (run " a href={ "/runs/" (r.id) } { (r.id) } ", step " (r.end.step)
+                    @if let Some(k) = &r.end.error_kind { ", " code { (k) } }
                     ")"
                 }
                 ": "
@@ -192,7 +193,7 @@ fn result_message(task: &TaskRecord, run: Option<&RunRecord>, ok: bool) -> Marku
                 @if task.state == Phase::Retry {
                     p.retry {
                         "fabsync retries on its own: attempt " (task.attempts + 1)
-                        @if let Some(at) = &task.retry_at { " at " span.retry-at { (at) } }
+                        @if let Some(at) = task.retry_at { " at " span.retry-at { (format_ts(at)) } }
                         "."
                     }
                 }
@@ -215,8 +216,8 @@ fn summary_section(ctx: &Shared, f: &FabricRecord) -> Markup {
                 }
                 dt { "NetBox connection" } dd { (conn_badge(f.netbox_state)) }
                 dt { "Cluster connection" } dd { (conn_badge(f.cluster_state)) }
-                dt { "Last sync" } dd { (time_cell(now, f.last_finished_at.as_deref(), "never")) }
-                dt { "Last successful sync" } dd { (time_cell(now, f.last_success_at.as_deref(), "never")) }
+                dt { "Last sync" } dd { (time_cell(now, f.last_finished_at, "never")) }
+                dt { "Last successful sync" } dd { (time_cell(now, f.last_success_at, "never")) }
                 dt { "Next scheduled run" } dd { (next_run_cell(ctx, f)) }
                 dt { "Objects owned in the cluster" }
                 dd { @match f.object_count { Some(n) => (n), None => span.none { "unknown until the first successful run" } } }
@@ -295,17 +296,17 @@ fn history_section(
                             tr id={ "run-" (r.id) } {
                                 td { a href={ "/runs/" (r.id) } { (r.id) } }
                                 td { (r.trigger.as_str()) @if r.attempt > 1 { " #" (r.attempt) } }
-                                td { (time_cell(now, Some(&r.started_at), "")) }
-                                td { (duration(r.duration_ms)) }
-                                td { (phase_badge(r.phase)) @if !r.phase.is_final() { " " (r.step) } }
-                                td.num { (r.counts.created) } td.num { (r.counts.updated) }
-                                td.num { (r.counts.deleted) } td.num { (r.counts.unchanged) }
-                                td.num title={ "cluster " (r.cluster_calls) ", NetBox " (r.netbox_calls) } {
-                                    (r.cluster_calls + r.netbox_calls)
+                                td { (time_cell(now, Some(r.started_at), "")) }
+                                td { (duration(r.end.duration_ms)) }
+                                td { (phase_badge(r.end.phase)) @if !r.end.phase.is_final() { " " (r.end.step) } }
+                                td.num { (r.end.counts.created) } td.num { (r.end.counts.updated) }
+                                td.num { (r.end.counts.deleted) } td.num { (r.end.counts.unchanged) }
+                                td.num title={ "cluster " (r.end.cluster_calls) ", NetBox " (r.end.netbox_calls) } {
+                                    (r.end.cluster_calls + r.end.netbox_calls)
                                 }
                                 td {
-                                    @if let Some(e) = &r.error { span.error-short title=(e) { (short(e, 80)) } }
-                                    @else { (r.message.clone().unwrap_or_default()) }
+                                    @if let Some(e) = &r.end.error { span.error-short title=(e) { (short(e, 80)) } }
+                                    @else { (r.end.message.clone().unwrap_or_default()) }
                                 }
                             }
                         }
@@ -445,30 +446,30 @@ pub(crate) async fn run(
     let r = ctx.app.store.run(id)?;
     let objects = ctx.app.store.run_objects(id)?;
     let now = now(&ctx);
-    let c = &r.counts;
+    let c = &r.end.counts;
     let body = html! {
         dl.summary {
             dt { "Fabric" } dd { a href={ "/fabrics/" (r.fabric) } { (r.fabric) } }
             dt { "Task" } dd { @match &r.task_id { Some(t) => a href={ "/tasks/" (t) } { code { (t) } }, None => span.none { "none (run from the command line)" } } }
             dt { "Trigger" } dd { (r.trigger.as_str()) ", attempt " (r.attempt) }
-            dt { "Result" } dd { (phase_badge(r.phase)) }
-            dt { "Step" } dd { (r.step) }
-            dt { "Started" } dd { (time_cell(now, Some(&r.started_at), "")) }
-            dt { "Finished" } dd { (time_cell(now, r.finished_at.as_deref(), "still running")) }
-            dt { "Duration" } dd { (duration(r.duration_ms)) }
+            dt { "Result" } dd { (phase_badge(r.end.phase)) }
+            dt { "Step" } dd { (r.end.step) }
+            dt { "Started" } dd { (time_cell(now, Some(r.started_at), "")) }
+            dt { "Finished" } dd { (time_cell(now, r.end.finished_at, "still running")) }
+            dt { "Duration" } dd { (duration(r.end.duration_ms)) }
             dt { "Objects" } dd {
                 (c.created) " created, " (c.updated) " updated, " (c.deleted) " deleted, "
                 (c.unchanged) " unchanged, " (c.failed) " failed, " (c.skipped) " skipped"
             }
-            dt { "API calls" } dd { (r.cluster_calls + r.netbox_calls) " (cluster " (r.cluster_calls) ", NetBox " (r.netbox_calls) ")" }
-            dt { "Cluster writes" } dd { (r.writes) }
-            dt { "Drift repaired" } dd { (r.drift) }
+            dt { "API calls" } dd { (r.end.cluster_calls + r.end.netbox_calls) " (cluster " (r.end.cluster_calls) ", NetBox " (r.end.netbox_calls) ")" }
+            dt { "Cluster writes" } dd { (r.end.writes) }
+            dt { "Drift repaired" } dd { (r.end.drift) }
             @if let Some(h) = &r.holder { dt { "Replica" } dd { (h) } }
-            dt { "Outcome" } dd.run-message { (r.message.clone().unwrap_or_default()) }
+            dt { "Outcome" } dd.run-message { (r.end.message.clone().unwrap_or_default()) }
         }
-        @if let Some(e) = &r.error {
+        @if let Some(e) = &r.end.error {
             h2 { "Error" }
-            @if let Some(k) = &r.error_kind { p { "Class: " code { (k) } } }
+            @if let Some(k) = &r.end.error_kind { p { "Class: " code { (k) } } }
             pre.error-text #run-error { (e) }
         }
         h2 { "Objects" }
@@ -496,7 +497,7 @@ pub(crate) async fn run(
             }
         }
     };
-    let live = !r.phase.is_final();
+    let live = !r.end.phase.is_final();
     Ok(layout(
         &frame(&ctx, &access, format!("Run {} · {}", r.id, r.fabric), live),
         body,

@@ -66,8 +66,8 @@ async fn a_full_disk_mid_apply_loses_no_write() {
     );
     assert_eq!(report.phase, Phase::Success, "{:?}", report.error);
     let closed = store.run(first).unwrap();
-    assert_eq!(closed.phase, Phase::Failure);
-    assert_eq!(closed.error_kind.as_deref(), Some("interrupted"));
+    assert_eq!(closed.end.phase, Phase::Failure);
+    assert_eq!(closed.end.error_kind.as_deref(), Some("interrupted"));
     assert_eq!(
         store.fabric("vlab").unwrap().status,
         fabsync::store::FabricStatus::InSync
@@ -115,18 +115,18 @@ async fn a_full_disk_after_some_writes_keeps_every_write_on_record() {
     assert!(sent.len() >= 3, "{sent:?}");
     // Room again: close the run the way the next start does.
     store.simulate_full_disk(false).unwrap();
-    let now = fabsync::clock::format_ts(world.clock.now());
+    let now = world.clock.now();
     store
         .close_interrupted(&Sweep {
-            now: &now,
+            now,
             me: None,
             fabric: None,
-            alive_since: &now,
+            alive_since: now,
             tasks: false,
         })
         .unwrap();
     let run = store.runs("vlab", 1).unwrap().remove(0);
-    assert_eq!(run.phase, Phase::Failure, "{result:?}");
+    assert_eq!(run.end.phase, Phase::Failure, "{result:?}");
     let audited = audited_writes(&world, run.id);
     assert_eq!(
         audited.len(),

@@ -43,13 +43,7 @@ fn now(w: &World) -> jiff::Timestamp {
 /// Seconds since `t0` at which each run started.
 fn since(epoch: jiff::Timestamp, runs: &[RunRecord]) -> Vec<i64> {
     runs.iter()
-        .map(|r| {
-            r.started_at
-                .parse::<jiff::Timestamp>()
-                .unwrap()
-                .duration_since(epoch)
-                .as_secs()
-        })
+        .map(|r| r.started_at.duration_since(epoch).as_secs())
         .collect()
 }
 
@@ -81,9 +75,9 @@ async fn a_60_second_interval_runs_at_60_120_180() {
         .filter(|r| r.trigger == Trigger::Periodic)
         .collect();
     assert_eq!(since(t0, &periodic), vec![60, 120, 180]);
-    assert!(periodic.iter().all(|r| r.phase == Phase::Success));
+    assert!(periodic.iter().all(|r| r.end.phase == Phase::Success));
     assert_eq!(
-        periodic[1].message.as_deref(),
+        periodic[1].end.message.as_deref(),
         Some("no changes"),
         "periodic runs check for changes first"
     );
@@ -152,7 +146,7 @@ async fn a_manual_trigger_during_a_run_yields_exactly_one_follow_up() {
     assert_eq!(runs[1].trigger, Trigger::Manual);
     assert_eq!(w.store.task(&a.id).unwrap().state, Phase::Success);
     // Never two runs at once.
-    assert!(runs[0].finished_at.as_ref().unwrap() <= &runs[1].started_at);
+    assert!(runs[0].end.finished_at.as_ref().unwrap() <= &runs[1].started_at);
     s.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -212,7 +206,7 @@ async fn transient_failures_retry_with_exact_backoff_then_give_up() {
             Trigger::Retry
         ]
     );
-    assert!(runs.iter().all(|r| r.phase == Phase::Failure));
+    assert!(runs.iter().all(|r| r.end.phase == Phase::Failure));
     assert_eq!(w.store.fabric("vlab").unwrap().status, FabricStatus::Error);
     s.shutdown(Duration::from_secs(5)).await;
 }
@@ -264,14 +258,14 @@ async fn a_run_left_started_by_a_dead_process_is_closed_as_interrupted() {
     s.abort();
     sleep(1).await;
     let run = w.store.all_runs().unwrap().pop().unwrap();
-    assert_eq!(run.phase, Phase::Started);
+    assert_eq!(run.end.phase, Phase::Started);
 
     // A new process starts on the same store.
     w.apiserver.faults().clear();
     let s2 = start(&w, cfg());
     let run = w.store.run(run.id).unwrap();
-    assert_eq!(run.phase, Phase::Failure);
-    assert_eq!(run.error_kind.as_deref(), Some("interrupted"));
+    assert_eq!(run.end.phase, Phase::Failure);
+    assert_eq!(run.end.error_kind.as_deref(), Some("interrupted"));
     assert_ne!(
         w.store.fabric("vlab").unwrap().status,
         FabricStatus::Syncing
@@ -291,7 +285,7 @@ async fn graceful_shutdown_lets_a_running_run_finish() {
     assert!(s.is_running("vlab"));
     s.shutdown(Duration::from_secs(600)).await;
     let run = w.store.all_runs().unwrap().pop().unwrap();
-    assert_eq!(run.phase, Phase::Success, "{run:?}");
+    assert_eq!(run.end.phase, Phase::Success, "{run:?}");
     assert!(s.trigger("vlab", Trigger::Manual).is_err());
 }
 
@@ -303,8 +297,8 @@ async fn shutdown_past_its_grace_records_the_run_as_interrupted() {
     sleep(1).await;
     s.shutdown(Duration::from_secs(3)).await;
     let run = w.store.all_runs().unwrap().pop().unwrap();
-    assert_eq!(run.phase, Phase::Failure);
-    assert_eq!(run.error_kind.as_deref(), Some("interrupted"));
+    assert_eq!(run.end.phase, Phase::Failure);
+    assert_eq!(run.end.error_kind.as_deref(), Some("interrupted"));
     assert_ne!(
         w.store.fabric("vlab").unwrap().status,
         FabricStatus::Syncing
@@ -383,11 +377,11 @@ async fn the_global_limit_bounds_runs_across_fabrics() {
     sleep(1).await;
     s.idle().await;
     let mut runs = w.store.all_runs().unwrap();
-    runs.sort_by(|a, b| a.started_at.cmp(&b.started_at));
+    runs.sort_by_key(|r| r.started_at);
     assert!(runs.len() >= 2);
     for pair in runs.windows(2) {
         assert!(
-            pair[0].finished_at.as_ref().unwrap() <= &pair[1].started_at,
+            pair[0].end.finished_at.as_ref().unwrap() <= &pair[1].started_at,
             "{pair:?}"
         );
     }
@@ -426,8 +420,8 @@ fn overlapping(a: &[RunRecord], b: &[RunRecord]) -> Vec<(i64, i64)> {
     let mut out = Vec::new();
     for x in a {
         for y in b {
-            let (xs, xe) = (&x.started_at, x.finished_at.as_ref().unwrap());
-            let (ys, ye) = (&y.started_at, y.finished_at.as_ref().unwrap());
+            let (xs, xe) = (&x.started_at, x.end.finished_at.as_ref().unwrap());
+            let (ys, ye) = (&y.started_at, y.end.finished_at.as_ref().unwrap());
             if xs < ye && ys < xe {
                 out.push((x.id, y.id));
             }
@@ -505,7 +499,7 @@ async fn a_panicking_run_fails_frees_the_fabric_and_is_reported() {
     s.idle().await; // the catch-up run (never synced): it panics at apply
     let runs = w.store.all_runs().unwrap();
     assert_eq!(runs.len(), 1, "{runs:?}");
-    assert_eq!(runs[0].phase, Phase::Failure, "{:?}", runs[0]);
+    assert_eq!(runs[0].end.phase, Phase::Failure, "{:?}", runs[0]);
     let tasks = w.store.all_tasks().unwrap();
     assert_eq!(tasks[0].state, Phase::Failure);
     assert!(

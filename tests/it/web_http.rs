@@ -318,9 +318,9 @@ async fn list_and_detail_pages_show_status_times_config_and_no_secrets() {
     assert!(row.contains("data-status=\"in_sync\""), "{row}");
     // Last sync relative and exact; next run in ~10 min with its exact time.
     let f = app.world.store.fabric("vlab").unwrap();
-    let last = f.last_finished_at.clone().unwrap();
+    let last = fabsync::clock::format_ts(f.last_finished_at.unwrap());
     assert!(row.contains(&format!("<time datetime=\"{last}\" title=\"{last}\">")));
-    let next = f.next_run_at.clone().expect("next run scheduled");
+    let next = fabsync::clock::format_ts(f.next_run_at.expect("next run scheduled"));
     assert!(row.contains(&format!("datetime=\"{next}\"")));
     assert!(
         row.contains(">in 10 min<") || row.contains(">in 11 min<"),
@@ -348,7 +348,7 @@ async fn list_and_detail_pages_show_status_times_config_and_no_secrets() {
     let run = &app.world.store.all_runs().unwrap()[0];
     let hist = &page.body[page.body.find(&format!("id=\"run-{}\"", run.id)).unwrap()..];
     assert!(hist.contains("catchup"));
-    assert!(hist.contains(&format!(">{}<", run.counts.created)));
+    assert!(hist.contains(&format!(">{}<", run.end.counts.created)));
     assert_no_secret(&page.body);
 
     // Unknown run or task: clear 404 pages.
@@ -427,15 +427,15 @@ async fn sync_now_form_post_runs_a_real_sync_with_live_progress_and_ends_in_succ
     assert_eq!(t["outcome"], "success");
     let run_id = t["run_id"].as_i64().unwrap();
     let run = app.world.store.run(run_id).unwrap();
-    assert_eq!(run.phase, Phase::Success);
+    assert_eq!(run.end.phase, Phase::Success);
 
     // The objects exist in the cluster (through kube-rs), and the page says so.
     let owned = owned_object_count(&app.world).await;
     assert!(owned > 0);
-    assert_eq!(owned as u64, run.counts.created);
+    assert_eq!(owned as u64, run.end.counts.created);
     let done = b.get(&loc).await;
     let msg = element_with_class(&done.body, "sync-success-message").expect("success message");
-    assert!(msg.contains(run.message.as_deref().unwrap()), "{msg}");
+    assert!(msg.contains(run.end.message.as_deref().unwrap()), "{msg}");
     assert!(msg.contains(&format!("href=\"/runs/{run_id}\"")));
     assert!(done.body.contains("data-status=\"in_sync\""));
     assert!(done.body.contains("data-done=\"true\""));
@@ -452,20 +452,23 @@ async fn sync_now_form_post_runs_a_real_sync_with_live_progress_and_ends_in_succ
     assert_eq!(rp.status, StatusCode::OK);
     let rows = rp.body.matches("result-ok").count();
     assert_eq!(
-        rows as u64, run.counts.created,
+        rows as u64, run.end.counts.created,
         "one row per written object"
     );
     assert!(rp.body.contains("leaf-01") && rp.body.contains("server-01--eslag--leaf-01--leaf-02"));
     assert!(rp.body.contains(&format!(
         "{} (cluster {}, NetBox {})",
-        run.cluster_calls + run.netbox_calls,
-        run.cluster_calls,
-        run.netbox_calls
+        run.end.cluster_calls + run.end.netbox_calls,
+        run.end.cluster_calls,
+        run.end.netbox_calls
     )));
     // History row with trigger, counts and API calls.
     let hist = &done.body[done.body.find(&format!("id=\"run-{run_id}\"")).unwrap()..];
     assert!(hist.contains("manual"));
-    assert!(hist.contains(&format!(">{}<", run.cluster_calls + run.netbox_calls)));
+    assert!(hist.contains(&format!(
+        ">{}<",
+        run.end.cluster_calls + run.end.netbox_calls
+    )));
 }
 
 #[tokio::test(start_paused = true)]
@@ -499,7 +502,7 @@ async fn a_failed_sync_shows_the_cause_and_recovers_after_the_retry() {
     assert_eq!(t["state"], "RETRY", "{t}");
     assert_eq!(t["outcome"], "failure");
     let run = app.world.store.run(t["run_id"].as_i64().unwrap()).unwrap();
-    let error = run.error.clone().unwrap();
+    let error = run.end.error.clone().unwrap();
     assert!(error.contains("unreachable"), "{error}");
 
     let page = b.get(&loc).await;
@@ -902,7 +905,7 @@ async fn settings_form_validates_and_changes_take_effect_at_once() {
     );
     assert_eq!(f.config.limits.qps, 20.0);
     assert_eq!(f.config.limits.deadline_secs, 120);
-    let next: jiff::Timestamp = f.next_run_at.expect("rescheduled").parse().unwrap();
+    let next = f.next_run_at.expect("rescheduled");
     let wait = next.as_second() - app.world.clock.now().as_second();
     assert!((900..=990).contains(&wait), "next run in {wait} s");
     let page = b.get(&r.location()).await;
@@ -1392,8 +1395,11 @@ async fn health_readiness_and_metrics_follow_the_run_records() {
     wait_task(&mut api, t["id"].as_str().unwrap(), true).await;
 
     let runs = app.world.store.all_runs().unwrap();
-    let ok = runs.iter().find(|r| r.phase == Phase::Success).unwrap();
-    let failed: Vec<_> = runs.iter().filter(|r| r.phase == Phase::Failure).collect();
+    let ok = runs.iter().find(|r| r.end.phase == Phase::Success).unwrap();
+    let failed: Vec<_> = runs
+        .iter()
+        .filter(|r| r.end.phase == Phase::Failure)
+        .collect();
     assert!(!failed.is_empty());
     let m = api.get("/metrics").await.body;
     assert_eq!(
@@ -1422,14 +1428,14 @@ async fn health_readiness_and_metrics_follow_the_run_records() {
             &m,
             "fabsync_run_duration_seconds_sum{fabric=\"vlab\",result=\"success\"}"
         ),
-        ok.duration_ms.unwrap() as f64 / 1000.0
+        ok.end.duration_ms.unwrap() as f64 / 1000.0
     );
     assert_eq!(
         metric(
             &m,
             "fabsync_objects_written_total{fabric=\"vlab\",action=\"create\"}"
         ),
-        ok.counts.created as f64
+        ok.end.counts.created as f64
     );
     assert_eq!(
         metric(
@@ -1438,8 +1444,8 @@ async fn health_readiness_and_metrics_follow_the_run_records() {
         ),
         0.0
     );
-    let cluster_calls: u64 = runs.iter().map(|r| r.cluster_calls).sum();
-    let netbox_calls: u64 = runs.iter().map(|r| r.netbox_calls).sum();
+    let cluster_calls: u64 = runs.iter().map(|r| r.end.cluster_calls).sum();
+    let netbox_calls: u64 = runs.iter().map(|r| r.end.netbox_calls).sum();
     assert_eq!(
         metric(
             &m,
@@ -1455,7 +1461,7 @@ async fn health_readiness_and_metrics_follow_the_run_records() {
         netbox_calls as f64
     );
     let f = app.world.store.fabric("vlab").unwrap();
-    let last: jiff::Timestamp = f.last_success_at.unwrap().parse().unwrap();
+    let last = f.last_success_at.unwrap();
     assert_eq!(
         metric(
             &m,

@@ -227,7 +227,7 @@ pub(super) async fn wait_runs(
 /// Waits for the catch-up run a never-synced periodic fabric gets at start.
 pub(super) async fn catch_up(cx: &Cx<'_>) -> R {
     let (runs, done) = wait_runs(cx, Duration::from_secs(300), |runs| {
-        runs.iter().any(|r| r.finished_at.is_some())
+        runs.iter().any(|r| r.end.finished_at.is_some())
     })
     .await;
     if done {
@@ -236,7 +236,7 @@ pub(super) async fn catch_up(cx: &Cx<'_>) -> R {
         Err(Stop(format!(
             "no catch-up run finished within 300 s (runs: {:?})",
             runs.iter()
-                .map(|r| (r.id, r.trigger, r.phase))
+                .map(|r| (r.id, r.trigger, r.end.phase))
                 .collect::<Vec<_>>()
         )))
     }
@@ -252,7 +252,7 @@ pub(super) async fn wait_new_run(
     wait_runs(cx, limit, |runs| {
         runs.iter()
             .skip(before)
-            .any(|r| r.finished_at.is_some() && cond(r))
+            .any(|r| r.end.finished_at.is_some() && cond(r))
     })
     .await
     .0

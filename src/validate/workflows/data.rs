@@ -171,7 +171,7 @@ pub(super) async fn invalid_data(cx: &mut Cx<'_>) -> R {
     let writes = cluster_writes(&since(cx, &mark)).len();
     let err = run
         .as_ref()
-        .and_then(|r| r.error.clone())
+        .and_then(|r| r.end.error.clone())
         .unwrap_or_default();
     cx.check(
         Step {
@@ -180,7 +180,7 @@ pub(super) async fn invalid_data(cx: &mut Cx<'_>) -> R {
             expected: "FAILURE invalid_data naming the device (NetBox dcim.device <id>, its name) and the field; zero writes",
             proves: &["DI-5"],
         },
-        run.as_ref().and_then(|r| r.error_kind.as_deref()) == Some("invalid_data")
+        run.as_ref().and_then(|r| r.end.error_kind.as_deref()) == Some("invalid_data")
             && err.contains(&format!("NetBox dcim.device {id} "))
             && err.contains("Server 03 (spare)")
             && err.contains("field name")

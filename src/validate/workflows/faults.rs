@@ -34,7 +34,7 @@ pub(super) async fn auth_failure(cx: &mut Cx<'_>) -> R {
     let secrets = cx.env.secrets.clone();
     let texts: Vec<String> = [&run, &run2]
         .iter()
-        .filter_map(|r| r.as_ref().and_then(|r| r.error.clone()))
+        .filter_map(|r| r.as_ref().and_then(|r| r.end.error.clone()))
         .collect();
     let leaked = texts.iter().any(|t| {
         secrets.iter().any(|s| t.contains(s.as_str())) || t.contains("wrong-cluster-token")
@@ -46,8 +46,8 @@ pub(super) async fn auth_failure(cx: &mut Cx<'_>) -> R {
             expected: "cluster_unauthorized then netbox_unauthorized, each message naming the system, no token in any message",
             proves: &["EH-2"],
         },
-        run.as_ref().and_then(|r| r.error_kind.as_deref()) == Some("cluster_unauthorized")
-            && run2.as_ref().and_then(|r| r.error_kind.as_deref()) == Some("netbox_unauthorized")
+        run.as_ref().and_then(|r| r.end.error_kind.as_deref()) == Some("cluster_unauthorized")
+            && run2.as_ref().and_then(|r| r.end.error_kind.as_deref()) == Some("netbox_unauthorized")
             && !leaked,
         format!("errors: {texts:?}; a token leaked: {leaked}"),
         vec![],
@@ -89,7 +89,7 @@ pub(super) async fn conflict(cx: &mut Cx<'_>) -> R {
     let writes = cluster_writes(&since(cx, &mark)).len();
     let err = run
         .as_ref()
-        .and_then(|r| r.error.clone())
+        .and_then(|r| r.end.error.clone())
         .unwrap_or_default();
     cx.check(
         Step {
@@ -178,18 +178,18 @@ pub(super) async fn rollback(cx: &mut Cx<'_>) -> R {
         "cluster-after-rollback.json",
         serde_json::to_vec_pretty(&after).unwrap_or_default(),
     );
-    let writes_undone = run.as_ref().is_some_and(|r| r.writes > 0);
+    let writes_undone = run.as_ref().is_some_and(|r| r.end.writes > 0);
     cx.check(
         ROLLED_BACK,
-        run.as_ref().is_some_and(|r| r.phase == Phase::Failure)
-            && run.as_ref().and_then(|r| r.message.as_deref()) == Some("rolled back")
+        run.as_ref().is_some_and(|r| r.end.phase == Phase::Failure)
+            && run.as_ref().and_then(|r| r.end.message.as_deref()) == Some("rolled back")
             && writes_undone
             && before == after,
         format!(
             "{how}; task {}; run {:?}; cluster identical: {}",
             first["state"],
             run.as_ref()
-                .map(|r| (r.message.clone(), r.writes, r.error.clone())),
+                .map(|r| (r.end.message.clone(), r.end.writes, r.end.error.clone())),
             before == after
         ),
         vec![ev_b, ev_a],
@@ -207,9 +207,9 @@ pub(super) async fn rollback(cx: &mut Cx<'_>) -> R {
         done["state"] == "SUCCESS"
             && run
                 .as_ref()
-                .is_some_and(|r| r.counts.updated == 8 && r.counts.deleted >= 1)
+                .is_some_and(|r| r.end.counts.updated == 8 && r.end.counts.deleted >= 1)
             && !servers.contains_key("server-06"),
-        format!("task {}; {:?}", done["state"], run.map(|r| r.counts)),
+        format!("task {}; {:?}", done["state"], run.map(|r| r.end.counts)),
         vec![],
     )
 }
@@ -308,12 +308,12 @@ pub(super) async fn netbox_unavailable(cx: &mut Cx<'_>) -> R {
             proves: &["PF-7"],
         },
         task["state"] == "FAILURE"
-            && run.as_ref().and_then(|r| r.error_kind.as_deref()) == Some("netbox_unreachable")
+            && run.as_ref().and_then(|r| r.end.error_kind.as_deref()) == Some("netbox_unreachable")
             && writes == 0
             && cluster_content(cx).await == before,
         format!(
             "error {:?}; {writes} writes",
-            run.as_ref().and_then(|r| r.error.clone())
+            run.as_ref().and_then(|r| r.end.error.clone())
         ),
         vec![],
     )
@@ -342,7 +342,7 @@ pub(super) async fn restart(cx: &mut Cx<'_>) -> R {
         .unwrap_or_default()
         .into_iter()
         .next()
-        .filter(|r| r.error_kind.as_deref() == Some("interrupted"));
+        .filter(|r| r.end.error_kind.as_deref() == Some("interrupted"));
     cx.check(
         Step {
             name: "interrupted run closed",
@@ -354,7 +354,7 @@ pub(super) async fn restart(cx: &mut Cx<'_>) -> R {
         format!(
             "was syncing: {syncing}; restart {}; closed run {:?}; status now {:?}",
             shown(&restarted),
-            closed.map(|r| (r.id, r.phase)),
+            closed.map(|r| (r.id, r.end.phase)),
             status(cx)
         ),
         vec![],

@@ -10,7 +10,7 @@ use super::common::{
     run_of, status,
 };
 use crate::hedgehog::Kind;
-use crate::store::{FabricStatus, Phase};
+use crate::store::{FabricStatus, Phase, RunStep};
 use crate::validate::cx::{Cx, Step, text_of};
 use crate::validate::error::{ValidateError, shown};
 
@@ -32,7 +32,7 @@ pub(super) async fn manual_sync(cx: &mut Cx<'_>) -> R {
     let lifecycle = task["state"] == "SUCCESS"
         && task["started_at"].is_string()
         && task["finished_at"].is_string()
-        && run.as_ref().is_some_and(|r| r.phase == Phase::Success);
+        && run.as_ref().is_some_and(|r| r.end.phase == Phase::Success);
     let ev = cx.evidence(
         "task.json",
         serde_json::to_vec_pretty(&task).unwrap_or_default(),
@@ -51,7 +51,7 @@ pub(super) async fn manual_sync(cx: &mut Cx<'_>) -> R {
             task["created_at"],
             task["started_at"],
             task["finished_at"],
-            run.as_ref().map(|r| (r.id, r.phase))
+            run.as_ref().map(|r| (r.id, r.end.phase))
         ),
         vec![ev],
     )?;
@@ -69,7 +69,7 @@ pub(super) async fn manual_sync(cx: &mut Cx<'_>) -> R {
             proves: &["MS-5"],
         },
         msg.as_deref()
-            .is_some_and(|m| m.contains(&run.counts.created.to_string())),
+            .is_some_and(|m| m.contains(&run.end.counts.created.to_string())),
         msg.clone()
             .unwrap_or_else(|| "no .sync-success-message".into()),
         vec![ev],
@@ -84,13 +84,16 @@ pub(super) async fn manual_sync(cx: &mut Cx<'_>) -> R {
             expected: "as many objects as the run created",
             proves: &["MS-3"],
         },
-        !switches.is_empty() && !servers.is_empty() && !conns.is_empty() && run.counts.created > 0,
+        !switches.is_empty()
+            && !servers.is_empty()
+            && !conns.is_empty()
+            && run.end.counts.created > 0,
         format!(
             "{} switches, {} servers, {} connections; run created {}",
             switches.len(),
             servers.len(),
             conns.len(),
-            run.counts.created
+            run.end.counts.created
         ),
         vec![],
     )?;
@@ -115,8 +118,10 @@ pub(super) async fn manual_sync(cx: &mut Cx<'_>) -> R {
             expected: "in_sync, shown on the page, after a verified run",
             proves: &["MS-4"],
         },
-        st == Some(FabricStatus::InSync) && page.body.contains("in_sync") && run.step == "record",
-        format!("status {st:?}, run ended in step {}", run.step),
+        st == Some(FabricStatus::InSync)
+            && page.body.contains("in_sync")
+            && run.end.step == RunStep::Record,
+        format!("status {st:?}, run ended in step {}", run.end.step),
         vec![],
     )?;
     let audit = cx.env.store.audit_entries(Some(run.id)).unwrap_or_default();
@@ -138,11 +143,11 @@ pub(super) async fn manual_sync(cx: &mut Cx<'_>) -> R {
             expected: "one audit entry per write, and a journal entry for the run on the site",
             proves: &["DI-6"],
         },
-        audit.len() as u64 == run.writes && journaled,
+        audit.len() as u64 == run.end.writes && journaled,
         format!(
             "{} audit entries for {} writes; journal entry: {journaled}",
             audit.len(),
-            run.writes
+            run.end.writes
         ),
         vec![],
     )?;
@@ -153,8 +158,8 @@ pub(super) async fn manual_sync(cx: &mut Cx<'_>) -> R {
             expected: "well under 5 minutes",
             proves: &["PF-1"],
         },
-        run.duration_ms.unwrap_or(u64::MAX) < 300_000,
-        format!("{} ms", run.duration_ms.unwrap_or(0)),
+        run.end.duration_ms.unwrap_or(u64::MAX) < 300_000,
+        format!("{} ms", run.end.duration_ms.unwrap_or(0)),
         vec![],
     )?;
     let profiles = cluster_objects(cx, Kind::SwitchProfile).await;
@@ -273,7 +278,7 @@ pub(super) async fn netbox_edits(cx: &mut Cx<'_>) -> R {
         format!(
             "task {}; run {:?}; servers: {}",
             task["state"],
-            run.as_ref().map(|r| r.counts),
+            run.as_ref().map(|r| r.end.counts),
             servers.keys().cloned().collect::<Vec<_>>().join(", ")
         ),
         vec![],
@@ -320,15 +325,15 @@ pub(super) async fn cluster_unreachable(cx: &mut Cx<'_>) -> R {
             proves: &["EH-1"],
         },
         task["state"] == "FAILURE"
-            && run.as_ref().and_then(|r| r.error_kind.as_deref()) == Some("cluster_unreachable")
+            && run.as_ref().and_then(|r| r.end.error_kind.as_deref()) == Some("cluster_unreachable")
             && run
                 .as_ref()
-                .and_then(|r| r.error.as_deref())
+                .and_then(|r| r.end.error.as_deref())
                 .is_some_and(|e| e.contains("Kubernetes API server")),
         format!(
             "task {}, error {:?}",
             task["state"],
-            run.as_ref().and_then(|r| r.error.clone())
+            run.as_ref().and_then(|r| r.end.error.clone())
         ),
         vec![ev.clone()],
     )?;

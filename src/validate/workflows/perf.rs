@@ -27,16 +27,16 @@ pub(super) async fn large(cx: &mut Cx<'_>) -> R {
             proves: &["PF-4"],
         },
         run.as_ref().is_some_and(|r| {
-            r.phase == Phase::Success && r.duration_ms.unwrap_or(u64::MAX) < 300_000
+            r.end.phase == Phase::Success && r.end.duration_ms.unwrap_or(u64::MAX) < 300_000
         }),
         match run.as_ref() {
             Some(r) => format!(
                 "run {} in {:.1} s: {} objects created, {} cluster calls (dry runs included), {} NetBox calls, QPS budget {}",
-                r.phase,
-                r.duration_ms.unwrap_or(0) as f64 / 1000.0,
-                r.counts.created,
-                r.cluster_calls,
-                r.netbox_calls,
+                r.end.phase,
+                r.end.duration_ms.unwrap_or(0) as f64 / 1000.0,
+                r.end.counts.created,
+                r.end.cluster_calls,
+                r.end.netbox_calls,
                 cx.env
                     .store
                     .fabric(&cx.env.fabric)

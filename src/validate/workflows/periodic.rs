@@ -22,20 +22,22 @@ pub(super) async fn periodic_interval(cx: &mut Cx<'_>) -> R {
     let limit = Duration::from_secs(3 * iv + 60);
     let (runs, _) = wait_runs(cx, limit, |runs| {
         runs.iter()
-            .filter(|r| r.trigger == Trigger::Periodic && r.finished_at.is_some())
+            .filter(|r| r.trigger == Trigger::Periodic && r.end.finished_at.is_some())
             .count()
             >= 3
     })
     .await;
     let t0: jiff::Timestamp = runs
         .first()
-        .and_then(|r| r.started_at.parse().ok())
+        .map(|r| r.started_at)
         .unwrap_or_else(|| cx.env.clock.now());
     let at: Vec<(String, i64)> = runs
         .iter()
         .map(|r| {
-            let t: jiff::Timestamp = r.started_at.parse().unwrap_or(t0);
-            (r.trigger.to_string(), t.duration_since(t0).as_secs())
+            (
+                r.trigger.to_string(),
+                r.started_at.duration_since(t0).as_secs(),
+            )
         })
         .collect();
     let periodic: Vec<i64> = at
@@ -63,7 +65,7 @@ pub(super) async fn periodic_interval(cx: &mut Cx<'_>) -> R {
         format!("interval {iv} s; runs (trigger, s after the first): {at:?}"),
         vec![ev],
     )?;
-    let all_ok = runs.iter().all(|r| r.phase == Phase::Success);
+    let all_ok = runs.iter().all(|r| r.end.phase == Phase::Success);
     let st = status(cx);
     let (code, body) = cx
         .api(
@@ -107,13 +109,13 @@ pub(super) async fn periodic_change(cx: &mut Cx<'_>) -> R {
     let before = cx.env.store.all_runs().unwrap_or_default().len();
     let iv = interval(cx);
     let runs = wait_new_run(cx, before, Duration::from_secs(2 * iv + 60), |r| {
-        r.trigger == Trigger::Periodic && r.counts.updated >= 1
+        r.trigger == Trigger::Periodic && r.end.counts.updated >= 1
     })
     .await;
     let new: Vec<&RunRecord> = runs[before.min(runs.len())..].iter().collect();
     let detected = new
         .iter()
-        .find(|r| r.trigger == Trigger::Periodic && r.counts.updated >= 1);
+        .find(|r| r.trigger == Trigger::Periodic && r.end.counts.updated >= 1);
     cx.check(
         Step {
             name: "change detected",
@@ -125,7 +127,7 @@ pub(super) async fn periodic_change(cx: &mut Cx<'_>) -> R {
         format!(
             "new runs: {:?}",
             new.iter()
-                .map(|r| (r.trigger, r.counts.updated, r.message.clone()))
+                .map(|r| (r.trigger, r.end.counts.updated, r.end.message.clone()))
                 .collect::<Vec<_>>()
         ),
         vec![],
@@ -195,12 +197,12 @@ pub(super) async fn periodic_no_changes(cx: &mut Cx<'_>) -> R {
             proves: &["PF-2"],
         },
         run.as_ref()
-            .is_some_and(|r| r.message.as_deref() == Some("no changes") && r.phase == Phase::Success)
+            .is_some_and(|r| r.end.message.as_deref() == Some("no changes") && r.end.phase == Phase::Success)
             && writes == 0
             && !full_read,
         format!(
             "run {:?}; {writes} writes; NetBox paths {:?}",
-            run.as_ref().map(|r| r.message.clone()),
+            run.as_ref().map(|r| r.end.message.clone()),
             netbox_paths
         ),
         vec![ev],
@@ -223,7 +225,9 @@ pub(super) async fn periodic_retry(cx: &mut Cx<'_>) -> R {
     );
     let attempts = |runs: &[RunRecord]| {
         runs.iter()
-            .filter(|r| r.task_id.as_deref() == Some(task_id.as_str()) && r.finished_at.is_some())
+            .filter(|r| {
+                r.task_id.as_deref() == Some(task_id.as_str()) && r.end.finished_at.is_some()
+            })
             .count()
     };
     let _ = wait_runs(cx, Duration::from_secs(60), |runs| {
@@ -256,11 +260,7 @@ pub(super) async fn periodic_retry(cx: &mut Cx<'_>) -> R {
         .into_iter()
         .filter(|r| r.task_id.as_deref() == Some(task_id.as_str()))
         .collect();
-    let starts: Vec<i64> = runs
-        .iter()
-        .filter_map(|r| r.started_at.parse::<jiff::Timestamp>().ok())
-        .map(|t| t.as_second())
-        .collect();
+    let starts: Vec<i64> = runs.iter().map(|r| r.started_at.as_second()).collect();
     let gaps: Vec<i64> = starts.windows(2).map(|w| w[1] - w[0]).collect();
     cx.check(
         Step {
@@ -301,7 +301,7 @@ pub(super) async fn concurrent(cx: &mut Cx<'_>) -> R {
     let _ = wait_runs(cx, Duration::from_secs(iv + 60), |runs| {
         runs.iter()
             .skip(before)
-            .any(|r| r.trigger == Trigger::Periodic && r.finished_at.is_none())
+            .any(|r| r.trigger == Trigger::Periodic && r.end.finished_at.is_none())
             && cx.env.scheduler.is_running(&fabric)
     })
     .await;
@@ -312,7 +312,7 @@ pub(super) async fn concurrent(cx: &mut Cx<'_>) -> R {
     for a in &runs {
         for b in &runs {
             if a.id < b.id
-                && let (Some(ae), Some(be)) = (&a.finished_at, &b.finished_at)
+                && let (Some(ae), Some(be)) = (&a.end.finished_at, &b.end.finished_at)
                 && a.started_at < *be
                 && b.started_at < *ae
             {
@@ -331,11 +331,11 @@ pub(super) async fn concurrent(cx: &mut Cx<'_>) -> R {
             && running
             && overlaps.is_empty()
             && task["state"] == "SUCCESS"
-            && runs.iter().all(|r| r.phase == Phase::Success),
+            && runs.iter().all(|r| r.end.phase == Phase::Success),
         format!(
             "periodic run in progress at the click: {running}; runs {:?}; overlaps {overlaps:?}",
             runs.iter()
-                .map(|r| (r.id, r.trigger, r.phase))
+                .map(|r| (r.id, r.trigger, r.end.phase))
                 .collect::<Vec<_>>()
         ),
         vec![],
@@ -367,12 +367,12 @@ pub(super) async fn drift(cx: &mut Cx<'_>) -> R {
     let before = cx.env.store.all_runs().unwrap_or_default().len();
     let iv = interval(cx);
     let runs = wait_new_run(cx, before, Duration::from_secs(2 * iv + 60), |r| {
-        r.drift > 0
+        r.end.drift > 0
     })
     .await;
     let run = runs[before.min(runs.len())..]
         .iter()
-        .find(|r| r.drift > 0)
+        .find(|r| r.end.drift > 0)
         .cloned();
     let serial = netbox_device(cx, "spine-01")
         .await
@@ -389,11 +389,11 @@ pub(super) async fn drift(cx: &mut Cx<'_>) -> R {
         edit.is_ok()
             && run
                 .as_ref()
-                .is_some_and(|r| r.drift == 1 && r.message.as_deref().is_some_and(|m| m.contains("drift")))
+                .is_some_and(|r| r.end.drift == 1 && r.end.message.as_deref().is_some_and(|m| m.contains("drift")))
             && live.get("spine-01").is_some_and(|s| s["spec"]["boot"]["serial"] == serial),
         format!(
             "run {:?}",
-            run.as_ref().map(|r| (r.drift, r.message.clone()))
+            run.as_ref().map(|r| (r.end.drift, r.end.message.clone()))
         ),
         vec![],
     )
