@@ -175,7 +175,8 @@ pub fn sync(args: SyncArgs) -> u8 {
         end.netbox_calls
     );
     for f in &report.findings {
-        eprintln!("{}: {f}", f.severity.as_str());
+        // A finding says its own severity ("fatal: NetBox …").
+        eprintln!("{f}");
     }
     for o in report
         .objects
@@ -265,7 +266,7 @@ pub fn diff(args: DiffArgs) -> u8 {
 pub fn render_preview(p: &crate::engine::Preview, summary_only: bool) -> String {
     let mut out = String::new();
     for f in &p.findings {
-        out.push_str(&format!("{}: {}\n", f.severity, f.message));
+        out.push_str(&format!("{}\n", f.message));
     }
     if let Some(h) = &p.held {
         out.push_str(&format!(

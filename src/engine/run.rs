@@ -118,6 +118,7 @@ impl Engine {
         if let Some(t) = &p.task_id {
             self.store.task_started(t, run_id, self.now())?;
         }
+        let before = self.store.fabric(&cfg.name)?.status;
         self.store
             .status_event(&cfg.name, &StatusEvent::RunStarted)?;
         let mut st = RunState::new();
@@ -152,6 +153,7 @@ impl Engine {
         };
         Summary {
             engine: self,
+            before,
             cfg,
             run_id,
             started,

@@ -29,6 +29,8 @@ pub(super) struct Calls {
 /// Records the end of one run.
 pub(super) struct Summary<'a> {
     pub engine: &'a Engine,
+    /// The fabric's status before the run started.
+    pub before: FabricStatus,
     pub cfg: &'a FabricConfig,
     pub run_id: i64,
     pub started: Instant,
@@ -76,6 +78,14 @@ fn mark_not_applied(st: &mut RunState, e: &EngineError) {
             it.note = Some(why.into());
         }
     }
+}
+
+/// A message as a sentence: ends with one full stop.
+fn sentence(mut text: String) -> String {
+    if !text.ends_with('.') {
+        text.push('.');
+    }
+    text
 }
 
 /// The one-line outcome of a successful run.
@@ -249,18 +259,29 @@ impl Summary<'_> {
         let run_id = self.run_id;
         let Some(site_id) = st.site_id else { return };
         let wrote = end.counts.created + end.counts.updated + end.counts.deleted > 0;
-        // Quiet runs ("no changes") leave no journal entry: NetBox would fill up every interval.
-        if error.is_none() && !wrote && st.drift() == 0 {
+        let changed = self.before != status;
+        // NetBox shows the truth after every status change and every write; quiet runs (no
+        // changes, or the same failure again) leave nothing: NetBox would fill up every interval.
+        if !changed && !wrote && st.drift() == 0 {
             return;
         }
         let Ok(nb) = self.engine.connector.netbox(cfg) else {
             return;
         };
+        let transition = if changed {
+            format!(" Status {} → {status}.", self.before)
+        } else {
+            String::new()
+        };
         let (kind, text) = match error {
             None => (
-                JournalKind::Info,
+                if changed && self.before != FabricStatus::NeverSynced {
+                    JournalKind::Success
+                } else {
+                    JournalKind::Info
+                },
                 format!(
-                    "fabsync run {run_id} ({}): SUCCESS — {}. Cluster: {} created, {} updated, {} deleted, {} unchanged.",
+                    "fabsync run {run_id} ({}): SUCCESS — {}. Cluster: {} created, {} updated, {} deleted, {} unchanged.{transition}",
                     cfg.name,
                     end.message.clone().unwrap_or_default(),
                     end.counts.created,
@@ -271,11 +292,19 @@ impl Summary<'_> {
             ),
             Some(e @ EngineError::Held(_)) => (
                 JournalKind::Warning,
-                format!("fabsync run {run_id} ({}): HELD — {e}", cfg.name),
+                format!(
+                    "fabsync run {run_id} ({}): HELD — {}{transition}",
+                    cfg.name,
+                    sentence(e.to_string())
+                ),
             ),
             Some(e) => (
                 JournalKind::Danger,
-                format!("fabsync run {run_id} ({}): FAILURE — {e}", cfg.name),
+                format!(
+                    "fabsync run {run_id} ({}): FAILURE — {}{transition}",
+                    cfg.name,
+                    sentence(e.to_string())
+                ),
             ),
         };
         if let Err(e) = nb.client.create_journal_entry(site_id, kind, &text).await {

@@ -89,8 +89,9 @@ pub(crate) fn fabric_view(ctx: &Shared, f: FabricRecord) -> FabricView {
 /// A task with its latest run and its fabric's state: what live progress shows.
 #[derive(Debug, Serialize)]
 pub(crate) struct TaskView {
+    /// The task record's fields but `fabric` (the fabric is the object below: one key, once).
     #[serde(flatten)]
-    pub(crate) task: TaskRecord,
+    task: serde_json::Map<String, Value>,
     /// SUCCESS or FAILURE: nothing more will happen.
     pub(crate) done: bool,
     /// `success`, `failure` (final or retrying), or null while queued/running.
@@ -126,6 +127,15 @@ struct TaskLinks {
     run_page: Option<String>,
 }
 
+/// A task record as JSON fields, without `fabric` (a task view names its fabric as an object).
+fn task_fields(task: TaskRecord) -> serde_json::Map<String, Value> {
+    let Value::Object(mut m) = serde_json::to_value(task).expect("task records serialize") else {
+        unreachable!("a task record serializes to an object")
+    };
+    m.remove("fabric");
+    m
+}
+
 pub(crate) fn task_view(ctx: &Shared, task: TaskRecord) -> Result<TaskView, WebError> {
     let run = match task.run_id {
         Some(id) => Some(ctx.app.store.run(id)?),
@@ -157,7 +167,7 @@ pub(crate) fn task_view(ctx: &Shared, task: TaskRecord) -> Result<TaskView, WebE
             object_count: f.object_count,
         },
         run,
-        task,
+        task: task_fields(task),
     })
 }
 

@@ -371,3 +371,46 @@ fn a_token_an_http_header_cannot_carry_is_refused_at_load() {
         );
     }
 }
+
+/// Invalid NetBox data: `sync` and `diff` exit 3 (not 1, which `diff` uses for "changes"),
+/// write nothing, and name the object and field once ("fatal: fatal:" was printed before).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_netbox_data_exits_3_and_says_fatal_once() {
+    let fakes = start_fakes("vlab");
+    let config = fakes.config("fabsync.toml", "interval_secs = 0");
+    let devices = fakes
+        .netbox_api("GET", "/api/dcim/devices/?name=leaf-01", None)
+        .await;
+    let id = devices["results"][0]["id"].as_u64().unwrap();
+    fakes
+        .netbox_api(
+            "PATCH",
+            &format!("/api/dcim/devices/{id}/"),
+            Some(&json!({"name": "Leaf_01"})),
+        )
+        .await;
+    for cmd in [&["sync", "vlab"][..], &["diff", "vlab"]] {
+        let cfg = config.clone();
+        let args: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
+        let r = tokio::task::spawn_blocking(move || {
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            run(&a, &cfg)
+        })
+        .await
+        .unwrap();
+        assert_eq!(r.code, 3, "{cmd:?}: {}\n{}", r.stdout, r.stderr);
+        let out = format!("{}{}", r.stdout, r.stderr);
+        assert!(out.contains("fatal: NetBox dcim.device"), "{cmd:?}: {out}");
+        assert!(!out.contains("fatal: fatal:"), "{cmd:?}: {out}");
+    }
+    let kube = fakes.kube().await;
+    let owned = hedgehog_objects(&kube)
+        .await
+        .values()
+        .filter(|o| {
+            o.pointer("/metadata/labels/fabsync.githedgehog.com~1fabric")
+                .is_some()
+        })
+        .count();
+    assert_eq!(owned, 0, "nothing written");
+}

@@ -732,3 +732,87 @@ async fn netbox_reads_are_retried_within_the_run() {
         "throttled"
     );
 }
+
+/// NetBox shows the truth after every status change: the site's `fabsync_status` and
+/// `fabsync_last_sync` follow a failure and the recovery after it, each status change leaves one
+/// journal entry, and the same failure again or a quiet periodic run write nothing to NetBox.
+/// Regression test for a site left at `error` with an old last sync through later successes.
+#[tokio::test(start_paused = true)]
+async fn netbox_shows_every_status_change_and_nothing_else() {
+    let w = world().await;
+    let nb = w.netbox_client();
+    let site = |nb: fabsync::netbox::NetboxClient| async move {
+        let sites: Vec<serde_json::Value> = nb
+            .list("dcim/sites", &[("slug", "vlab".to_string())])
+            .await
+            .unwrap();
+        sites[0].clone()
+    };
+    let site_id = site(nb.clone()).await["id"].as_u64().unwrap();
+    let journal = |nb: fabsync::netbox::NetboxClient| async move {
+        let entries: Vec<serde_json::Value> = nb
+            .list(
+                "extras/journal-entries",
+                &[("assigned_object_id", site_id.to_string())],
+            )
+            .await
+            .unwrap();
+        entries
+            .into_iter()
+            .map(|e| e["comments"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(sync(&w).await.phase, Phase::Success);
+    let s = site(nb.clone()).await;
+    assert_eq!(s["custom_fields"]["fabsync_status"], "in_sync", "{s}");
+    let first_sync = s["custom_fields"]["fabsync_last_sync"].clone();
+    assert_eq!(journal(nb.clone()).await.len(), 1);
+
+    w.apiserver.faults().set_unreachable(true);
+    assert_eq!(sync(&w).await.phase, Phase::Failure);
+    assert_eq!(
+        site(nb.clone()).await["custom_fields"]["fabsync_status"],
+        "error"
+    );
+    let j = journal(nb.clone()).await;
+    assert_eq!(j.len(), 2, "{j:?}");
+    assert!(
+        j.iter().any(|e| e.contains("Status in_sync → error")),
+        "{j:?}"
+    );
+    // The same failure again: nothing new in NetBox.
+    assert_eq!(sync(&w).await.phase, Phase::Failure);
+    assert_eq!(journal(nb.clone()).await.len(), 2);
+
+    w.apiserver.faults().set_unreachable(false);
+    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    let r = sync(&w).await;
+    assert_eq!(r.phase, Phase::Success);
+    assert_eq!(
+        r.end.counts.created + r.end.counts.updated,
+        0,
+        "nothing to write"
+    );
+    let s = site(nb.clone()).await;
+    assert_eq!(s["custom_fields"]["fabsync_status"], "in_sync", "{s}");
+    assert_ne!(s["custom_fields"]["fabsync_last_sync"], first_sync, "{s}");
+    let j = journal(nb.clone()).await;
+    assert_eq!(j.len(), 3, "{j:?}");
+    assert!(
+        j.iter().any(|e| e.contains("Status error → in_sync")),
+        "{j:?}"
+    );
+
+    // A quiet periodic run writes nothing to NetBox.
+    let before = w.netbox.log().entries().len();
+    assert_eq!(
+        periodic(&w).await.end.message.as_deref(),
+        Some("no changes")
+    );
+    let writes: Vec<String> = w.netbox.log().entries()[before..]
+        .iter()
+        .filter(|e| e.method != "GET")
+        .map(|e| format!("{} {}", e.method, e.path))
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+}

@@ -207,6 +207,32 @@ impl Client {
     }
 }
 
+/// The keys of a JSON object, in order, duplicates included (`serde_json::Value` keeps only the
+/// last of two equal keys, so it cannot see them).
+pub(crate) fn top_level_keys(text: &str) -> Vec<String> {
+    struct Keys;
+    impl<'de> serde::de::Visitor<'de> for Keys {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut m: A,
+        ) -> Result<Vec<String>, A::Error> {
+            let mut out = Vec::new();
+            while let Some((k, _)) = m.next_entry::<String, serde::de::IgnoredAny>()? {
+                out.push(k);
+            }
+            Ok(out)
+        }
+    }
+    use serde::Deserializer as _;
+    serde_json::Deserializer::from_str(text)
+        .deserialize_map(Keys)
+        .expect("a JSON object")
+}
+
 /// The value of the first `csrf_token` hidden field of a page.
 pub(crate) fn csrf_of(html: &str) -> String {
     let marker = "name=\"csrf_token\" value=\"";
@@ -1074,6 +1100,13 @@ async fn json_api_serves_fabrics_tasks_and_runs() {
     assert_eq!(t["run"]["id"], run_id);
     assert_eq!(t["fabric"]["status"], "in_sync");
     assert_eq!(t["links"]["run_page"], format!("/runs/{run_id}"));
+    // Valid JSON for every parser: no key twice (task JSON had "fabric" twice).
+    let raw = api.get(&format!("/api/tasks/{id}")).await.body;
+    let keys = top_level_keys(&raw);
+    let mut unique = keys.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), keys.len(), "duplicate keys in {keys:?}");
 
     let runs = api.get("/api/fabrics/vlab/runs").await.json();
     assert_eq!(runs["runs"].as_array().unwrap().len(), 1);
