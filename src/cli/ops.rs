@@ -87,7 +87,10 @@ fn fail(msg: impl std::fmt::Display) -> u8 {
 /// Reads the configuration, opens its store and brings the fabrics of the file into it.
 pub fn open(path: &Path) -> Result<(Config, Store), u8> {
     let config = Config::load(path).map_err(fail)?;
-    let store = Store::open(&config.store.path).map_err(fail)?;
+    let keep = (config.store.keep_runs > 0).then_some(config.store.keep_runs);
+    let store = Store::open(&config.store.path)
+        .map_err(fail)?
+        .with_retention(keep);
     for f in &config.fabrics {
         // The file's section for this fabric, hashed: UI edits survive until it changes.
         let section = toml::to_string(f).unwrap_or_default();

@@ -80,12 +80,20 @@ pub struct StoreConfig {
     /// A file path, or `:memory:`.
     #[serde(default = "default_store_path")]
     pub path: String,
+    /// Runs kept per fabric, with their per-object results, tasks and audit entries (0: all).
+    #[serde(default = "default_keep_runs")]
+    pub keep_runs: u64,
+}
+
+fn default_keep_runs() -> u64 {
+    crate::store::DEFAULT_KEEP_RUNS
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         Self {
             path: default_store_path(),
+            keep_runs: default_keep_runs(),
         }
     }
 }

@@ -71,7 +71,8 @@ impl Store {
 
     /// One fabric.
     pub fn fabric(&self, name: &str) -> Result<FabricRecord, StoreError> {
-        self.lock()
+        let conn = self.lock();
+        let mut f = conn
             .query_row(
                 &format!("{FABRIC_SELECT} WHERE name = ?1"),
                 params![name],
@@ -81,7 +82,9 @@ impl Store {
             .ctx("read fabric")?
             .ok_or_else(|| StoreError::NotFound {
                 what: format!("fabric {name:?}"),
-            })?
+            })??;
+        super::texts::resolve(&conn, &mut f.last_error)?;
+        Ok(f)
     }
 
     /// All fabrics, by name.
@@ -95,7 +98,13 @@ impl Store {
             .ctx("list fabrics")?
             .collect::<Result<Vec<_>, _>>()
             .ctx("list fabrics")?;
-        rows.into_iter().collect()
+        rows.into_iter()
+            .map(|f| {
+                let mut f = f?;
+                super::texts::resolve(&conn, &mut f.last_error)?;
+                Ok(f)
+            })
+            .collect()
     }
 
     /// Applies a status event to a fabric: the only way its status changes.

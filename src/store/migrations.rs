@@ -173,4 +173,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE tasks ADD COLUMN owner TEXT;
     ALTER TABLE cursors ADD COLUMN fingerprint TEXT;
     "#,
+    // 3: long texts (errors, messages) stored once, referenced from their columns.
+    r#"
+    CREATE TABLE texts (
+        hash TEXT PRIMARY KEY,
+        text TEXT NOT NULL
+    );
+    "#,
 ];

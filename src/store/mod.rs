@@ -15,6 +15,7 @@ mod migrations;
 pub mod model;
 mod runs;
 mod tasks;
+mod texts;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -29,6 +30,7 @@ pub use locks::{FabricLock, LockOutcome};
 use migrations::MIGRATIONS;
 pub use model::*;
 pub use runs::Sweep;
+pub use texts::{MAX_TEXT, cap as cap_text};
 
 /// Store errors.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +114,9 @@ impl<T> Ctx<T> for Result<T, rusqlite::Error> {
     }
 }
 
+/// Runs kept per fabric unless the configuration says otherwise (`[store] keep_runs`).
+pub const DEFAULT_KEEP_RUNS: u64 = 1000;
+
 /// A baseline as read or written, with the database's `data_version` at that moment.
 type CachedBaseline = (i64, Arc<Vec<ObservedObject>>);
 
@@ -123,6 +128,8 @@ pub struct Store {
     /// (which changes when another connection commits). Only `replace_observed` and
     /// `reset_baseline` write baselines through this connection; both drop the entry.
     baselines: Arc<Mutex<BTreeMap<String, CachedBaseline>>>,
+    /// Runs kept per fabric (older ones go when a run ends); `None` keeps all.
+    keep_runs: Option<u64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -159,9 +166,17 @@ impl Store {
         let store = Self {
             conn: Arc::new(Mutex::new(conn)),
             baselines: Default::default(),
+            keep_runs: Some(DEFAULT_KEEP_RUNS),
         };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// Keeps `keep` runs per fabric (with their objects, tasks and audit entries); `None` keeps
+    /// every run.
+    pub fn with_retention(mut self, keep: Option<u64>) -> Self {
+        self.keep_runs = keep;
+        self
     }
 
     /// An in-memory store (simulation and tests).
@@ -524,6 +539,128 @@ mod tests {
             )
         );
         assert!(std::error::Error::source(&err).is_some());
+    }
+
+    fn fail_run(s: &Store, error: &str, t: &str) -> i64 {
+        let run = s
+            .start_run("dc1", None, Trigger::Periodic, 1, at(t), None)
+            .unwrap();
+        let end = RunEnd {
+            phase: Phase::Failure,
+            step: RunStep::Plan,
+            finished_at: Some(at(t)),
+            duration_ms: Some(1),
+            counts: Counts::default(),
+            cluster_calls: 0,
+            netbox_calls: 0,
+            writes: 0,
+            drift: 0,
+            message: Some("invalid NetBox data".into()),
+            error_kind: Some("invalid_data".into()),
+            error: Some(error.into()),
+        };
+        let objects = [RunObject {
+            kind: "Switch".into(),
+            namespace: "default".into(),
+            name: "leaf-01".into(),
+            action: Action::Create,
+            result: ObjectResult::NotApplied,
+            message: Some(error.into()),
+        }];
+        s.finish_run(run, &end, &objects, None).unwrap();
+        run
+    }
+
+    /// A megabyte error on every failed run is capped and kept once (the database grew 16 MB
+    /// in 90 s of failing runs before); run history is bounded by `keep_runs`.
+    #[test]
+    fn long_errors_are_capped_and_kept_once_and_history_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        let s = Store::open(path.to_str().unwrap())
+            .unwrap()
+            .with_retention(Some(5));
+        s.import_fabric(&fabric("dc1"), "h").unwrap();
+        let huge = format!(
+            "NetBox dcim.device 7, field description: {}",
+            "x".repeat(1 << 20)
+        );
+        let mut last = 0;
+        for i in 0..20 {
+            last = fail_run(&s, &huge, &format!("2026-01-01T00:{i:02}:00Z"));
+        }
+        let r = s.run(last).unwrap();
+        let err = r.end.error.unwrap();
+        assert!(err.len() <= MAX_TEXT + 64, "{}", err.len());
+        assert!(
+            err.ends_with("more bytes not kept)"),
+            "{}",
+            &err[err.len() - 60..]
+        );
+        assert_eq!(
+            s.run_objects(last).unwrap()[0].message.as_deref(),
+            Some(err.as_str())
+        );
+        assert_eq!(
+            s.fabric("dc1").unwrap().last_error.as_deref(),
+            Some(err.as_str())
+        );
+        let texts: i64 = s
+            .lock()
+            .query_row("SELECT COUNT(*) FROM texts", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(texts, 1, "one stored text for twenty runs");
+        assert_eq!(s.runs("dc1", 100).unwrap().len(), 5, "history is bounded");
+        drop(s);
+        let size = std::fs::metadata(&path).unwrap().len()
+            + std::fs::metadata(dir.path().join("s.sqlite-wal"))
+                .map(|m| m.len())
+                .unwrap_or(0);
+        assert!(size < 512 * 1024, "the store is {size} bytes");
+    }
+
+    /// A database of the first schema (the one the previous release wrote) opens, migrates, and
+    /// keeps its fabrics, runs and per-object results.
+    #[test]
+    fn a_first_schema_database_is_upgraded_with_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            let cfg = serde_json::to_string(&fabric("dc1")).unwrap();
+            conn.execute(
+                "INSERT INTO fabrics (name, config_json, status, last_error) VALUES ('dc1', ?1, 'error', 'boom')",
+                [cfg],
+            )
+            .unwrap();
+            conn.execute_batch(
+                "INSERT INTO runs (fabric, trigger, phase, step, started_at, error) VALUES ('dc1', 'manual', 'FAILURE', 'apply', '2026-01-01T00:00:00Z', 'boom');
+                 INSERT INTO run_objects (run_id, seq, kind, namespace, name, action, result) VALUES (1, 0, 'Switch', 'default', 'a', 'create', 'failed');
+                 INSERT INTO cursors (fabric, netbox_change_id, updated_at) VALUES ('dc1', 7, '2026-01-01T00:00:00Z');",
+            )
+            .unwrap();
+        }
+        let s = Store::open(path.to_str().unwrap()).unwrap();
+        assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        let f = s.fabric("dc1").unwrap();
+        assert_eq!(
+            (f.status, f.last_error.as_deref()),
+            (FabricStatus::Error, Some("boom"))
+        );
+        assert_eq!(s.run(1).unwrap().end.error.as_deref(), Some("boom"));
+        assert_eq!(s.run_objects(1).unwrap().len(), 1);
+        assert_eq!(
+            s.cursor("dc1").unwrap(),
+            Some(ChangeCursor {
+                id: 7,
+                fingerprint: None
+            })
+        );
+        // The new states are allowed now.
+        s.status_event("dc1", &StatusEvent::RunHeld).unwrap();
+        assert_eq!(s.fabric("dc1").unwrap().status, FabricStatus::Held);
     }
 
     #[test]

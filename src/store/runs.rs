@@ -4,12 +4,13 @@
 //! It records what the engine reports; it decides nothing about the cluster.
 
 use jiff::Timestamp;
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::model::{
     Action, Counts, ObjectResult, Phase, RunEnd, RunObject, RunRecord, RunStep, StatusEvent,
     Trigger,
 };
+use super::texts;
 use super::{At, Ctx, Store, StoreError};
 use crate::clock::{format_ts, whole_seconds};
 
@@ -68,6 +69,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction().ctx("begin finish run")?;
+        let error = texts::put(&tx, end.error.as_deref())?;
+        let message = end.message.as_deref().map(texts::cap);
         let phase = end.phase;
         let finished_at = end.finished_at.map(format_ts);
         let c = &end.counts;
@@ -93,9 +96,9 @@ impl Store {
                 end.netbox_calls as i64,
                 end.writes as i64,
                 end.drift as i64,
-                end.message,
+                message,
                 end.error_kind,
-                end.error,
+                error,
             ],
         )
         .ctx("finish run")?;
@@ -107,6 +110,7 @@ impl Store {
                 )
                 .ctx("prepare run objects")?;
             for (seq, o) in objects.iter().enumerate() {
+                let message = texts::put(&tx, o.message.as_deref())?;
                 stmt.execute(params![
                     run_id,
                     seq as i64,
@@ -115,7 +119,7 @@ impl Store {
                     o.name,
                     o.action.as_str(),
                     o.result.as_str(),
-                    o.message
+                    message
                 ])
                 .ctx("record run object")?;
             }
@@ -137,9 +141,12 @@ impl Store {
         } else {
             tx.execute(
                 "UPDATE fabrics SET last_finished_at = ?2, last_error = ?3 WHERE name = ?1",
-                params![fabric, finished_at, end.error],
+                params![fabric, finished_at, error],
             )
             .ctx("record failure")?;
+        }
+        if let Some(keep) = self.keep_runs {
+            prune_history(&tx, &fabric, keep)?;
         }
         tx.commit().ctx("commit finish run")?;
         Ok(())
@@ -147,7 +154,8 @@ impl Store {
 
     /// One run.
     pub fn run(&self, id: i64) -> Result<RunRecord, StoreError> {
-        self.lock()
+        let conn = self.lock();
+        let mut run = conn
             .query_row(
                 &format!("{RUN_SELECT} WHERE id = ?1"),
                 params![id],
@@ -157,7 +165,9 @@ impl Store {
             .ctx("read run")?
             .ok_or_else(|| StoreError::NotFound {
                 what: format!("run {id}"),
-            })?
+            })??;
+        texts::resolve(&conn, &mut run.end.error)?;
+        Ok(run)
     }
 
     /// A fabric's runs, newest first.
@@ -173,7 +183,7 @@ impl Store {
             .ctx("list runs")?
             .collect::<Result<Vec<_>, _>>()
             .ctx("list runs")?;
-        rows.into_iter().collect()
+        resolve_errors(&conn, rows)
     }
 
     /// Every run, oldest first.
@@ -187,7 +197,7 @@ impl Store {
             .ctx("list runs")?
             .collect::<Result<Vec<_>, _>>()
             .ctx("list runs")?;
-        rows.into_iter().collect()
+        resolve_errors(&conn, rows)
     }
 
     /// The per-object results of a run, in the order they were recorded.
@@ -214,7 +224,8 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()
             .ctx("list run objects")?;
         rows.into_iter()
-            .map(|(kind, namespace, name, action, result, message)| {
+            .map(|(kind, namespace, name, action, result, mut message)| {
+                texts::resolve(&conn, &mut message)?;
                 Ok(RunObject {
                     kind,
                     namespace,
@@ -423,6 +434,56 @@ pub struct Sweep<'a> {
     /// Whether to fail orphan tasks too (a run taking its fabric's lock sweeps runs only: the
     /// task it runs for is its own).
     pub tasks: bool,
+}
+
+/// Runs as read, with their stored errors resolved.
+fn resolve_errors(
+    conn: &Connection,
+    rows: Vec<Result<RunRecord, StoreError>>,
+) -> Result<Vec<RunRecord>, StoreError> {
+    rows.into_iter()
+        .map(|r| {
+            let mut r = r?;
+            texts::resolve(conn, &mut r.end.error)?;
+            Ok(r)
+        })
+        .collect()
+}
+
+/// Keeps a fabric's newest `keep` runs: older runs go with their per-object results, tasks and
+/// audit entries, and the texts only they used.
+fn prune_history(conn: &Connection, fabric: &str, keep: u64) -> Result<(), StoreError> {
+    let cutoff: Option<i64> = conn
+        .query_row(
+            "SELECT id FROM runs WHERE fabric = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2",
+            params![fabric, keep as i64],
+            |r| r.get(0),
+        )
+        .optional()
+        .ctx("find old runs")?;
+    let Some(cutoff) = cutoff else { return Ok(()) };
+    conn.execute(
+        "DELETE FROM tasks WHERE fabric = ?1 AND run_id IS NOT NULL AND run_id <= ?2
+           AND state IN ('SUCCESS','FAILURE')",
+        params![fabric, cutoff],
+    )
+    .ctx("remove old tasks")?;
+    conn.execute(
+        "DELETE FROM audit WHERE run_id IN (SELECT id FROM runs WHERE fabric = ?1 AND id <= ?2)",
+        params![fabric, cutoff],
+    )
+    .ctx("remove old audit entries")?;
+    conn.execute(
+        "DELETE FROM run_objects WHERE run_id IN (SELECT id FROM runs WHERE fabric = ?1 AND id <= ?2)",
+        params![fabric, cutoff],
+    )
+    .ctx("remove old run objects")?;
+    conn.execute(
+        "DELETE FROM runs WHERE fabric = ?1 AND id <= ?2 AND phase IN ('SUCCESS','FAILURE')",
+        params![fabric, cutoff],
+    )
+    .ctx("remove old runs")?;
+    texts::collect_garbage(conn)
 }
 
 const RUN_SELECT: &str = "SELECT id, fabric, task_id, trigger, attempt, phase, step, started_at,

@@ -99,7 +99,13 @@ impl Store {
         self.lock()
             .execute(
                 "UPDATE tasks SET state = ?2, message = ?3, finished_at = ?4, retry_at = ?5 WHERE id = ?1",
-                params![id, state.as_str(), message, finished, retry_at.map(format_ts)],
+                params![
+                    id,
+                    state.as_str(),
+                    super::texts::cap(message),
+                    finished,
+                    retry_at.map(format_ts)
+                ],
             )
             .ctx("finish task")?;
         Ok(())
