@@ -816,3 +816,38 @@ async fn netbox_shows_every_status_change_and_nothing_else() {
         .collect();
     assert!(writes.is_empty(), "{writes:?}");
 }
+
+/// When preflight refuses one object nothing is written, and the run's records say so: every
+/// other object "not applied", none counted as created (they were listed as created "ok").
+#[tokio::test(start_paused = true)]
+async fn a_failed_preflight_lists_every_object_as_not_applied() {
+    let w = world().await;
+    let leaf = device(&w, "leaf-02").await;
+    netbox_patch(
+        &w,
+        "dcim/devices",
+        leaf.id,
+        json!({"custom_fields": {"hedgehog_asn": 4_200_000_000u64}}),
+    )
+    .await;
+    let r = sync(&w).await;
+    assert_eq!(r.phase, Phase::Failure);
+    assert_eq!(r.end.counts.created, 0, "{:?}", r.end.counts);
+    assert_eq!(r.end.writes, 0);
+    let objects = w.store.run_objects(r.run_id).unwrap();
+    let refused: Vec<_> = objects
+        .iter()
+        .filter(|o| o.result == fabsync::store::ObjectResult::Failed)
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].name, "leaf-02");
+    let rest: Vec<_> = objects.iter().filter(|o| o.name != "leaf-02").collect();
+    assert!(rest.len() > 30);
+    for o in rest {
+        assert_eq!(o.result, fabsync::store::ObjectResult::NotApplied, "{o:?}");
+        assert_eq!(
+            o.message.as_deref(),
+            Some("not applied: the run stopped before writing anything")
+        );
+    }
+}
