@@ -86,8 +86,11 @@ pub struct StoreConfig {
 }
 
 fn default_keep_runs() -> u64 {
-    crate::store::DEFAULT_KEEP_RUNS
+    DEFAULT_KEEP_RUNS
 }
+
+/// Runs kept per fabric unless `[store] keep_runs` says otherwise.
+pub const DEFAULT_KEEP_RUNS: u64 = 1000;
 
 impl Default for StoreConfig {
     fn default() -> Self {

@@ -114,9 +114,6 @@ impl<T> Ctx<T> for Result<T, rusqlite::Error> {
     }
 }
 
-/// Runs kept per fabric unless the configuration says otherwise (`[store] keep_runs`).
-pub const DEFAULT_KEEP_RUNS: u64 = 1000;
-
 /// A baseline as read or written, with the database's `data_version` at that moment.
 type CachedBaseline = (i64, Arc<Vec<ObservedObject>>);
 
@@ -166,7 +163,7 @@ impl Store {
         let store = Self {
             conn: Arc::new(Mutex::new(conn)),
             baselines: Default::default(),
-            keep_runs: Some(DEFAULT_KEEP_RUNS),
+            keep_runs: Some(crate::config::DEFAULT_KEEP_RUNS),
         };
         store.migrate()?;
         Ok(store)
