@@ -42,15 +42,17 @@ pub enum Command {
     /// Print the CustomResourceDefinitions of the 14 Hedgehog kinds fabsync knows (multi-document YAML).
     Crds,
     /// Print the desired Hedgehog objects for a fabric (a NetBox site, or a built-in --fixture) as
-    /// multi-document YAML for `kubectl apply -f`; findings go to stderr, exit 1 on a fatal one.
+    /// multi-document YAML for `kubectl apply -f`; findings go to stderr, exit 3 on a fatal one.
     Plan(PlanArgs),
     /// Bootstrap NetBox from an existing Hedgehog wiring diagram (idempotent).
     ImportWiring(ImportWiringArgs),
     /// Create the custom fields fabsync reads and writes in NetBox (idempotent).
     NetboxSetup(NetboxSetupArgs),
-    /// Sync one fabric now: NetBox → cluster, verified; prints a summary; exit 1 on failure.
+    /// Sync one fabric now: NetBox → cluster, verified; prints a summary. Exit 0 synced, 2 failed,
+    /// 3 invalid NetBox data, 4 deletions held for approval (--allow-deletes N approves them).
     Sync(ops::SyncArgs),
-    /// Show what a sync of one fabric would change, field by field; exit 1 when it would change something.
+    /// Show what a sync of one fabric would change, field by field; exit 0 in sync, 1 when it
+    /// would change something, 3 on invalid NetBox data.
     Diff(ops::DiffArgs),
     /// Show every fabric's status, last sync, next run and last error.
     Status(ops::StatusArgs),

@@ -228,12 +228,19 @@ impl Summary<'_> {
         let status = store.status_event(&cfg.name, &event)?;
         self.record_in_netbox(&st, &end, status, result.as_ref().err())
             .await;
-        tracing::debug!(
+        // One line per run, for people and log pipelines (the run's span adds fabric, run and
+        // trigger).
+        tracing::info!(
+            outcome = end.message.as_deref().unwrap_or_default(),
             phase = phase.as_str(),
+            error_kind = end.error_kind.as_deref().unwrap_or_default(),
             created = counts.created,
             updated = counts.updated,
             deleted = counts.deleted,
-            "run recorded"
+            unchanged = counts.unchanged,
+            failed = counts.failed,
+            duration_ms = end.duration_ms.unwrap_or_default(),
+            "run finished"
         );
         Ok(RunReport {
             run_id: self.run_id,
