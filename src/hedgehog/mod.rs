@@ -5,6 +5,7 @@
 //! Does no IO: reading files, talking to NetBox or to a cluster happens elsewhere.
 
 pub mod admission;
+mod admission_spec;
 pub mod diagram;
 pub mod formats;
 pub mod kinds;
