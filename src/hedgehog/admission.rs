@@ -3,13 +3,16 @@
 //! belongs to one connection, connection type is immutable, no delete while referenced.
 //!
 //! Mirrors the subset of `githedgehog/fabric` `pkg/ctrl/*_wh.go` that decides whether a sync's
-//! writes are accepted and in which order, and the `fabric.githedgehog.com` labels its mutating
-//! webhooks put on connections, switches and VPCs (which its checks then select by); it does not
-//! re-implement Hedgehog's spec defaulting or profile/port capability checks.
+//! writes are accepted and in which order, the spec checks of `admission_spec.rs` (VPC and
+//! IPv4Namespace subnets, switch IPs and breakouts, External communities), and the
+//! `fabric.githedgehog.com` labels its mutating webhooks put on connections, switches and VPCs
+//! (which its checks then select by); it does not re-implement Hedgehog's spec defaulting or the
+//! other profile/port capability checks (speeds, FEC, auto-negotiation, connection ports).
 
 use fake_apiserver::{Admission, AdmissionError, AdmissionRequest, ClusterView, Operation};
 use serde_json::Value;
 
+use super::admission_spec;
 use super::kinds::Kind;
 use super::names::{NameProblem, check_name};
 use super::wiring::{ConnectionSpec, device_of};
@@ -197,6 +200,7 @@ impl HedgehogAdmission {
                         "redundancy group and type should be set together",
                     ));
                 }
+                admission_spec::switch(obj, req.name, ns, c)?;
             }
             Kind::Connection => {
                 let spec = conn_spec(obj)?;
@@ -268,6 +272,7 @@ impl HedgehogAdmission {
                 if let Some(v) = s(obj, &["spec", "vlanNamespace"]) {
                     need(c, Kind::VLANNamespace, ns, v, "vlan namespace")?;
                 }
+                admission_spec::vpc(obj, req.name, ns, c)?;
             }
             Kind::VPCAttachment => {
                 let conn = s(obj, &["spec", "connection"])
@@ -298,7 +303,9 @@ impl HedgehogAdmission {
                 let v = s(obj, &["spec", "ipv4Namespace"])
                     .ok_or_else(|| AdmissionError::denied("ipv4Namespace is required"))?;
                 need(c, Kind::IPv4Namespace, ns, v, "ipv4 namespace")?;
+                admission_spec::external(obj)?;
             }
+            Kind::IPv4Namespace => admission_spec::ipv4_namespace(obj)?,
             Kind::ExternalAttachment => {
                 if let Some(e) = s(obj, &["spec", "external"]) {
                     need(c, Kind::External, ns, e, "external")?;
@@ -318,7 +325,6 @@ impl HedgehogAdmission {
             Kind::SwitchProfile
             | Kind::ServerProfile
             | Kind::VLANNamespace
-            | Kind::IPv4Namespace
             | Kind::SwitchGroup
             | Kind::Server => {}
         }

@@ -1,9 +1,32 @@
 //! Findings: what the plan reports about bad or surprising NetBox input, each naming the NetBox
-//! object (type, id, name), the field and the reason.
+//! object (type, id, name), the field and the reason. Findings stay short whatever the input:
+//! values are shown through [`show`] (at most 60 characters), object names and reasons are cut.
 //!
 //! Data and formatting only; the rules that raise findings live in the other plan modules.
 
 use serde::{Deserialize, Serialize};
+
+/// Most characters of a NetBox value a finding shows (object names too).
+const SHOWN_CHARS: usize = 60;
+/// Most characters of a reason (a reason shows values through [`show`]; this bounds lists).
+const REASON_CHARS: usize = 400;
+
+/// `s` cut to `max` characters, with "…" when something was cut.
+pub(crate) fn cut(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &s[..end]),
+        None => s.to_string(),
+    }
+}
+
+/// A NetBox value as a finding shows it: quoted and escaped like Rust's `{:?}` (control
+/// characters and NUL bytes never appear raw), at most 60 characters of it, "…" when cut.
+pub(crate) fn show(value: &str) -> String {
+    match value.char_indices().nth(SHOWN_CHARS) {
+        Some((end, _)) => format!("{:?}…", &value[..end]),
+        None => format!("{value:?}"),
+    }
+}
 
 /// How bad a finding is. A fatal finding means the run writes nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -56,8 +79,8 @@ impl std::fmt::Display for Finding {
 }
 
 impl Finding {
-    /// A finding about NetBox object `object_type` #`object_id` (shown as `object_name`),
-    /// field `field`.
+    /// A finding about NetBox object `object_type` #`object_id` (shown as `object_name`, cut to
+    /// 60 characters), field `field`; the reason is cut to 400 characters.
     fn new(
         severity: Severity,
         code: &'static str,
@@ -72,9 +95,9 @@ impl Finding {
             code,
             object_type: object_type.to_string(),
             object_id,
-            object_name: object_name.to_string(),
+            object_name: cut(object_name, SHOWN_CHARS),
             field: field.to_string(),
-            reason: reason.into(),
+            reason: cut(&reason.into(), REASON_CHARS),
         }
     }
 }

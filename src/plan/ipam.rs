@@ -2,17 +2,22 @@
 //! prefixes and VLANs → VPC, server interface VLANs → VPCAttachment, VRF custom fields →
 //! VPCPeering / ExternalPeering, external devices → External (+ ExternalAttachment from IPs).
 //!
-//! Pure; wiring kinds are `wiring/`.
+//! Pure; wiring kinds are `wiring/`, the subnet and VLAN checks across VPCs `subnets.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::finding::show;
 use super::index::{cidr_key, natural_key};
+use super::subnets::{self, VpcNet, VpcNets};
+use super::values::{self, Owner};
 use super::wiring::{DevClass, Wiring};
 use super::{Builder, SourceRef};
 use crate::hedgehog::Kind;
+use crate::hedgehog::formats::Ipv4Prefix;
+use crate::hedgehog::names::is_rfc1123_label;
 use crate::hedgehog::vpc::*;
 use crate::hedgehog::wiring::{VLANNamespaceSpec, VlanRange};
-use crate::netbox::model::{Prefix, VlanGroup, Vrf, cf_bool, cf_int, cf_str};
+use crate::netbox::model::{IpAddress, Prefix, VlanGroup, Vrf, cf_bool, cf_int, cf_str};
 
 /// A VPC that was planned: what its attachments and peerings need.
 struct PlannedVpc {
@@ -22,6 +27,8 @@ struct PlannedVpc {
     /// VLAN object id → subnet name.
     subnet_of_vlan: BTreeMap<u64, String>,
     subnets: Vec<String>,
+    /// The subnets as prefixes, for the checks across VPCs.
+    nets: Vec<VpcNet>,
 }
 
 /// External name → (device id, IPv4 namespace), for the Externals planned.
@@ -47,39 +54,54 @@ fn status(p: &Prefix) -> &str {
 /// devices and connections.
 pub(crate) fn plan_ipam(b: &mut Builder<'_>, w: &Wiring) {
     let idx = b.idx;
-    plan_vlan_namespaces(b);
+    let vlan_namespaces = plan_vlan_namespaces(b);
     let site_prefixes: Vec<&Prefix> = idx
         .prefixes
         .values()
         .filter(|p| idx.scoped_to_site(&p.scope_type, &p.scope_id))
         .copied()
         .collect();
-    plan_ipv4_namespaces(b, &site_prefixes);
+    let ipv4_namespaces = plan_ipv4_namespaces(b, &site_prefixes);
     let vpcs = plan_vpcs(b, &site_prefixes);
+    let nets: Vec<VpcNets<'_>> = vpcs
+        .iter()
+        .map(|v| VpcNets {
+            vpc: &v.name,
+            ipv4_namespace: &v.ipv4_namespace,
+            nets: &v.nets,
+        })
+        .collect();
+    subnets::check_vpcs(b, &nets, &ipv4_namespaces, &vlan_namespaces);
     plan_vpc_attachments(b, w, &vpcs);
     let externals = plan_externals(b, w);
     plan_external_attachments(b, w, &externals);
     plan_peerings(b, &vpcs, &externals);
 }
 
-/// VLANNamespace: one per VLAN group of the site with valid VLAN ranges.
-fn plan_vlan_namespaces(b: &mut Builder<'_>) {
+/// VLANNamespace: one per VLAN group of the site with valid VLAN ranges. Returns the ranges of
+/// those planned, by name.
+fn plan_vlan_namespaces(b: &mut Builder<'_>) -> BTreeMap<String, Vec<VlanRange>> {
     let idx = b.idx;
+    let mut planned = BTreeMap::new();
     for g in idx.vlan_groups.values() {
         if !idx.scoped_to_site(&g.scope_type, &g.scope_id) {
             continue;
         }
         if let Some(ranges) = vlan_ranges(b, g) {
-            b.add(
+            let spec = VLANNamespaceSpec { ranges };
+            if b.add(
                 Kind::VLANNamespace,
                 &g.slug,
-                &VLANNamespaceSpec { ranges },
+                &spec,
                 SourceRef::one("ipam.vlangroup", g.id),
                 "slug",
                 &g.name,
-            );
+            ) {
+                planned.insert(g.slug.clone(), spec.ranges);
+            }
         }
     }
+    planned
 }
 
 /// The sorted VLAN ranges of a VLAN group; `None` after fatal findings (a range outside
@@ -132,8 +154,12 @@ fn vlan_ranges(b: &mut Builder<'_>, g: &VlanGroup) -> Option<Vec<VlanRange>> {
 }
 
 /// IPv4Namespace: the site's container prefixes grouped by `hedgehog_ipv4_namespace`, at most
-/// 10 each.
-fn plan_ipv4_namespaces(b: &mut Builder<'_>, site_prefixes: &[&Prefix]) {
+/// 10 each, not overlapping. Returns the subnets of those planned, by name.
+fn plan_ipv4_namespaces(
+    b: &mut Builder<'_>,
+    site_prefixes: &[&Prefix],
+) -> BTreeMap<String, Vec<Ipv4Prefix>> {
+    let mut planned = BTreeMap::new();
     let mut namespaces: BTreeMap<String, Vec<&Prefix>> = BTreeMap::new();
     for p in site_prefixes {
         if status(p) != "container" {
@@ -154,22 +180,29 @@ fn plan_ipv4_namespaces(b: &mut Builder<'_>, site_prefixes: &[&Prefix]) {
                 &first.prefix,
                 "custom_fields.hedgehog_ipv4_namespace",
                 format!(
-                    "IPv4Namespace {ns:?} would get {} subnets; Hedgehog allows at most 10",
+                    "IPv4Namespace {} would get {} subnets; Hedgehog allows at most 10",
+                    show(&ns),
                     pfx.len()
                 ),
             );
             continue;
         }
+        let Some(nets) = subnets::namespace_subnets(b, &ns, &pfx) else {
+            continue;
+        };
         let subnets = pfx.iter().map(|p| p.prefix.clone()).collect();
-        b.add(
+        if b.add(
             Kind::IPv4Namespace,
             &ns,
             &IPv4NamespaceSpec { subnets },
             SourceRef::many("ipam.prefix", pfx.iter().map(|p| p.id).collect()),
             "custom_fields.hedgehog_ipv4_namespace",
             &first.prefix,
-        );
+        ) {
+            planned.insert(ns, nets);
+        }
     }
+    planned
 }
 
 /// VPC: one per VRF whose site prefixes make at least one subnet.
@@ -202,17 +235,25 @@ struct VrfSubnets {
     subnet_of_vlan: BTreeMap<u64, String>,
     /// False when a subnet name was taken twice.
     ok: bool,
+    /// The subnets that are usable prefixes.
+    nets: Vec<VpcNet>,
 }
 
 /// The VPC of one VRF from its prefixes (sorted); `None` when it has no subnet or after a fatal
 /// finding.
 fn plan_vpc(b: &mut Builder<'_>, vrf: &Vrf, pfx: Vec<&Prefix>) -> Option<PlannedVpc> {
+    let ns = cf_str(&vrf.custom_fields, "hedgehog_ipv4_namespace");
+    if let Some(ns) = ns {
+        let o = Owner {
+            ty: "ipam.vrf",
+            id: vrf.id,
+            name: &vrf.name,
+        };
+        const FIELD: &str = "custom_fields.hedgehog_ipv4_namespace";
+        values::object_ref(&mut b.f, o, FIELD, Kind::IPv4Namespace, ns);
+    }
     let mut spec = VPCSpec {
-        ipv4_namespace: Some(
-            cf_str(&vrf.custom_fields, "hedgehog_ipv4_namespace")
-                .unwrap_or("default")
-                .to_string(),
-        ),
+        ipv4_namespace: Some(ns.unwrap_or("default").to_string()),
         ..Default::default()
     };
     let found = vrf_subnets(b, vrf, pfx, &mut spec);
@@ -272,6 +313,7 @@ fn plan_vpc(b: &mut Builder<'_>, vrf: &Vrf, pfx: Vec<&Prefix>) -> Option<Planned
         ipv4_namespace,
         subnet_of_vlan: found.subnet_of_vlan,
         subnets,
+        nets: found.nets,
     })
 }
 
@@ -289,6 +331,7 @@ fn vrf_subnets(
         vlan_groups: BTreeSet::new(),
         subnet_of_vlan: BTreeMap::new(),
         ok: true,
+        nets: Vec::new(),
     };
     let mut n = 0usize;
     for p in pfx {
@@ -303,8 +346,8 @@ fn vrf_subnets(
                 &p.prefix,
                 "vlan",
                 format!(
-                    "prefix in VRF {:?} has no VLAN, so it is not a VPC subnet",
-                    vrf.name
+                    "prefix in VRF {} has no VLAN, so it is not a VPC subnet",
+                    show(&vrf.name)
                 ),
             );
             continue;
@@ -321,9 +364,22 @@ fn vrf_subnets(
                     .or_else(|| g.slug.clone())
             })
             .unwrap_or_else(|| "default".to_string());
-        found.vlan_groups.insert(group);
+        found.vlan_groups.insert(group.clone());
         let sname = cf_str(&p.custom_fields, "hedgehog_subnet")
             .map_or_else(|| format!("subnet-{n:02}"), str::to_string);
+        if !is_rfc1123_label(&sname) {
+            b.f.fatal(
+                "invalid-name",
+                "ipam.prefix",
+                p.id,
+                &p.prefix,
+                "custom_fields.hedgehog_subnet",
+                format!(
+                    "subnet name {} is not a lowercase RFC 1123 label (a-z, 0-9 and '-', at most 63 characters)",
+                    show(&sname)
+                ),
+            );
+        }
         if spec.subnets.contains_key(&sname) {
             b.f.fatal(
                 "name-collision",
@@ -331,17 +387,33 @@ fn vrf_subnets(
                 p.id,
                 &p.prefix,
                 "custom_fields.hedgehog_subnet",
-                format!("VPC {:?} already has a subnet named {sname:?}", vrf.name),
+                format!(
+                    "VPC {} already has a subnet named {}",
+                    show(&vrf.name),
+                    show(&sname)
+                ),
             );
             found.ok = false;
             continue;
+        }
+        let dhcp = dhcp_of(p);
+        if let Some(net) = subnets::vpc_subnet(b, p) {
+            if dhcp.is_some() {
+                subnets::dhcp_range(b, p, net);
+            }
+            found.nets.push(VpcNet {
+                prefix_id: p.id,
+                net,
+                vlan_ns: group,
+                vid,
+            });
         }
         spec.subnets.insert(
             sname.clone(),
             VpcSubnet {
                 subnet: Some(p.prefix.clone()),
                 vlan: Some(vid),
-                dhcp: dhcp_of(p),
+                dhcp,
                 ..Default::default()
             },
         );
@@ -416,7 +488,8 @@ fn plan_vpc_attachments(b: &mut Builder<'_>, w: &Wiring, vpcs: &[PlannedVpc]) {
     }
 }
 
-/// External: one per external device of the fabric.
+/// External: one per external device of the fabric (its IPv4 namespace a usable name, its
+/// communities BGP communities).
 fn plan_externals(b: &mut Builder<'_>, w: &Wiring) -> Externals {
     let idx = b.idx;
     let mut externals: Externals = BTreeMap::new();
@@ -426,15 +499,25 @@ fn plan_externals(b: &mut Builder<'_>, w: &Wiring) -> Externals {
         }
         let d = &idx.devices[&dev_id];
         let name = &w.names[&dev_id];
-        let ns = cf_str(&d.custom_fields, "hedgehog_ipv4_namespace")
-            .unwrap_or("default")
-            .to_string();
+        let o = Owner {
+            ty: "dcim.device",
+            id: dev_id,
+            name,
+        };
+        let ns = cf_str(&d.custom_fields, "hedgehog_ipv4_namespace");
+        if let Some(ns) = ns {
+            const FIELD: &str = "custom_fields.hedgehog_ipv4_namespace";
+            values::object_ref(&mut b.f, o, FIELD, Kind::IPv4Namespace, ns);
+        }
+        let ns = ns.unwrap_or("default").to_string();
+        let mut community = |cf: &str| {
+            let v = cf_str(&d.custom_fields, cf)?;
+            values::community(&mut b.f, o, &format!("custom_fields.{cf}"), v).then(|| v.to_string())
+        };
         let spec = ExternalSpec {
             ipv4_namespace: Some(ns.clone()),
-            inbound_community: cf_str(&d.custom_fields, "hedgehog_inbound_community")
-                .map(str::to_string),
-            outbound_community: cf_str(&d.custom_fields, "hedgehog_outbound_community")
-                .map(str::to_string),
+            inbound_community: community("hedgehog_inbound_community"),
+            outbound_community: community("hedgehog_outbound_community"),
             static_: None,
         };
         if b.add(
@@ -461,18 +544,25 @@ fn plan_external_attachments(b: &mut Builder<'_>, w: &Wiring, externals: &Extern
             continue;
         }
         let sw_iface = idx.interfaces[sw_if];
-        let sw_ip = idx
-            .ips_of_interface(*sw_if)
-            .first()
-            .map(|a| a.address.clone());
-        let ext_ip = idx
-            .ips_of_interface(*ext_if)
-            .first()
-            .map(|a| a.address.split('/').next().unwrap_or("").to_string());
-        let (Some(sw_ip), Some(ext_ip)) = (sw_ip, ext_ip) else {
+        let (Some(sw_ip), Some(ext_ip)) = (
+            idx.ips_of_interface(*sw_if).first(),
+            idx.ips_of_interface(*ext_if).first(),
+        ) else {
             b.f.warn("external-attachment-incomplete", "dcim.cable", *cable, conn, "ip_addresses", "the switch interface and the external device interface each need an IP address for an ExternalAttachment; none planned");
             continue;
         };
+        let mut usable = |a: &IpAddress| {
+            let o = Owner {
+                ty: "ipam.ipaddress",
+                id: a.id,
+                name: &a.address,
+            };
+            values::ipv4_prefix(&mut b.f, o, "address", &a.address, false)
+        };
+        let (Some(_), Some(neighbor)) = (usable(sw_ip), usable(ext_ip)) else {
+            continue;
+        };
+        let (sw_ip, ext_ip) = (sw_ip.address.clone(), neighbor.addr.to_string());
         let d = &idx.devices[ext_dev];
         let asn = cf_int(&d.custom_fields, "hedgehog_asn").and_then(|a| u32::try_from(a).ok());
         let sw_name = conn.split("--").next().unwrap_or_default();
@@ -581,7 +671,7 @@ fn vpc_peer_pairs(
                 vrf.id,
                 &vrf.name,
                 "custom_fields.hedgehog_peers",
-                format!("{peer:?} is not a VPC of this fabric"),
+                format!("{} is not a VPC of this fabric", show(&peer)),
             );
             continue;
         }
@@ -611,7 +701,7 @@ fn plan_external_peerings(
                 vrf.id,
                 &vrf.name,
                 "custom_fields.hedgehog_externals",
-                format!("{ext:?} is not an External of this fabric"),
+                format!("{} is not an External of this fabric", show(&ext)),
             );
             continue;
         };
@@ -623,8 +713,10 @@ fn plan_external_peerings(
                 &vrf.name,
                 "custom_fields.hedgehog_externals",
                 format!(
-                    "VPC is in IPv4Namespace {:?} but External {ext:?} is in {ext_ns:?}",
-                    v.ipv4_namespace
+                    "VPC is in IPv4Namespace {} but External {} is in {}",
+                    show(&v.ipv4_namespace),
+                    show(&ext),
+                    show(ext_ns)
                 ),
             );
             continue;

@@ -8,6 +8,8 @@
 mod finding;
 mod index;
 mod ipam;
+mod subnets;
+mod values;
 mod wiring;
 
 use std::collections::BTreeMap;
@@ -19,9 +21,13 @@ pub use finding::{Finding, Severity};
 
 use crate::hedgehog::Kind;
 use crate::hedgehog::names::{NameProblem, is_rfc1123_label};
+use crate::hedgehog::wiring::SwitchProfileSpec;
 use crate::netbox::Snapshot;
-use finding::Findings;
+use finding::{Findings, show};
 use index::Index;
+
+/// Switch profiles by name, as Hedgehog ships them to the cluster.
+pub type SwitchProfiles = BTreeMap<String, SwitchProfileSpec>;
 
 /// Label tying an object to its fabric.
 pub const LABEL_FABRIC: &str = "fabsync.githedgehog.com/fabric";
@@ -158,13 +164,26 @@ impl Plan {
     }
 }
 
-/// Plans the desired Hedgehog objects of one fabric from a NetBox snapshot.
+/// Plans the desired Hedgehog objects of one fabric from a NetBox snapshot, without switch
+/// profiles: breakout modes are checked for their form only.
 pub fn plan(snapshot: &Snapshot, cfg: &PlanConfig) -> Plan {
+    plan_with_profiles(snapshot, cfg, &SwitchProfiles::new())
+}
+
+/// Plans like [`plan`], and checks every port breakout of a switch whose profile is in
+/// `profiles` (and lists its ports) against the modes the profile supports for that port, as
+/// Hedgehog's switch webhook does.
+pub fn plan_with_profiles(
+    snapshot: &Snapshot,
+    cfg: &PlanConfig,
+    profiles: &SwitchProfiles,
+) -> Plan {
     let mut findings = Findings::default();
     let idx = Index::new(snapshot, &mut findings);
     let mut b = Builder {
         cfg,
         idx: &idx,
+        profiles,
         f: findings,
         objects: Vec::new(),
     };
@@ -176,8 +195,8 @@ pub fn plan(snapshot: &Snapshot, cfg: &PlanConfig) -> Plan {
             &idx.site.name,
             "slug",
             format!(
-                "fabric name {:?} is not usable as a Kubernetes label value (lowercase letters, digits and '-', at most 63 characters)",
-                cfg.fabric
+                "fabric name {} is not usable as a Kubernetes label value (lowercase letters, digits and '-', at most 63 characters)",
+                show(&cfg.fabric)
             ),
         );
     }
@@ -189,8 +208,8 @@ pub fn plan(snapshot: &Snapshot, cfg: &PlanConfig) -> Plan {
             &idx.site.name,
             "namespace",
             format!(
-                "namespace {:?} is not \"default\"; Hedgehog's webhooks only accept objects in \"default\"",
-                cfg.namespace
+                "namespace {} is not \"default\"; Hedgehog's webhooks only accept objects in \"default\"",
+                show(&cfg.namespace)
             ),
         );
     }
@@ -232,13 +251,16 @@ fn name_problem(kind: Kind, name: &str) -> Option<NameProblem> {
 pub(crate) struct Builder<'a> {
     pub cfg: &'a PlanConfig,
     pub idx: &'a Index<'a>,
+    /// The switch profiles known to the plan (possibly none).
+    pub profiles: &'a SwitchProfiles,
     pub f: Findings,
     pub objects: Vec<DesiredObject>,
 }
 
 impl Builder<'_> {
-    /// Adds an object when its name is acceptable for `kind`; otherwise records a fatal
-    /// finding against `source` and adds nothing.
+    /// Adds an object when its name is acceptable for `kind` and no string in its spec is
+    /// longer than 1024 characters; otherwise records a fatal finding against `source` and adds
+    /// nothing.
     pub(crate) fn add<T: Serialize>(
         &mut self,
         kind: Kind,
@@ -259,7 +281,7 @@ impl Builder<'_> {
                 source.ids.first().copied().unwrap_or(0),
                 source_name,
                 name_field,
-                format!("{kind} name {name:?} {problem}"),
+                format!("{kind} name {} {problem}", show(name)),
             );
             return false;
         }
@@ -272,11 +294,25 @@ impl Builder<'_> {
                     source.ids.first().copied().unwrap_or(0),
                     source_name,
                     "spec",
-                    format!("{kind} {name:?} cannot be encoded: {e}"),
+                    format!("{kind} {} cannot be encoded: {e}", show(name)),
                 );
                 return false;
             }
         };
+        if let Some((path, len)) = values::long_string(&spec) {
+            self.f.fatal(
+                "field-too-long",
+                &source.object_type,
+                source.ids.first().copied().unwrap_or(0),
+                source_name,
+                &path,
+                format!(
+                    "{kind} {} would carry {len} characters in {path}",
+                    show(name)
+                ),
+            );
+            return false;
+        }
         let mut labels = BTreeMap::new();
         labels.insert(LABEL_FABRIC.to_string(), self.cfg.fabric.clone());
         labels.insert(LABEL_MANAGED_BY.to_string(), "fabsync".to_string());

@@ -836,3 +836,6 @@ fn finding_display_is_one_sentence_naming_object_field_and_reason() {
         "{f}"
     );
 }
+
+mod invalid_ipam;
+mod invalid_wiring;

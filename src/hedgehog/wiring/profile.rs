@@ -1,7 +1,8 @@
 //! The SwitchProfile and ServerProfile kinds of `wiring.githedgehog.com/v1beta1`: ports, port
 //! groups, breakouts, speeds, pipelines and NICs, as upstream declares them.
 //!
-//! Types only: no validation beyond what serde enforces, no IO.
+//! Types, plus the one lookup Hedgehog's switch webhook does in them that fabsync repeats:
+//! whether a port supports a breakout mode ([`SwitchProfileSpec::breakout_problem`]). No IO.
 
 // kube's derive takes repeated `category`/`printcolumn` keys, which this lint misreads.
 #![allow(clippy::duplicated_attributes)]
@@ -198,6 +199,66 @@ pub struct SwitchProfileSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::hedgehog::schema::integer")]
     pub max_ports: Option<u32>,
+}
+
+/// Why a switch profile refuses a port breakout, as Hedgehog's switch webhook decides it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BreakoutProblem {
+    /// The port is not one of the profile's ports.
+    UnknownPort,
+    /// The port's port profile has no breakout modes (or the port has no port profile).
+    NoBreakouts,
+    /// The mode is not one the port supports; these are.
+    Unsupported(Vec<String>),
+}
+
+impl std::fmt::Display for BreakoutProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BreakoutProblem::UnknownPort => {
+                f.write_str("the port is not a port of the switch profile")
+            }
+            BreakoutProblem::NoBreakouts => {
+                f.write_str("the switch profile gives the port no breakout modes")
+            }
+            BreakoutProblem::Unsupported(modes) => {
+                write!(
+                    f,
+                    "the switch profile supports only {} on the port",
+                    modes.join(", ")
+                )
+            }
+        }
+    }
+}
+
+impl SwitchProfileSpec {
+    /// True when the profile lists its ports. Only such a profile can say which breakouts a
+    /// port supports (the simulated cluster's placeholder profiles list none).
+    pub fn has_ports(&self) -> bool {
+        !self.ports.is_empty()
+    }
+
+    /// Why `mode` is not a breakout of `port` on this profile, or `None` when it is: the port
+    /// must exist, its port profile must have breakouts, and the mode must be one of them.
+    pub fn breakout_problem(&self, port: &str, mode: &str) -> Option<BreakoutProblem> {
+        let p = match self.ports.get(port) {
+            Some(p) => p,
+            None => return Some(BreakoutProblem::UnknownPort),
+        };
+        let breakout = p
+            .profile
+            .as_deref()
+            .and_then(|name| self.port_profiles.get(name))
+            .and_then(|pp| pp.breakout.as_ref());
+        match breakout {
+            None => Some(BreakoutProblem::NoBreakouts),
+            Some(b) if b.supported.contains_key(mode) => None,
+            Some(b) => Some(BreakoutProblem::Unsupported(
+                b.supported.keys().cloned().collect(),
+            )),
+        }
+    }
 }
 
 /// A NIC port of a server profile.

@@ -1,11 +1,12 @@
-//! The cable stage of the wiring pass: each cable's ends resolved to fabric interfaces (or a
-//! finding why not), then sorted by the classes of the devices it joins into the connection it
-//! belongs to (fabric, mesh, MCLAG domain, VPC loopback, gateway, server LAG, unbundled). An
-//! external cable is its own connection and is planned at once.
+//! The cable stage of the wiring pass: each cable's ends resolved to fabric interfaces with
+//! usable port names (or a finding why not), then sorted by the classes of the devices it joins
+//! into the connection it belongs to (fabric, mesh, MCLAG domain, VPC loopback, gateway, server
+//! LAG, unbundled). An external cable is its own connection and is planned at once. Before
+//! that, LAG chains are checked: a LAG in a LAG, or a cycle of LAGs, is fatal.
 //!
 //! Pure; the other connections are built from the sorted cables in `connections.rs`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::connections::Conns;
 use super::{DevClass, Devices, End};
@@ -13,7 +14,9 @@ use crate::hedgehog::wiring::{
     BasePortName, ConnExternal, ConnExternalLink, ConnectionSpec, SwitchRole,
 };
 use crate::netbox::model::{Cable, Termination, cf_str};
+use crate::plan::finding::show;
 use crate::plan::index::natural_key;
+use crate::plan::values::{self, Owner};
 use crate::plan::{Builder, SourceRef};
 
 /// The cables of one future connection.
@@ -173,7 +176,7 @@ impl<'a> Sorted<'a> {
                         cable.id,
                         &cable_label(cable),
                         "custom_fields.hedgehog_link",
-                        format!("{other:?} is not mclag-peer or mclag-session"),
+                        format!("{} is not mclag-peer or mclag-session", show(other)),
                     );
                     return;
                 }
@@ -374,9 +377,90 @@ fn resolve_end<'a>(
         );
         return None;
     }
+    let o = Owner {
+        ty: "dcim.interface",
+        id: iface.id,
+        name: &iface.name,
+    };
+    if !values::port_name(&mut b.f, o, &iface.name) {
+        return None;
+    }
     Some(End {
         iface: iface.id,
         device: iface.device.id,
         port: &iface.name,
     })
+}
+
+/// LAG chains of the fabric devices' interfaces: an interface whose `lag` leads back to itself
+/// (through LAGs that are members of LAGs) is fatal `lag-cycle`, each interface of the cycle
+/// once; a LAG interface that is itself a member of a LAG, without a cycle, is fatal
+/// `nested-lag` (Hedgehog bundles server NICs into one level of LAG).
+pub(super) fn check_lags(b: &mut Builder<'_>, class: &BTreeMap<u64, DevClass>) {
+    let idx = b.idx;
+    let parent = |id: u64| {
+        idx.interfaces
+            .get(&id)
+            .and_then(|i| i.lag.as_ref())
+            .map(|l| l.id)
+    };
+    let mut done: BTreeSet<u64> = BTreeSet::new();
+    let mut in_cycle: BTreeSet<u64> = BTreeSet::new();
+    for i in idx.interfaces.values() {
+        if i.lag.is_none() || !class.contains_key(&i.device.id) || done.contains(&i.id) {
+            continue;
+        }
+        let mut path: Vec<u64> = vec![i.id];
+        let mut cur = i.id;
+        while let Some(next) = parent(cur) {
+            if let Some(pos) = path.iter().position(|p| *p == next) {
+                in_cycle.extend(&path[pos..]);
+                break;
+            }
+            if done.contains(&next) {
+                break;
+            }
+            path.push(next);
+            cur = next;
+        }
+        done.extend(path);
+    }
+    let lag_name = |id: u64| {
+        parent(id)
+            .and_then(|p| idx.interfaces.get(&p))
+            .map_or("", |l| l.name.as_str())
+    };
+    for &id in &in_cycle {
+        let iface = idx.interfaces[&id];
+        b.f.fatal(
+            "lag-cycle",
+            "dcim.interface",
+            id,
+            &iface.name,
+            "lag",
+            format!(
+                "its LAG {} leads back to it through the LAGs' own lag fields; a LAG cannot contain itself",
+                show(lag_name(id))
+            ),
+        );
+    }
+    for i in idx.interfaces.values() {
+        if i.is_lag()
+            && i.lag.is_some()
+            && class.contains_key(&i.device.id)
+            && !in_cycle.contains(&i.id)
+        {
+            b.f.fatal(
+                "nested-lag",
+                "dcim.interface",
+                i.id,
+                &i.name,
+                "lag",
+                format!(
+                    "LAG interface is a member of LAG #{}; Hedgehog has no LAG of LAGs",
+                    i.lag.as_ref().map_or(0, |l| l.id)
+                ),
+            );
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The connection stage of the wiring pass: Connection objects from the sorted cables (fabric,
 //! mesh, MCLAG domain, VPC loopback, gateway, unbundled, and server LAGs as bundled / ESLAG /
-//! MCLAG with their limits), then the one-port-one-connection check over all of them.
+//! MCLAG with their limits), the check that every MCLAG group has its domain, then the
+//! one-port-one-connection check over all of them.
 //!
 //! Pure; which cable belongs to which connection is decided in `cables.rs`.
 
@@ -10,7 +11,8 @@ use super::cables::{Pending, Sorted};
 use super::{Devices, End};
 use crate::hedgehog::Kind;
 use crate::hedgehog::wiring::*;
-use crate::netbox::model::Interface;
+use crate::netbox::model::{Interface, cf_str};
+use crate::plan::finding::show;
 use crate::plan::index::natural_key;
 use crate::plan::{Builder, SourceRef};
 
@@ -99,6 +101,8 @@ impl Conns {
     pub(super) fn plan_sorted(&mut self, b: &mut Builder<'_>, devs: &Devices, sorted: Sorted<'_>) {
         self.fabric(b, devs, sorted.fabric);
         self.mesh(b, devs, sorted.mesh);
+        let cabled_pairs: BTreeSet<(u64, u64)> = sorted.mclag_domain.keys().copied().collect();
+        check_mclag_groups(b, devs, &cabled_pairs);
         self.mclag_domains(b, devs, sorted.mclag_domain);
         self.loopbacks(b, devs, sorted.loopback);
         self.gateways(b, devs, sorted.gateway);
@@ -285,6 +289,60 @@ impl Conns {
             for (s, _) in &p.links {
                 self.of_server_iface.insert(s.iface, name.clone());
             }
+        }
+    }
+}
+
+/// Every MCLAG redundancy group needs its MCLAG domain: exactly two switches with at least one
+/// cable between them (`cabled_pairs`, in name order; a domain missing its peer or session
+/// link is `incomplete-mclag-domain`). Otherwise fatal `mclag-without-domain` on each member,
+/// on the field that put it in the group.
+fn check_mclag_groups(b: &mut Builder<'_>, devs: &Devices, cabled_pairs: &BTreeSet<(u64, u64)>) {
+    let mut members: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    for (&sw, g) in &devs.group_of {
+        if devs.groups[g].type_ == RedundancyType::Mclag {
+            members.entry(g.as_str()).or_default().push(sw);
+        }
+    }
+    for (g, sws) in members {
+        let reason = match sws.as_slice() {
+            [x, y] => {
+                let (x, y) = if devs.name_of(*x) <= devs.name_of(*y) {
+                    (*x, *y)
+                } else {
+                    (*y, *x)
+                };
+                if cabled_pairs.contains(&(x, y)) {
+                    continue;
+                }
+                format!(
+                    "MCLAG group {} has no MCLAG domain: no mclag-peer or mclag-session cable joins {} and {}",
+                    show(g),
+                    devs.name_of(x),
+                    devs.name_of(y)
+                )
+            }
+            _ => format!(
+                "MCLAG group {} has {} switch(es); an MCLAG domain joins exactly 2 with mclag-peer and mclag-session cables",
+                show(g),
+                sws.len()
+            ),
+        };
+        for sw in sws {
+            let d = b.idx.devices[&sw];
+            let field = if cf_str(&d.custom_fields, "hedgehog_redundancy_group").is_some() {
+                "custom_fields.hedgehog_redundancy_group"
+            } else {
+                "virtual_chassis"
+            };
+            b.f.fatal(
+                "mclag-without-domain",
+                "dcim.device",
+                sw,
+                devs.name_of(sw),
+                field,
+                reason.clone(),
+            );
         }
     }
 }

@@ -1,5 +1,7 @@
 //! The device stages of the wiring pass: which devices are fabric members (class by role, name,
-//! name collisions), their redundancy groups (→ SwitchGroup) and the Switch and Server objects.
+//! name collisions), their redundancy groups (→ SwitchGroup) and the Switch and Server objects,
+//! with the checks of the device values that go into them (description and serial lengths,
+//! profile names, IPv4 custom fields, breakout ports and modes).
 //!
 //! Pure; cables are `cables.rs` and `connections.rs`.
 
@@ -7,10 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{DevClass, Devices};
 use crate::hedgehog::Kind;
-use crate::hedgehog::names::normalised;
+use crate::hedgehog::names::{check_name, normalised};
 use crate::hedgehog::wiring::*;
-use crate::netbox::model::{Device, cf_int, cf_str};
+use crate::netbox::model::{Device, Interface, cf_int, cf_str};
+use crate::plan::finding::{cut, show};
 use crate::plan::index::Index;
+use crate::plan::values::{self, DESCRIPTION_MAX, Owner, SERIAL_MAX};
 use crate::plan::{Builder, SourceRef};
 
 /// A redundancy group named by its switches.
@@ -58,8 +62,8 @@ pub(super) fn classify(b: &mut Builder<'_>) -> Devices {
                 &idx.device_label(d.id),
                 field,
                 format!(
-                    "role {:?} is not a Hedgehog role (spine, server-leaf, leaf, border-leaf, mixed-leaf, virtual-edge, server, external, gateway); the device is not part of the fabric",
-                    role.unwrap_or_default()
+                    "role {} is not a Hedgehog role (spine, server-leaf, leaf, border-leaf, mixed-leaf, virtual-edge, server, external, gateway); the device is not part of the fabric",
+                    show(role.unwrap_or_default())
                 ),
             );
             continue;
@@ -88,7 +92,10 @@ pub(super) fn classify(b: &mut Builder<'_>) -> Devices {
         .any(|c| *c == DevClass::Switch(SwitchRole::Spine));
     for (norm, set) in &by_normalised {
         if set.len() > 1 {
-            let all: Vec<String> = set.iter().map(|(n, id)| format!("{n:?} (#{id})")).collect();
+            let all: Vec<String> = set
+                .iter()
+                .map(|(n, id)| format!("{} (#{id})", show(n)))
+                .collect();
             for (n, id) in set {
                 b.f.fatal(
                     "name-collision",
@@ -96,7 +103,7 @@ pub(super) fn classify(b: &mut Builder<'_>) -> Devices {
                     *id,
                     n,
                     "name",
-                    format!("device names {} all normalise to {norm:?}; rename them so they differ as Kubernetes names", all.join(", ")),
+                    format!("device names {} all normalise to {}; rename them so they differ as Kubernetes names", all.join(", "), show(norm)),
                 );
             }
         }
@@ -187,7 +194,7 @@ fn redundancy_type(b: &mut Builder<'_>, id: u64, d: &Device) -> Option<Redundanc
             id,
             &b.idx.device_label(id),
             "custom_fields.hedgehog_redundancy_type",
-            format!("{t:?} is not a redundancy type (eslag or mclag)"),
+            format!("{} is not a redundancy type (eslag or mclag)", show(t)),
         );
     }
     parsed
@@ -204,23 +211,104 @@ pub(super) fn plan_devices(b: &mut Builder<'_>, devs: &Devices) {
     }
 }
 
-/// The device type's slug and its `hedgehog_profile`, and the trimmed description of `d`.
-fn profile_and_description<'a>(
-    idx: &Index<'a>,
-    d: &Device,
-) -> (Option<String>, Option<&'a str>, Option<String>) {
-    let (dt_slug, dt) = idx.device_type(d);
-    let profile_cf = dt.and_then(|t| cf_str(&t.custom_fields, "hedgehog_profile"));
-    let description = Some(d.description.trim().to_string()).filter(|s| !s.is_empty());
-    (dt_slug, profile_cf, description)
+/// The profile of device `d`: the device type's `hedgehog_profile`, else (for switches, with
+/// `slug_fallback`) the device type slug; `None` when there is none or it is not a profile name
+/// (a fatal finding on the device type).
+fn profile(b: &mut Builder<'_>, d: &Device, slug_fallback: bool) -> Option<String> {
+    let (dt_slug, dt) = b.idx.device_type(d);
+    let (value, field) = match dt.and_then(|t| cf_str(&t.custom_fields, "hedgehog_profile")) {
+        Some(p) => (p.to_string(), "custom_fields.hedgehog_profile"),
+        None if slug_fallback => (dt_slug?, "slug"),
+        None => return None,
+    };
+    let brief = &d.device_type;
+    let label = match dt {
+        Some(t) if !t.model.is_empty() => t.model.clone(),
+        Some(t) => t.slug.clone(),
+        None => brief
+            .name
+            .clone()
+            .or_else(|| brief.slug.clone())
+            .unwrap_or_else(|| format!("#{}", brief.id)),
+    };
+    let owner = Owner {
+        ty: "dcim.devicetype",
+        id: d.device_type.id,
+        name: &label,
+    };
+    values::profile_name(&mut b.f, owner, field, &value).then_some(value)
+}
+
+/// The trimmed description of device `d` (`None` when empty, or too long: a fatal finding).
+fn description(b: &mut Builder<'_>, o: Owner<'_>, d: &Device) -> Option<String> {
+    let text = d.description.trim();
+    (!text.is_empty() && values::within(&mut b.f, o, "description", text, DESCRIPTION_MAX))
+        .then(|| text.to_string())
+}
+
+/// An IPv4 prefix of switch `d` for the spec (`/32` only when `host`): the value when it is
+/// one, else `None` after a fatal finding on `field`.
+fn switch_ip(
+    b: &mut Builder<'_>,
+    o: Owner<'_>,
+    field: &str,
+    value: Option<&str>,
+    host: bool,
+) -> Option<String> {
+    let v = value?;
+    values::ipv4_prefix(&mut b.f, o, field, v, host).map(|_| v.to_string())
+}
+
+/// The breakout of switch port `iface` when it has one and both the port name and the mode
+/// are usable (and, when the switch profile `profile` is known with its ports, the profile
+/// supports the mode on that port); `None` otherwise, after a fatal finding for a bad one.
+fn breakout(b: &mut Builder<'_>, iface: &Interface, profile: Option<&str>) -> Option<String> {
+    let mode = cf_str(&iface.custom_fields, "hedgehog_breakout")?;
+    let o = Owner {
+        ty: "dcim.interface",
+        id: iface.id,
+        name: &iface.name,
+    };
+    const FIELD: &str = "custom_fields.hedgehog_breakout";
+    if !values::port_name(&mut b.f, o, &iface.name)
+        || !values::breakout_form(&mut b.f, o, FIELD, mode)
+    {
+        return None;
+    }
+    let known = profile.and_then(|p| b.profiles.get(p).map(|spec| (p, spec)));
+    if let Some((name, spec)) = known.filter(|(_, spec)| spec.has_ports())
+        && let Some(problem) = spec.breakout_problem(&iface.name, mode)
+    {
+        o.fatal(
+            &mut b.f,
+            "invalid-breakout",
+            FIELD,
+            format!(
+                "breakout {} of port {}: {problem} (switch profile {})",
+                show(mode),
+                show(&iface.name),
+                show(name)
+            ),
+        );
+        return None;
+    }
+    Some(mode.to_string())
 }
 
 fn plan_switch(b: &mut Builder<'_>, devs: &Devices, id: u64, role: SwitchRole) {
     let idx = b.idx;
     let d = idx.devices[&id];
     let name = &devs.names[&id];
-    let (dt_slug, profile_cf, description) = profile_and_description(idx, d);
-    let profile = profile_cf.map(str::to_string).or(dt_slug);
+    let o = Owner {
+        ty: "dcim.device",
+        id,
+        name,
+    };
+    let profile = profile(b, d, true);
+    let description = description(b, o, d);
+    let ip = d.primary_ip4.as_ref().map(|ip| ip.address.as_str());
+    let vtep = cf_str(&d.custom_fields, "hedgehog_vtep_ip");
+    let protocol = cf_str(&d.custom_fields, "hedgehog_protocol_ip");
     let mut spec = SwitchSpec {
         role,
         description,
@@ -229,9 +317,9 @@ fn plan_switch(b: &mut Builder<'_>, devs: &Devices, id: u64, role: SwitchRole) {
         redundancy: None,
         vlan_namespaces: Vec::new(),
         asn: None,
-        ip: d.primary_ip4.as_ref().map(|ip| ip.address.clone()),
-        vtep_ip: cf_str(&d.custom_fields, "hedgehog_vtep_ip").map(str::to_string),
-        protocol_ip: cf_str(&d.custom_fields, "hedgehog_protocol_ip").map(str::to_string),
+        ip: switch_ip(b, o, "primary_ip4", ip, false),
+        vtep_ip: switch_ip(b, o, "custom_fields.hedgehog_vtep_ip", vtep, true),
+        protocol_ip: switch_ip(b, o, "custom_fields.hedgehog_protocol_ip", protocol, true),
         port_group_speeds: BTreeMap::new(),
         port_speeds: BTreeMap::new(),
         port_breakouts: BTreeMap::new(),
@@ -244,16 +332,24 @@ fn plan_switch(b: &mut Builder<'_>, devs: &Devices, id: u64, role: SwitchRole) {
         link_flap_err_disable: None,
     };
     spec.asn = switch_asn(b, id, name, d);
-    if let Some(g) = devs.group_of.get(&id) {
+    // A group without a usable name has its finding from the SwitchGroup; the switch does not
+    // name it.
+    if let Some(g) = devs
+        .group_of
+        .get(&id)
+        .filter(|g| check_name(Kind::SwitchGroup, g).is_ok())
+    {
         spec.groups = vec![g.clone()];
         spec.redundancy = Some(SwitchRedundancy {
             group: Some(g.clone()),
             type_: Some(devs.groups[g].type_),
         });
     }
+    let serial = d.serial.trim();
     let mut boot = SwitchBoot {
         mac: None,
-        serial: Some(d.serial.trim().to_string()).filter(|s| !s.is_empty()),
+        serial: (!serial.is_empty() && values::within(&mut b.f, o, "serial", serial, SERIAL_MAX))
+            .then(|| serial.to_string()),
     };
     for iface in idx
         .interfaces_by_device
@@ -264,9 +360,8 @@ fn plan_switch(b: &mut Builder<'_>, devs: &Devices, id: u64, role: SwitchRole) {
         if iface.name == "M1" && boot.mac.is_none() {
             boot.mac = idx.mac_of_interface(iface);
         }
-        if let Some(bo) = cf_str(&iface.custom_fields, "hedgehog_breakout") {
-            spec.port_breakouts
-                .insert(iface.name.clone(), bo.to_string());
+        if let Some(bo) = breakout(b, iface, spec.profile.as_deref()) {
+            spec.port_breakouts.insert(iface.name.clone(), bo);
         }
     }
     if !boot.is_empty() {
@@ -300,7 +395,7 @@ fn switch_asn(b: &mut Builder<'_>, id: u64, name: &str, d: &Device) -> Option<u3
             "custom_fields.hedgehog_asn",
             format!(
                 "{} is not an ASN (0–4294967295)",
-                d.custom_fields["hedgehog_asn"]
+                cut(&d.custom_fields["hedgehog_asn"].to_string(), 60)
             ),
         );
     }
@@ -310,10 +405,14 @@ fn switch_asn(b: &mut Builder<'_>, id: u64, name: &str, d: &Device) -> Option<u3
 fn plan_server(b: &mut Builder<'_>, devs: &Devices, id: u64) {
     let d = b.idx.devices[&id];
     let name = &devs.names[&id];
-    let (_, profile_cf, description) = profile_and_description(b.idx, d);
+    let o = Owner {
+        ty: "dcim.device",
+        id,
+        name,
+    };
     let spec = ServerSpec {
-        description,
-        profile: profile_cf.map(str::to_string),
+        description: description(b, o, d),
+        profile: profile(b, d, false),
     };
     b.add(
         Kind::Server,

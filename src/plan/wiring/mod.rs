@@ -1,7 +1,7 @@
 //! Wiring rules: NetBox devices → Switch / Server / SwitchGroup, cables → Connections grouped by
 //! explicit intent (LAG interfaces, roles, redundancy groups), with the findings for bad input
-//! (unknown roles, bad names, cables leaving the fabric, ports in two connections, ESLAG
-//! limits, LAG members on different servers).
+//! (unknown roles, bad names and values, cables leaving the fabric, ports in two connections,
+//! ESLAG limits, MCLAG groups without a domain, LAG members on different servers, LAG cycles).
 //!
 //! Pure; IPAM-derived kinds (VLANNamespace, VPC, External …) are `plan/ipam.rs`.
 
@@ -90,12 +90,13 @@ impl Devices {
 }
 
 /// Plans the wiring kinds, stage by stage: devices (classes, names), redundancy groups,
-/// switches and servers, cables sorted into connections, the connections, and the
-/// one-port-one-connection check.
+/// switches and servers, LAG chains, cables sorted into connections, the connections (with each
+/// MCLAG group's domain), and the one-port-one-connection check.
 pub(crate) fn plan_wiring(b: &mut Builder<'_>) -> Wiring {
     let mut devs = devices::classify(b);
     devices::redundancy_groups(b, &mut devs);
     devices::plan_devices(b, &devs);
+    cables::check_lags(b, &devs.class);
     let mut conns = Conns::default();
     let sorted = cables::sort_cables(b, &devs, &mut conns);
     conns.plan_sorted(b, &devs, sorted);
