@@ -199,6 +199,25 @@ impl Target<'_> {
         Ok(live)
     }
 
+    /// The cluster's SwitchProfiles by name (the port and breakout data the planner checks
+    /// breakouts against); none when the cluster serves no SwitchProfile kind.
+    pub async fn switch_profiles(&self) -> Result<crate::plan::SwitchProfiles, EngineError> {
+        let ar = Kind::SwitchProfile.api_resource();
+        let objects = match self.cluster.list(&ar, &self.cfg.namespace, "").await {
+            Ok(o) => o,
+            Err(ClusterError::MissingKind { .. }) => return Ok(Default::default()),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(objects
+            .into_iter()
+            .filter_map(|o| {
+                let name = o.metadata.name.clone()?;
+                let spec = serde_json::from_value(o.data.get("spec")?.clone()).ok()?;
+                Some((name, spec))
+            })
+            .collect())
+    }
+
     /// Full objects by name (one list per kind when many, else gets).
     pub async fn fetch_full(
         &self,

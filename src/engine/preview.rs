@@ -8,7 +8,7 @@ use super::content::{FieldChange, field_changes, unified_diff};
 use super::diff::Target;
 use super::guard::{self, HeldDeletes};
 use super::{Engine, EngineError};
-use crate::plan::{Finding, PlanConfig, plan};
+use crate::plan::{Finding, PlanConfig, plan_with_profiles};
 use crate::store::{Action, StatusEvent};
 
 /// A change the preview found.
@@ -76,12 +76,19 @@ impl Engine {
             .client
             .read_fabric(cfg.site_slug(), cfg.tag.as_deref())
             .await?;
-        let plan = plan(
+        let target = Target {
+            engine: self,
+            cfg: &cfg,
+            cluster: &cluster,
+        };
+        let profiles = target.switch_profiles().await?;
+        let plan = plan_with_profiles(
             &snapshot,
             &PlanConfig {
                 fabric: cfg.name.clone(),
                 namespace: cfg.namespace.clone(),
             },
+            &profiles,
         );
         let findings: Vec<FindingView> = plan.findings.iter().map(FindingView::from).collect();
         if plan.has_fatal() {
@@ -93,11 +100,6 @@ impl Engine {
                 held: None,
             });
         }
-        let target = Target {
-            engine: self,
-            cfg: &cfg,
-            cluster: &cluster,
-        };
         let live = target.observe().await?;
         let baseline = self.store.observed(&cfg.name)?;
         let mut items = target.diff(&plan.objects, &live, &baseline).await?;

@@ -19,7 +19,7 @@ use super::read::ChangeCheck;
 use super::summary::Summary;
 use super::{Engine, EngineError, NetboxConn, RunParams, RunReport};
 use crate::config::FabricConfig;
-use crate::plan::{Finding, PlanConfig, plan};
+use crate::plan::{Finding, PlanConfig, plan_with_profiles};
 use crate::store::{ConnectionState, RunStep, StatusEvent, Trigger};
 
 /// Everything a run accumulates, so a failure can still be recorded in full.
@@ -260,14 +260,16 @@ impl RunCx<'_> {
         let read = self.read(st).instrument(stage_span(RunStep::Read)).await?;
 
         self.enter(st, RunStep::Plan)?;
+        let profiles = self.target.switch_profiles().await?;
         let plan = {
             let _span = stage_span(RunStep::Plan).entered();
-            plan(
+            plan_with_profiles(
                 &read.snapshot,
                 &PlanConfig {
                     fabric: cfg.name.clone(),
                     namespace: cfg.namespace.clone(),
                 },
+                &profiles,
             )
         };
         self.cache_snapshot(st, read);

@@ -851,3 +851,56 @@ async fn a_failed_preflight_lists_every_object_as_not_applied() {
         );
     }
 }
+
+/// A run checks breakouts against the cluster's SwitchProfiles: a mode the switch's profile does
+/// not offer on that port is a finding naming the NetBox interface, and nothing is written.
+#[tokio::test(start_paused = true)]
+async fn a_breakout_the_switch_profile_lacks_stops_the_run() {
+    use kube::api::{Api, DynamicObject, Patch, PatchParams};
+    let w = world().await;
+    assert_eq!(sync(&w).await.phase, Phase::Success);
+    let switch = objects(&w, Kind::Switch).await["leaf-01"].clone();
+    let profile = switch["spec"]["profile"].as_str().unwrap().to_string();
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(w.kube(), "default", &Kind::SwitchProfile.api_resource());
+    api.patch(
+        &profile,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {
+            "ports": {"E1/1": {"nos": "Ethernet0", "label": "1", "profile": "SFP28-25G"}},
+            "portProfiles": {"SFP28-25G": {"speed": {"default": "25G", "supported": ["10G", "25G"]}}}
+        }})),
+    )
+    .await
+    .unwrap();
+    let ifaces: Vec<serde_json::Value> = w
+        .netbox_client()
+        .list(
+            "dcim/interfaces",
+            &[
+                ("device", "leaf-01".to_string()),
+                ("name", "E1/1".to_string()),
+            ],
+        )
+        .await
+        .unwrap();
+    netbox_patch(
+        &w,
+        "dcim/interfaces",
+        ifaces[0]["id"].as_u64().unwrap(),
+        json!({"custom_fields": {"hedgehog_breakout": "4x25G"}}),
+    )
+    .await;
+    let mark = w.apiserver.log().len();
+    let r = sync(&w).await;
+    assert_eq!(r.phase, Phase::Failure);
+    let e = r.error.unwrap();
+    assert_eq!(e.kind(), "invalid_data", "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("dcim.interface") && msg.contains("hedgehog_breakout"),
+        "{msg}"
+    );
+    assert!(msg.contains(&profile), "{msg}");
+    assert_no_writes(&w, mark);
+}
