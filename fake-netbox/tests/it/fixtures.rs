@@ -1,6 +1,7 @@
 //! Fixture presets: the VLAB default in NetBox terms (docs/netbox-model.md), sizes of the large
-//! and xlarge presets, determinism from the seed, the JSON fixture round trip, change records of a
-//! fixture load, and clear errors for bad fixtures and specs.
+//! and xlarge presets, determinism from the seed, golden hashes of single-fabric documents and
+//! their loads, the JSON fixture round trip, change records of a fixture load, and clear errors
+//! for bad fixtures and specs.
 
 use std::collections::BTreeMap;
 
@@ -465,4 +466,97 @@ async fn mesh_fabrics_have_leaf_to_leaf_cables() {
         leaf_to_leaf, 4,
         "2 mesh links to each of the 2 other leaves"
     );
+}
+
+/// SHA-256 of a JSON value as compact JSON.
+fn sha(v: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(serde_json::to_string(v).unwrap().as_bytes()))
+}
+
+#[tokio::test(start_paused = true)]
+async fn single_fabric_documents_keep_their_golden_bytes() {
+    // Recorded from the generator before documents could hold several fabrics: a single spec
+    // still yields exactly these documents, and loads into exactly the same data and change log.
+    let documents = [
+        (
+            "vlab/0",
+            Fixture::Vlab,
+            0,
+            "25a95265f6e2cdbcbf764a876c19e594f9b922fe82e9bc17475ab3da515cf26b",
+        ),
+        (
+            "vlab/7",
+            Fixture::Vlab,
+            7,
+            "a0fd2bcafaebbcda42d4e2e279eb22b72b5ab07b74da525f508ffe29d0e30a0d",
+        ),
+        (
+            "mesh/3",
+            Fixture::Spec(FabricSpec::mesh()),
+            3,
+            "62559df1a75762b9f82f201cd31b507a008a92948beb5b716179a3a2a7cf7dca",
+        ),
+        (
+            "large/0",
+            Fixture::Large,
+            0,
+            "f8facf4d0efb6d018103c74ab235ea16ea88c44c3a47eff1a2affc9547e35aff",
+        ),
+        (
+            "xlarge/0",
+            Fixture::Xlarge,
+            0,
+            "1d9b2c50d7303cb13b2e6729a4540ebd377723881c4c2f77712a0e7ff20052b3",
+        ),
+    ];
+    for (name, fixture, seed, want) in documents {
+        let doc = fixture
+            .document(seed)
+            .unwrap()
+            .expect("a generated document");
+        assert_eq!(sha(&doc), want, "document {name}");
+    }
+    let loaded = [
+        (
+            "vlab",
+            Fixture::Vlab,
+            "b7ebee66697d5886a0f250e070f503e7fa16da278f744bb1113c6b2d1a276d78",
+            (
+                582,
+                "6cb004647d1dd4ebf54d4c2f4b4867fa7cddf3c7b987a26ba35f96944cc641a5",
+            ),
+        ),
+        (
+            "large",
+            Fixture::Large,
+            "cadbda43c1dd808322292ca797e8d7f44b90e34bc4826b3a2b876f1c108d63a9",
+            (
+                7957,
+                "3fc386c5e9a702364abe262b3fd055292afc0fe7f7bd9ad4c9ec93b3a923e80a",
+            ),
+        ),
+    ];
+    for (name, fixture, want_export, want_changes) in loaded {
+        let nb = fake(fixture);
+        let c = Client::new(&nb);
+        let mut changes = Vec::new();
+        let mut url = "/api/core/object-changes/?ordering=id&limit=1000".to_string();
+        loop {
+            let r = c.get(&url).await;
+            assert_eq!(r.status, 200, "{url}");
+            changes.extend(r.results().iter().cloned());
+            match r.json["next"].as_str().and_then(|n| n.split_once("/api/")) {
+                Some((_, rest)) => url = format!("/api/{rest}"),
+                None => break,
+            }
+        }
+        assert_eq!(sha(&nb.export()), want_export, "export of {name}");
+        let got = (changes.len(), sha(&Value::Array(changes)));
+        assert_eq!(
+            (got.0, got.1.as_str()),
+            want_changes,
+            "change log of {name}"
+        );
+    }
 }
