@@ -46,8 +46,8 @@ use rand_chacha::ChaCha8Rng;
 
 pub use client::{BoxError, ClientService};
 pub use faults::{FaultKind, FaultRule, Faults, Mutation};
-pub use fixture::FixtureError;
 pub use fixture::spec::{FabricSpec, ServerSpec, SwitchProfile};
+pub use fixture::{FixtureError, MAX_FABRICS};
 pub use log::{LogEntry, RequestLog};
 
 /// Wall-clock source (see ARCHITECTURE.md). The default is simulated: 2026-01-01T00:00:00Z plus
@@ -73,6 +73,12 @@ pub enum Fixture {
     /// [`FabricSpec::xlarge`].
     Xlarge,
     Spec(FabricSpec),
+    /// Several fabrics (1 to [`MAX_FABRICS`]), each its own site, in one NetBox: tags, custom
+    /// fields, manufacturers, platform, roles and device types exist once; each fabric keeps the
+    /// device names a single fabric has, and its VPC numbers (VRF names, RDs), prefixes, IP and
+    /// MAC addresses, ASNs and communities are moved by its index so no two fabrics share one
+    /// (the first fabric keeps a single fabric's). One spec loads exactly as [`Fixture::Spec`].
+    Specs(Vec<FabricSpec>),
     /// A fixture document (`fake-netbox-fixture/1`, described in the README), e.g. one
     /// `GET /__fake/export` returned.
     Json(serde_json::Value),
@@ -81,15 +87,24 @@ pub enum Fixture {
 impl Fixture {
     /// The fixture document this fixture loads (`None` for [`Fixture::Empty`]).
     pub fn document(&self, seed: u64) -> Result<Option<serde_json::Value>, FakeNetBoxError> {
-        let spec = match self {
+        let preset = match self {
             Fixture::Empty => return Ok(None),
             Fixture::Json(v) => return Ok(Some(v.clone())),
+            Fixture::Specs(specs) => {
+                return fixture::generate_many(specs, seed)
+                    .map(Some)
+                    .map_err(FakeNetBoxError::Spec);
+            }
+            Fixture::Spec(s) => {
+                return fixture::generate(s, seed)
+                    .map(Some)
+                    .map_err(FakeNetBoxError::Spec);
+            }
             Fixture::Vlab => FabricSpec::vlab(),
             Fixture::Large => FabricSpec::large(),
             Fixture::Xlarge => FabricSpec::xlarge(),
-            Fixture::Spec(s) => s.clone(),
         };
-        fixture::generate(&spec, seed)
+        fixture::generate(&preset, seed)
             .map(Some)
             .map_err(FakeNetBoxError::Spec)
     }

@@ -9,6 +9,7 @@ mod deletes;
 mod details;
 mod faults;
 mod fixtures;
+mod multi_fabric;
 mod openapi;
 mod pynetbox;
 mod samples;
