@@ -7,6 +7,7 @@
 mod commands;
 pub mod ops;
 pub mod serve;
+pub mod simulate;
 pub mod validate;
 
 use std::process::ExitCode;
@@ -62,6 +63,10 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Prove every sync workflow end to end and write an evidence bundle; exit 0 only if every requirement is PROVEN.
     Validate(validate::ValidateArgs),
+    /// Randomized deterministic simulation: seeds of random edits, faults and crashes against
+    /// fabsync replicas on virtual time, checking the invariants after every step; exit 1 when a
+    /// seed breaks one (it prints the command that replays it).
+    Simulate(simulate::SimulateArgs),
 }
 
 /// Entry point of the binary: parses `std::env::args` and runs the command.
@@ -90,6 +95,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Runs(args) => ops::runs(args),
         Command::Serve(args) => serve::serve(args),
         Command::Validate(args) => validate::validate(args),
+        Command::Simulate(args) => simulate::simulate(args),
     }
 }
 

@@ -32,6 +32,7 @@ use crate::scheduler::Fence;
 use crate::store::{Counts, Phase, RunEnd, RunObject, Store, Trigger};
 pub use connector::{Connector, NetboxConn, RealConnector};
 pub use error::EngineError;
+pub use lock::LOCK_TTL;
 pub use preview::{FindingView, Preview, PreviewItem};
 
 /// What starts a run.

@@ -95,6 +95,9 @@ pub fn lease_name(fabric: &str) -> String {
 enum Attempt {
     Held,
     HeldBy(String),
+    /// A conditional write lost to a concurrent one (possibly this replica's own renewal):
+    /// read the Lease again.
+    Raced,
 }
 
 impl Leases {
@@ -152,7 +155,13 @@ impl Leases {
             return Err("no lease entry".into());
         };
         let started = Instant::now();
-        match self.try_acquire(fabric).await {
+        let mut result = self.try_acquire(fabric).await;
+        if let Ok(Attempt::Raced) = result {
+            // Who won? When it was this replica (the renewal loop and a run's acquisition at
+            // once), it holds the Lease.
+            result = self.try_acquire(fabric).await;
+        }
+        match result {
             Ok(Attempt::Held) => {
                 let until = started + self.inner.cfg.duration - self.inner.cfg.safety_margin;
                 *fence.lock().unwrap() = Some(until);
@@ -161,6 +170,10 @@ impl Leases {
             Ok(Attempt::HeldBy(holder)) => {
                 *fence.lock().unwrap() = None;
                 Err(holder)
+            }
+            Ok(Attempt::Raced) => {
+                *fence.lock().unwrap() = None;
+                Err("another replica (it wrote the Lease at the same moment)".into())
             }
             Err(e) => {
                 // Could not reach the cluster: keep the fence until it expires on its own.
@@ -203,9 +216,7 @@ impl Leases {
             };
             return match api.create(&PostParams::default(), &lease).await {
                 Ok(_) => Ok(Attempt::Held),
-                Err(kube::Error::Api(s)) if s.code == 409 => {
-                    Ok(Attempt::HeldBy("another replica".into()))
-                }
+                Err(kube::Error::Api(s)) if s.code == 409 => Ok(Attempt::Raced),
                 Err(e) => Err(e.to_string()),
             };
         };
@@ -232,9 +243,7 @@ impl Leases {
         // Conditional on the resourceVersion we read: a concurrent taker makes this a 409.
         match api.replace(&name, &PostParams::default(), &lease).await {
             Ok(_) => Ok(Attempt::Held),
-            Err(kube::Error::Api(s)) if s.code == 409 => Ok(Attempt::HeldBy(
-                "another replica (it took the lease first)".into(),
-            )),
+            Err(kube::Error::Api(s)) if s.code == 409 => Ok(Attempt::Raced),
             Err(e) => Err(e.to_string()),
         }
     }

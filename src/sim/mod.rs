@@ -114,21 +114,25 @@ impl SimConnector {
 
     /// A kube client for the world's cluster presenting `token`.
     pub fn kube_client(&self, token: &str) -> kube::Client {
-        let auth =
-            HeaderValue::from_str(&format!("Bearer {token}")).expect("tokens are header-safe");
-        let svc = ServiceBuilder::new()
-            .map_request(move |mut req: http::Request<kube::client::Body>| {
-                req.headers_mut()
-                    .insert(http::header::AUTHORIZATION, auth.clone());
-                req.headers_mut().insert(
-                    http::header::USER_AGENT,
-                    HeaderValue::from_static(PERSON_USER_AGENT),
-                );
-                req
-            })
-            .service(self.apiserver.client_service());
-        kube::Client::new(svc, "default")
+        person_client(&self.apiserver, token)
     }
+}
+
+/// A kube client for `apiserver` as a person with kubectl reaches it, presenting `token`.
+pub fn person_client(apiserver: &FakeApiServer, token: &str) -> kube::Client {
+    let auth = HeaderValue::from_str(&format!("Bearer {token}")).expect("tokens are header-safe");
+    let svc = ServiceBuilder::new()
+        .map_request(move |mut req: http::Request<kube::client::Body>| {
+            req.headers_mut()
+                .insert(http::header::AUTHORIZATION, auth.clone());
+            req.headers_mut().insert(
+                http::header::USER_AGENT,
+                HeaderValue::from_static(PERSON_USER_AGENT),
+            );
+            req
+        })
+        .service(apiserver.client_service());
+    kube::Client::new(svc, "default")
 }
 
 impl Connector for SimConnector {
@@ -218,6 +222,22 @@ pub fn sim_fabric(cfg: &WorldConfig) -> FabricConfig {
     }
 }
 
+/// A simulated cluster: a fake apiserver with our CRDs and Hedgehog's admission rules, on the
+/// world's clock.
+pub fn sim_cluster(seed: u64, clock: &SharedClock, log_bodies: bool) -> FakeApiServer {
+    let mut api = FakeApiServer::builder()
+        .token(CLUSTER_TOKEN)
+        .admin_token(ADMIN_TOKEN)
+        .seed(seed)
+        .clock(as_fn(clock))
+        .log_bodies(log_bodies)
+        .admission(Arc::new(crate::hedgehog::admission::HedgehogAdmission));
+    for kind in Kind::ALL {
+        api = api.crd(serde_json::to_value(kind.crd()).expect("CRDs serialize"));
+    }
+    api.build()
+}
+
 impl World {
     /// Builds a world. Must run inside a tokio runtime (the clock is tokio's).
     pub fn new(cfg: WorldConfig) -> World {
@@ -226,17 +246,7 @@ impl World {
         } else {
             Arc::new(SimClock::at_default_epoch())
         };
-        let mut api = FakeApiServer::builder()
-            .token(CLUSTER_TOKEN)
-            .admin_token(ADMIN_TOKEN)
-            .seed(cfg.seed)
-            .clock(as_fn(&clock))
-            .log_bodies(cfg.log_bodies)
-            .admission(Arc::new(crate::hedgehog::admission::HedgehogAdmission));
-        for kind in Kind::ALL {
-            api = api.crd(serde_json::to_value(kind.crd()).expect("CRDs serialize"));
-        }
-        let apiserver = api.build();
+        let apiserver = sim_cluster(cfg.seed, &clock, cfg.log_bodies);
         let netbox = FakeNetBox::builder()
             .token(NETBOX_TOKEN)
             .admin_token(NETBOX_ADMIN_TOKEN)

@@ -22,6 +22,7 @@ mod plan_rules;
 mod plan_snapshots;
 mod scheduler;
 mod serve_real;
+mod simulate;
 mod sync;
 mod tidy;
 mod validate_real;

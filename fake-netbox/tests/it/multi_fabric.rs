@@ -192,7 +192,7 @@ async fn three_fabrics_share_one_catalog_and_nothing_else() {
     );
     let leaf = &all(&c, "/api/dcim/devices/?site=mesh&name=leaf-01").await[0];
     assert_eq!(leaf["primary_ip4"]["address"], "172.30.16.11/21");
-    assert_eq!(leaf["custom_fields"]["hedgehog_asn"], 4_200_165_101u64);
+    assert_eq!(leaf["custom_fields"]["hedgehog_asn"], 165_101u64);
     assert_eq!(
         leaf["custom_fields"]["hedgehog_vtep_ip"], "172.30.28.1/32",
         "VTEP IPs of fabric 1 count from 172.30.28.0"
