@@ -396,12 +396,11 @@ impl SimWorld {
 
 /// A fabric's settings in every replica's store.
 pub fn fabric_config(f: &FabricPlan) -> FabricConfig {
-    let cfg = sim_fabric(&WorldConfig {
+    sim_fabric(&WorldConfig {
         fabric: f.name.clone(),
         interval_secs: f.interval_secs,
         ..WorldConfig::default()
-    });
-    cfg
+    })
 }
 
 /// What a Hedgehog installation puts in its cluster before anyone syncs: the shipped

@@ -36,6 +36,9 @@ pub struct AuditWrite<'a> {
     pub resource_version: Option<&'a str>,
 }
 
+/// What fabsync last wrote to an object: (content hash applied, resourceVersion it produced).
+pub type LastWrite = (Option<String>, Option<String>);
+
 impl Store {
     /// Appends one write to the audit log.
     pub fn audit(&self, w: &AuditWrite<'_>) -> Result<(), StoreError> {
@@ -49,7 +52,7 @@ impl Store {
         fabric: &str,
         kind: &str,
         name: &str,
-    ) -> Result<Option<(Option<String>, Option<String>)>, StoreError> {
+    ) -> Result<Option<LastWrite>, StoreError> {
         self.lock()
             .prepare_cached(
                 "SELECT a.after_hash, a.resource_version FROM audit a JOIN runs r ON r.id = a.run_id
