@@ -74,7 +74,7 @@ pub fn simulate(args: SimulateArgs) -> u8 {
         fabrics: args.fabrics.max(1),
         replicas: args.replicas.max(1),
     };
-    let mut opts = Options {
+    let opts = Options {
         limits,
         plant: args.plant,
         only: args.ops.clone(),
@@ -148,7 +148,6 @@ pub fn simulate(args: SimulateArgs) -> u8 {
             }
         }
     }
-    opts.only = None;
     println!(
         "{} seed(s), {failed} with a violation · {:.1} virtual hours · {runs} runs · {writes} cluster writes · {oracle} oracle checks",
         reports.len(),

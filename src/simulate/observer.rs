@@ -100,6 +100,8 @@ struct State {
     killers: BTreeMap<usize, Killer>,
     killed: Vec<usize>,
     writes: Vec<(jiff::Timestamp, WriteSeen)>,
+    /// Writes that took effect, per fabric (what the oracle's cache is keyed on).
+    writes_by_fabric: BTreeMap<String, usize>,
     /// Runs in progress per fabric: (replica, run serial).
     active: BTreeMap<String, BTreeSet<(usize, u64)>>,
     /// Runs that overlapped another run of their fabric (by serial).
@@ -158,8 +160,7 @@ impl Observer {
     }
 
     fn secs(&self) -> u64 {
-        let epoch: jiff::Timestamp = crate::clock::SIM_EPOCH.parse().expect("a valid epoch");
-        u64::try_from(self.clock.now().duration_since(epoch).as_secs()).unwrap_or(0)
+        super::world::secs_of(&self.clock)
     }
 
     /// Records a broken invariant.
@@ -408,6 +409,7 @@ impl Observer {
                     }
                 }
             }
+            *st.writes_by_fabric.entry(w.fabric.clone()).or_default() += 1;
             st.writes.push((now, seen.clone()));
             (edit, kill)
         };
@@ -530,10 +532,7 @@ impl Observer {
                 st.epoch,
                 st.overlapped.contains(&start.serial),
                 st.disturbed.contains(&start.serial),
-                st.writes
-                    .iter()
-                    .filter(|(_, w)| w.write.fabric == start.fabric)
-                    .count(),
+                st.writes_by_fabric.get(&start.fabric).copied().unwrap_or(0),
             )
         };
         let undisturbed = epoch == start.epoch && !overlapped;

@@ -52,8 +52,6 @@ pub struct Replica {
     pub live: Option<Incarnation>,
     /// Virtual second its disk filled up, while it is full.
     pub full_since: Option<u64>,
-    /// Virtual second its last process died, while it is down.
-    pub down_since: Option<u64>,
 }
 
 /// A fault handle: which fake holds it, under which id.
@@ -198,7 +196,6 @@ impl SimWorld {
                 incarnations: 0,
                 live: None,
                 full_since: None,
-                down_since: None,
             });
         }
         let mut world = SimWorld {
@@ -308,7 +305,6 @@ impl SimWorld {
             scheduler,
             web,
         });
-        replica.down_since = None;
         true
     }
 
@@ -316,20 +312,15 @@ impl SimWorld {
     pub fn kill(&mut self, r: usize) {
         if let Some(inc) = self.replicas[r].live.take() {
             inc.scheduler.abort();
-            self.replicas[r].down_since = Some(self.now_secs());
         }
         self.observer.set_killer(r, None);
         self.observer.disarm(r);
     }
 
-    /// Notices replicas an armed crash killed.
+    /// Notices replicas an armed crash killed (their scheduler is already aborted).
     pub fn reap(&mut self) {
         for r in self.observer.take_killed() {
-            if self.replicas[r].live.take().is_some() {
-                self.replicas[r].down_since = Some(self.now_secs());
-            }
-            self.observer.set_killer(r, None);
-            self.observer.disarm(r);
+            self.kill(r);
         }
     }
 
