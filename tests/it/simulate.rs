@@ -94,8 +94,18 @@ fn every_planted_bug_is_found_within_its_seeds() {
             plant: Some(bug),
             ..opts(3, 2, 2)
         };
-        let found = (0..seeds).find_map(|s| run_seed(s, &o).unwrap().violation);
-        let v = found.unwrap_or_else(|| panic!("{} not found in {seeds} seeds", bug.name()));
-        assert_eq!(v.invariant, invariant, "{}: {v:?}", bug.name());
+        // Open findings of the simulator (see the note) may break another invariant in
+        // some seed first; the planted bug must break its own within the stated seeds.
+        let found = (0..seeds).find_map(|s| {
+            run_seed(s, &o)
+                .unwrap()
+                .violation
+                .filter(|v| v.invariant == invariant)
+        });
+        assert!(
+            found.is_some(),
+            "{} did not break {invariant} in {seeds} seeds",
+            bug.name()
+        );
     }
 }
