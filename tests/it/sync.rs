@@ -656,13 +656,14 @@ async fn a_value_the_cluster_refuses_stops_the_run_in_preflight_naming_object_an
     let w = world().await;
     sync(&w).await;
     let before = cluster_content(&w).await;
-    // A 4-byte private ASN: NetBox takes it, the Switch CRD's int32 does not.
+    // The cluster's Switch CRD is stricter than fabsync's plan (another Hedgehog release).
+    narrow_switch_asn(&w, 4_000_000).await;
     let leaf = device(&w, "leaf-02").await;
     netbox_patch(
         &w,
         "dcim/devices",
         leaf.id,
-        json!({"custom_fields": {"hedgehog_asn": 4_200_000_000u64}}),
+        json!({"custom_fields": {"hedgehog_asn": 4_100_000u64}}),
     )
     .await;
     let mark = w.apiserver.log().len();
@@ -822,12 +823,13 @@ async fn netbox_shows_every_status_change_and_nothing_else() {
 #[tokio::test(start_paused = true)]
 async fn a_failed_preflight_lists_every_object_as_not_applied() {
     let w = world().await;
+    narrow_switch_asn(&w, 4_000_000).await;
     let leaf = device(&w, "leaf-02").await;
     netbox_patch(
         &w,
         "dcim/devices",
         leaf.id,
-        json!({"custom_fields": {"hedgehog_asn": 4_200_000_000u64}}),
+        json!({"custom_fields": {"hedgehog_asn": 4_100_000u64}}),
     )
     .await;
     let r = sync(&w).await;
@@ -903,4 +905,24 @@ async fn a_breakout_the_switch_profile_lacks_stops_the_run() {
     );
     assert!(msg.contains(&profile), "{msg}");
     assert_no_writes(&w, mark);
+}
+
+/// Gives the cluster's Switch CRD a `maximum` on `spec.asn`: a cluster whose CRD refuses a
+/// value fabsync's plan accepts (as another Hedgehog release's could).
+async fn narrow_switch_asn(w: &fabsync::sim::World, max: u64) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::api::{Api, PostParams};
+    let api: Api<CustomResourceDefinition> = Api::all(w.kube());
+    let name = format!("{}.{}", Kind::Switch.plural(), Kind::Switch.group());
+    let mut crd = api.get(&name).await.unwrap();
+    let mut v = serde_json::to_value(&crd).unwrap();
+    for ver in v["spec"]["versions"].as_array_mut().unwrap() {
+        let asn = &mut ver["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["asn"];
+        assert!(asn.is_object(), "the Switch CRD has spec.asn");
+        asn["maximum"] = json!(max);
+    }
+    crd = serde_json::from_value(v).unwrap();
+    api.replace(&name, &PostParams::default(), &crd)
+        .await
+        .unwrap();
 }

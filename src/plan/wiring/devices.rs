@@ -386,6 +386,19 @@ fn switch_asn(b: &mut Builder<'_>, id: u64, name: &str, d: &Device) -> Option<u3
         return None;
     }
     let asn = cf_int(&d.custom_fields, "hedgehog_asn").and_then(|a| u32::try_from(a).ok());
+    if let Some(a) = asn
+        && a > i32::MAX as u32
+    {
+        b.f.fatal(
+            "invalid-value",
+            "dcim.device",
+            id,
+            name,
+            "custom_fields.hedgehog_asn",
+            format!("{a} is above 2147483647: Hedgehog holds ASNs as 32-bit signed integers"),
+        );
+        return None;
+    }
     if asn.is_none() {
         b.f.fatal(
             "invalid-value",

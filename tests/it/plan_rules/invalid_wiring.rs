@@ -363,3 +363,21 @@ fn megabyte_fields_are_fatal_with_short_messages() {
     }
     assert!(p.findings.iter().any(|f| f.reason.contains('…')));
 }
+
+/// Hedgehog's CRDs hold a switch's ASN as a 32-bit signed integer: NetBox accepts ASNs up to
+/// 4294967295 (the 4-byte private range starts at 4200000000), the cluster refuses every one
+/// above 2147483647. Found by `fabsync simulate` (a fabric numbered in the 4-byte private range
+/// failed at apply, every run, instead of being reported as invalid data).
+#[test]
+fn asn_above_int32_is_fatal() {
+    let (mut b, _, l1, l2) = spine_leaf();
+    b.cf(l1, "hedgehog_asn", json!(4_200_065_101u64));
+    b.cf(l2, "hedgehog_asn", json!(2_147_483_647u64));
+    let p = b.plan();
+    assert_eq!(
+        hits(&p, "invalid-value"),
+        vec![on("dcim.device", l1, "custom_fields.hedgehog_asn")],
+        "{:#?}",
+        p.findings
+    );
+}
