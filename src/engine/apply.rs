@@ -76,10 +76,17 @@ impl Target<'_> {
         // Admission may refuse a write because of objects this run writes first (a reference
         // created in an earlier stage, a referrer deleted in an earlier stage): such writes are
         // checked again just before their stage.
+        // A create or update refused while deletes of this run are still to come may be waiting
+        // for them (a renamed object takes over the ports of the one it replaces), even when
+        // nothing else of the run comes first (another process created the new object before
+        // it stopped).
         let mut earlier_stages = BTreeSet::new();
         let mut has_earlier_stage = Vec::with_capacity(items.len());
-        for it in items.iter() {
-            has_earlier_stage.push(earlier_stages.iter().any(|s| *s != stage(it)));
+        for (i, it) in items.iter().enumerate() {
+            has_earlier_stage.push(
+                earlier_stages.iter().any(|s| *s != stage(it))
+                    || (it.action != Action::Delete && deletes_after(items, i + 1)),
+            );
             if it.is_write() {
                 earlier_stages.insert(stage(it));
             }

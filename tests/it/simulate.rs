@@ -38,6 +38,16 @@ fn the_same_seed_gives_the_same_operations_and_outcome() {
     assert_ne!(a.trace, c.trace);
 }
 
+/// Seed 32 (4 h, 2 fabrics, 2 replicas): a replica crashed after creating a renamed server's
+/// new Connection and before deleting the old one; the next run's preflight refused the new
+/// Connection (the old one still held the ports) instead of waiting for the run's deletes,
+/// every run after, forever.
+#[test]
+fn seed_32_a_rename_finished_after_a_crash() {
+    let r = run_seed(32, &opts(4, 2, 2)).unwrap();
+    assert_eq!(r.violation, None);
+}
+
 /// Found by the simulator (every seed's first run, with Leases on): the renewal loop and the
 /// run's own acquisition wrote the new Lease at the same moment; the one that lost the race
 /// read its 409 as "held by another replica" and closed the fence, so the first run of every
