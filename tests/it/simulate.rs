@@ -6,9 +6,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use fabsync::hedgehog::Kind;
 use fabsync::scheduler::{LeaseConfig, Leases, Scheduler, SchedulerConfig};
 use fabsync::simulate::{Limits, Options, run_seed};
 use fabsync::store::{FabricStatus, Phase};
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use serde_json::json;
 
 use crate::common::*;
 
@@ -46,6 +49,44 @@ fn the_same_seed_gives_the_same_operations_and_outcome() {
 fn seed_32_a_rename_finished_after_a_crash() {
     let r = run_seed(32, &opts(4, 2, 2)).unwrap();
     assert_eq!(r.violation, None);
+}
+
+/// Found by the simulator (seed 1, 2 h, 1 fabric, 1 replica, while the fixtures were being
+/// built): a person edits a field fabsync set and verified, then NetBox changes the same
+/// object before the next run. fabsync refused to put its field back (a field-manager
+/// conflict, every run) because only unchanged-in-NetBox objects counted as drift.
+#[tokio::test(start_paused = true)]
+async fn a_hand_edit_then_a_netbox_change_of_the_same_object_is_repaired() {
+    let w = world().await;
+    assert_eq!(sync(&w).await.phase, Phase::Success);
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(w.kube(), "default", &Kind::Server.api_resource());
+    api.patch(
+        "server-01",
+        &PatchParams {
+            field_manager: Some("kubectl-edit".into()),
+            ..Default::default()
+        },
+        &Patch::Merge(&json!({"spec": {"description": "changed by hand"}})),
+    )
+    .await
+    .unwrap();
+    let nb = w.netbox_client();
+    let d = nb
+        .list_values("dcim/devices", &[("name", "server-01".to_string())])
+        .await
+        .unwrap();
+    nb.patch(
+        "dcim/devices",
+        d[0]["id"].as_u64().unwrap(),
+        &json!({"description": "new in NetBox"}),
+    )
+    .await
+    .unwrap();
+    let r = periodic(&w).await;
+    assert_eq!(r.phase, Phase::Success, "{:?}", r.error);
+    let live = api.get("server-01").await.unwrap();
+    assert_eq!(live.data["spec"]["description"], "new in NetBox");
 }
 
 /// Found by the simulator (every seed's first run, with Leases on): the renewal loop and the

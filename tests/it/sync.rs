@@ -335,8 +335,11 @@ async fn conflicting_world(policy: ConflictPolicy) -> fabsync::sim::World {
         ..Default::default()
     })
     .await;
-    sync(&w).await;
-    // Someone else takes spec.description of leaf-02 with their own field manager.
+    // leaf-02 has no description in NetBox: fabsync never sets spec.description on it.
+    let d = device(&w, "leaf-02").await;
+    netbox_patch(&w, "dcim/devices", d.id, json!({"description": ""})).await;
+    assert_eq!(sync(&w).await.phase, Phase::Success);
+    // Another field manager sets spec.description of leaf-02: a field fabsync does not set.
     w.apiserver
         .faults()
         .add(Fault::ConcurrentWriter {
@@ -354,8 +357,15 @@ async fn conflicting_world(policy: ConflictPolicy) -> fabsync::sim::World {
             on_nth_write: None,
         })
         .unwrap();
-    // NetBox wants another description.
-    let d = device(&w, "leaf-02").await;
+    // A run takes the other manager's edit in (nothing of fabsync's changed) and verifies it.
+    let r = sync(&w).await;
+    assert_eq!(
+        (r.phase, r.end.writes),
+        (Phase::Success, 0),
+        "{:?}",
+        r.error
+    );
+    // Now NetBox wants a description: fabsync would take a field another manager owns.
     netbox_patch(
         &w,
         "dcim/devices",
