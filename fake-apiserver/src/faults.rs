@@ -32,6 +32,10 @@ pub struct When {
     /// Fire with this probability (seeded), 0.0–1.0 (unset: always).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probability: Option<f64>,
+    /// Only writes that take effect (`false`: not dry runs) or only dry runs (`true`); unset:
+    /// both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
 }
 
 impl When {
@@ -61,6 +65,11 @@ impl When {
     }
     pub fn probability(mut self, p: f64) -> Self {
         self.probability = Some(p);
+        self
+    }
+    /// Only dry runs (`true`) or only writes that take effect (`false`).
+    pub fn dry_run(mut self, d: bool) -> Self {
+        self.dry_run = Some(d);
         self
     }
 }
@@ -203,6 +212,7 @@ pub(crate) struct Target<'a> {
     pub namespace: Option<&'a str>,
     pub name: Option<&'a str>,
     pub write: bool,
+    pub dry_run: bool,
 }
 
 pub(crate) struct FaultState {
@@ -303,7 +313,8 @@ fn matches(w: &When, t: &Target<'_>) -> bool {
         }
         (Some(_), None) => false,
     };
-    eq(&w.verb, t.verb) && res_ok && eq(&w.namespace, t.namespace) && eq(&w.name, t.name)
+    let dry_ok = w.dry_run.is_none_or(|d| d == t.dry_run);
+    eq(&w.verb, t.verb) && res_ok && eq(&w.namespace, t.namespace) && eq(&w.name, t.name) && dry_ok
 }
 
 impl Faults {

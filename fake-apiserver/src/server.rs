@@ -133,6 +133,7 @@ pub(crate) async fn handle(inner: Arc<Inner>, req: http::Request<Body>) -> Respo
         namespace: ns.as_deref(),
         name: name.as_deref(),
         write,
+        dry_run,
     };
     let mut fault_label: Option<String> = None;
     let is_admin = matches!(rt, Route::Admin(_));

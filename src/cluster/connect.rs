@@ -10,7 +10,9 @@ use std::time::Duration;
 use kube::client::ClientBuilder;
 use serde_json::Value;
 
-use super::layers::{CountLayer, Counters, RateLimitLayer, RetryAfterLayer, TokenBucket};
+use super::layers::{
+    CountLayer, Counters, RateLimitLayer, RetryAfterLayer, TokenBucket, WriteGateLayer,
+};
 use super::{Cluster, ClusterError, ClusterLimits, USER_AGENT};
 use crate::config::{ClusterTarget, Secret};
 
@@ -50,6 +52,7 @@ impl Cluster {
         let client = ClientBuilder::new(service, namespace)
             .with_layer(&user_agent_layer())
             .with_layer(&CountLayer(counters.clone()))
+            .with_layer(&WriteGateLayer)
             .with_layer(&RateLimitLayer(Arc::new(TokenBucket::new(
                 limits.qps,
                 limits.burst,
@@ -106,6 +109,7 @@ impl Cluster {
             .with_layer(&CountLayer(counters.clone()))
             // The default stack is not `Clone`; the buffer makes it so for the layers above.
             .with_layer(&tower::buffer::BufferLayer::new(1024))
+            .with_layer(&WriteGateLayer)
             .with_layer(&RateLimitLayer(Arc::new(TokenBucket::new(
                 limits.qps,
                 limits.burst,

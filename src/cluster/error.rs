@@ -154,6 +154,17 @@ pub enum ClusterError {
     /// Configuration for the cluster could not be loaded.
     #[error("cluster configuration: {0}")]
     Config(String),
+    /// A write held back as it was about to leave: the run's lease fence had closed (another
+    /// replica may hold the fabric now). Nothing was sent.
+    #[error(
+        "the write of {kind} {name:?} was not sent: this replica's lease on the fabric expired"
+    )]
+    Fenced {
+        /// Kind.
+        kind: String,
+        /// Name.
+        name: String,
+    },
     /// Anything else, with the server's words.
     #[error("Kubernetes API server {server}: {message}")]
     Other {
@@ -182,6 +193,7 @@ impl ClusterError {
             Self::Server { .. } => "cluster_server_error",
             Self::Timeout { .. } => "cluster_timeout",
             Self::Config(_) => "cluster_config",
+            Self::Fenced { .. } => "lease_lost",
             Self::Other { .. } => "cluster_error",
         }
     }
@@ -312,6 +324,7 @@ impl Cluster {
                     },
                 }
             }
+            other if gate_closed(&other) => ClusterError::Fenced { kind, name },
             other => transport_error(server, &other),
         }
     }
@@ -324,6 +337,18 @@ fn manager_of(message: &str) -> String {
         .nth(1)
         .map(str::to_string)
         .unwrap_or_else(|| message.to_string())
+}
+
+/// Whether the write gate held the request back (anywhere in the error's chain).
+fn gate_closed(err: &kube::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if e.is::<super::layers::GateClosed>() {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
 }
 
 /// Classifies a failure below HTTP (connection, TLS) or an undecodable response.

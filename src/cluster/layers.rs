@@ -1,5 +1,6 @@
 //! Tower layers under fabsync's Kubernetes client: a client-side QPS budget (token bucket),
-//! `Retry-After` honoured on 429/503, and request counting.
+//! `Retry-After` honoured on 429/503, request counting, and the write gate (a run's lease
+//! fence checked as each write leaves, after every wait above it).
 //!
 //! They sit between kube-rs and the transport (a real HTTPS connection or the in-process fake),
 //! so every request — including retries — is budgeted and counted. They know nothing about what
@@ -18,6 +19,86 @@ use tokio::time::Instant;
 use tower::{Layer, Service, ServiceExt};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Whether the task may still write to the cluster (a run's lease fence). A write sent while
+/// the gate of its task is closed fails with [`GateClosed`] before it leaves: no QPS wait or
+/// `Retry-After` wait above the gate can carry a write past the fence.
+#[derive(Clone)]
+pub struct WriteGate(Arc<dyn Fn() -> bool + Send + Sync>);
+
+impl WriteGate {
+    /// A gate open while `open()` says so.
+    pub fn new(open: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+        Self(Arc::new(open))
+    }
+
+    /// Runs `f` with this gate on every cluster write it makes (on this task).
+    pub async fn guard<F: Future>(self, f: F) -> F::Output {
+        WRITE_GATE.scope(self, f).await
+    }
+}
+
+tokio::task_local! {
+    static WRITE_GATE: WriteGate;
+}
+
+/// A write refused at the gate: the run's lease fence closed before it was sent.
+#[derive(Debug, thiserror::Error)]
+#[error("the write was not sent: this replica's lease on the fabric expired")]
+pub struct GateClosed;
+
+/// Refuses writes (not dry runs) when the task's [`WriteGate`] is closed. Innermost layer.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WriteGateLayer;
+
+impl<S> Layer<S> for WriteGateLayer {
+    type Service = WriteGateService<S>;
+    fn layer(&self, inner: S) -> WriteGateService<S> {
+        WriteGateService { inner }
+    }
+}
+
+/// See [`WriteGateLayer`].
+#[derive(Clone, Debug)]
+pub struct WriteGateService<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request<B>> for WriteGateService<S>
+where
+    S: Service<Request<B>> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Into<tower::BoxError>,
+    B: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = tower::BoxError;
+    type Future = BoxFuture<Result<S::Response, tower::BoxError>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            // Checked as the request leaves (polled on the caller's task), not when queued.
+            if is_write(&req) && WRITE_GATE.try_with(|g| !(g.0)()).unwrap_or(false) {
+                return Err(Box::new(GateClosed) as tower::BoxError);
+            }
+            inner.oneshot(req).await.map_err(Into::into)
+        })
+    }
+}
+
+/// A mutating request that is not a dry run.
+fn is_write<B>(req: &Request<B>) -> bool {
+    !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        && !req
+            .uri()
+            .query()
+            .is_some_and(|q| q.split('&').any(|kv| kv == "dryRun=All"))
+}
 
 /// Counts of requests sent to the cluster (shared by clones).
 #[derive(Debug, Default)]
@@ -77,12 +158,7 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
-        let mutating = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-        let dry_run = req
-            .uri()
-            .query()
-            .is_some_and(|q| q.split('&').any(|p| p == "dryRun=All"));
-        if mutating && !dry_run {
+        if is_write(&req) {
             self.counters.writes.fetch_add(1, Ordering::Relaxed);
         }
         self.inner.call(req)

@@ -304,7 +304,10 @@ impl RunCx<'_> {
                 .await
                 .map(|o| Some(serde_json::to_value(o).expect("objects serialize"))),
         };
-        r.map_err(EngineError::Cluster)
+        r.map_err(|e| match e {
+            ClusterError::Fenced { .. } => EngineError::Fenced,
+            e => EngineError::Cluster(e),
+        })
     }
 
     /// Writes a batch with bounded concurrency, each write's intent recorded durably before

@@ -55,14 +55,14 @@ impl RunCx<'_> {
                 )),
                 Ok(seqs) => {
                     let r = match it.action {
-                        _ if crate::planted::active(crate::planted::Bug::SkipRollback) => Ok(()),
+                        _ if crate::planted::active(crate::planted::Bug::SkipRollback) => Ok(None),
                         Action::Create => self.undo_create(it).await,
                         Action::Update => self.restore(it).await,
                         Action::Delete => self.undo_delete(it).await,
-                        Action::Unchanged => Ok(()),
+                        Action::Unchanged => Ok(None),
                     };
                     let recorded = match &r {
-                        Ok(()) => engine.store.write_done(
+                        Ok(rv) => engine.store.write_done(
                             seqs[0],
                             &AuditWrite {
                                 run_id: self.run_id,
@@ -73,7 +73,7 @@ impl RunCx<'_> {
                                 verb,
                                 before_hash: before.as_deref(),
                                 after_hash: after.as_deref(),
-                                resource_version: None,
+                                resource_version: rv.as_deref(),
                             },
                         ),
                         Err(_) => engine.store.write_refused(self.run_id, seqs[0]),
@@ -86,7 +86,7 @@ impl RunCx<'_> {
                 }
             };
             match r {
-                Ok(()) => {
+                Ok(_) => {
                     restored += 1;
                     it.result = ObjectResult::RolledBack;
                     it.note = Some("written, then rolled back".into());
@@ -118,8 +118,10 @@ impl RunCx<'_> {
         }
     }
 
-    /// Deletes an object this run created (guarded by the version it wrote).
-    async fn undo_create(&self, it: &Item) -> Result<(), String> {
+    /// Deletes an object this run created (guarded by the version it wrote). The rollback
+    /// functions return the resourceVersion their last write produced (none for a delete), for
+    /// the audit log: a later hand edit is told from fabsync's own write by it.
+    async fn undo_create(&self, it: &Item) -> Result<Option<String>, String> {
         let rv = it
             .written
             .as_ref()
@@ -135,12 +137,12 @@ impl RunCx<'_> {
                 rv,
             )
             .await
-            .map(|_| ())
+            .map(|_| None)
             .map_err(|e| e.to_string())
     }
 
     /// Creates again an object this run deleted, from its pre-image.
-    async fn undo_delete(&self, it: &Item) -> Result<(), String> {
+    async fn undo_delete(&self, it: &Item) -> Result<Option<String>, String> {
         let pre = it.pre.as_ref().ok_or("no pre-image was kept")?;
         let obj: kube::api::DynamicObject = serde_json::from_value(recreatable(pre))
             .map_err(|e| format!("pre-image unreadable: {e}"))?;
@@ -148,13 +150,13 @@ impl RunCx<'_> {
             .cluster
             .create(&it.kind.api_resource(), &self.target.cfg.namespace, &obj)
             .await
-            .map(|_| ())
+            .map(|o| o.metadata.resource_version)
             .map_err(|e| e.to_string())
     }
 
     /// Puts an updated object back to its pre-image: re-apply what fabsync owned before (so
     /// ownership is as before), then, if other content differs (an adopted object), replace.
-    async fn restore(&self, it: &Item) -> Result<(), String> {
+    async fn restore(&self, it: &Item) -> Result<Option<String>, String> {
         let pre = it.pre.as_ref().ok_or("no pre-image was kept")?;
         let ar = it.kind.api_resource();
         let ns = &self.target.cfg.namespace;
@@ -179,14 +181,17 @@ impl RunCx<'_> {
             .ok_or("the object disappeared")?;
         let now = serde_json::to_value(now).expect("objects serialize");
         if comparable(&now) == comparable(pre) {
-            return Ok(());
+            return Ok(now
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .map(str::to_string));
         }
         let obj: kube::api::DynamicObject =
             serde_json::from_value(replacement(&now, pre)).map_err(|e| e.to_string())?;
         cluster
             .replace(&ar, ns, &obj)
             .await
-            .map(|_| ())
+            .map(|o| o.metadata.resource_version)
             .map_err(|e| e.to_string())
     }
 }

@@ -18,6 +18,7 @@ use super::lock::FabricLockGuard;
 use super::read::ChangeCheck;
 use super::summary::Summary;
 use super::{Engine, EngineError, NetboxConn, RunParams, RunReport};
+use crate::cluster::layers::WriteGate;
 use crate::config::FabricConfig;
 use crate::plan::{Finding, PlanConfig, plan_with_profiles};
 use crate::store::{ConnectionState, RunStep, StatusEvent, Trigger};
@@ -99,8 +100,14 @@ impl Engine {
             run_id,
             trigger = p.trigger.as_str()
         );
-        let report = self
-            .run_recorded(&p, &cfg, run_id, started, &lock)
+        // Every write of the run, retries and waits for the QPS budget included, is checked
+        // against the lease fence as it leaves (not only before it is queued).
+        let fence = p.fence.clone();
+        let gate = WriteGate::new(move || {
+            fence.is_valid() || crate::planted::active(crate::planted::Bug::IgnoreLeaseFence)
+        });
+        let report = gate
+            .guard(self.run_recorded(&p, &cfg, run_id, started, &lock))
             .instrument(span)
             .await;
         drop(lock);

@@ -53,6 +53,13 @@ impl Fence {
         Self { valid_until: None }
     }
 
+    /// A fence that closes at `deadline` (a lease held until then and not renewed).
+    pub fn until(deadline: Instant) -> Self {
+        Self {
+            valid_until: Some(Arc::new(Mutex::new(Some(deadline)))),
+        }
+    }
+
     /// Whether writes are still allowed.
     pub fn is_valid(&self) -> bool {
         match &self.valid_until {

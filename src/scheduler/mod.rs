@@ -224,6 +224,9 @@ struct Inner {
     heartbeat: Mutex<Option<JoinHandle<()>>>,
     /// Runs that panicked (stopped and recorded as failed), oldest first.
     internal_errors: Mutex<Vec<InternalError>>,
+    /// Fabrics whose last run could not be recorded as ended (the store failed): their open
+    /// run is closed as interrupted as soon as the store takes it, while the fabric is idle.
+    unclosed: Mutex<std::collections::BTreeSet<String>>,
 }
 
 /// A run that panicked: the scheduler stopped it, failed it and freed its fabric.
@@ -291,6 +294,7 @@ impl Scheduler {
             leases,
             idle: Notify::new(),
             heartbeat: Mutex::new(None),
+            unclosed: Mutex::new(Default::default()),
             internal_errors: Mutex::new(Vec::new()),
         });
         let sched = Scheduler { inner };
@@ -497,6 +501,48 @@ impl Scheduler {
         })
     }
 
+    /// Closes the open run a failed run left on `fabric` (it could not record its end), or
+    /// remembers to try again from the heartbeat.
+    pub(crate) fn close_abandoned(&self, fabric: &str) {
+        match self.sweep(Some(fabric)) {
+            Ok(_) => {
+                self.inner.unclosed.lock().unwrap().remove(fabric);
+            }
+            Err(e) => {
+                tracing::warn!(fabric, error = %e, "could not close the run the store failed to end; trying again");
+                self.inner
+                    .unclosed
+                    .lock()
+                    .unwrap()
+                    .insert(fabric.to_string());
+            }
+        }
+    }
+
+    /// Tries again to close the runs [`Self::close_abandoned`] could not, on idle fabrics.
+    fn retry_unclosed(&self) {
+        let fabrics: Vec<String> = self
+            .inner
+            .unclosed
+            .lock()
+            .unwrap()
+            .iter()
+            .cloned()
+            .collect();
+        for f in fabrics {
+            let idle = self
+                .inner
+                .slots
+                .lock()
+                .unwrap()
+                .get(&f)
+                .is_none_or(|s| s.running.is_none());
+            if idle {
+                self.close_abandoned(&f);
+            }
+        }
+    }
+
     /// Heartbeats every [`REPLICA_TTL`] / 3 while the scheduler lives.
     fn start_heartbeat(&self) {
         let inner = Arc::downgrade(&self.inner);
@@ -506,6 +552,10 @@ impl Scheduler {
             loop {
                 tick.tick().await;
                 let Some(inner) = inner.upgrade() else { return };
+                Scheduler {
+                    inner: inner.clone(),
+                }
+                .retry_unclosed();
                 if let Err(e) = inner
                     .store
                     .replica_heartbeat(&inner.cfg.replica, inner.clock.now())

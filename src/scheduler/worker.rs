@@ -164,7 +164,6 @@ impl Scheduler {
                 let what = panic_text(panic.as_ref());
                 tracing::error!(fabric, error = %what, "a run panicked; it was stopped and recorded as failed");
                 self.note_internal_error(fabric, &what);
-                let _ = self.sweep(Some(fabric));
                 RunOutcome {
                     run_id: None,
                     phase: Phase::Failure,
@@ -175,8 +174,8 @@ impl Scheduler {
                 }
             }
             Err(_) => {
-                // The runner enforces the deadline itself; this is the last resort.
-                let _ = self.sweep(Some(fabric));
+                // The runner enforces the deadline itself; this is the last resort (the run
+                // is closed below).
                 RunOutcome {
                     run_id: None,
                     phase: Phase::Failure,
@@ -188,6 +187,11 @@ impl Scheduler {
                 }
             }
         };
+        if outcome.run_id.is_none() && outcome.phase == Phase::Failure {
+            // The engine failed without a recorded end (e.g. the store refused it): close the
+            // run it may have left open, now or as soon as the store takes it.
+            self.close_abandoned(fabric);
+        }
         if let Some(leases) = &self.inner.leases {
             leases.run_finished(fabric, &fence).await;
         }

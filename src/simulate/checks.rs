@@ -6,6 +6,7 @@
 //!
 //! They read the world; the liveness phase also ends every fault and lets time pass.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -263,15 +264,42 @@ pub async fn liveness(
 }
 
 /// Every write that reached the cluster is in the audit log of the replica that sent it (as
-/// written, or as `unconfirmed-…` once a later start settled it).
+/// written, or as `unconfirmed-…` once a later start settled it). The store keeps the newest
+/// runs of each fabric (retention) and their audit entries with them: a write older than the
+/// oldest run a replica still holds for that fabric is no longer required.
 pub fn audit_complete(world: &SimWorld) -> Option<Violation> {
     let audits: Vec<Vec<crate::store::AuditEntry>> = world
         .replicas
         .iter()
         .map(|r| r.store.audit_entries(None).unwrap_or_default())
         .collect();
+    // Per replica and fabric: the oldest run still held, when retention has pruned older ones.
+    let kept_since: Vec<BTreeMap<String, jiff::Timestamp>> = world
+        .replicas
+        .iter()
+        .map(|r| {
+            let mut runs: BTreeMap<String, (jiff::Timestamp, u64)> = BTreeMap::new();
+            for run in r.store.all_runs().unwrap_or_default() {
+                let e = runs
+                    .entry(run.fabric.clone())
+                    .or_insert((run.started_at, 0));
+                e.0 = e.0.min(run.started_at);
+                e.1 += 1;
+            }
+            runs.into_iter()
+                .filter(|(_, (_, n))| *n >= crate::config::DEFAULT_KEEP_RUNS)
+                .map(|(f, (oldest, _))| (f, oldest))
+                .collect()
+        })
+        .collect();
     for (t, seen) in world.observer.writes() {
         let w = &seen.write;
+        let pruned = kept_since[seen.replica]
+            .get(&w.fabric)
+            .is_some_and(|since| t < *since - jiff::SignedDuration::from_secs(1));
+        if pruned {
+            continue;
+        }
         let Some(kind) = Kind::ALL.into_iter().find(|k| k.plural() == w.resource) else {
             continue;
         };

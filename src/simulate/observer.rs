@@ -27,7 +27,7 @@ use crate::scheduler::{BoxFuture, RunOutcome, RunRequest, Runner};
 use crate::store::{FabricStatus, ObjectResult, Phase, Store};
 
 /// The Lease fabsync keeps per fabric, and how long it lasts (the simulator's Lease settings).
-pub const LEASE_SECS: i64 = 15;
+pub const LEASE_SECS: i64 = 60;
 
 /// Whether fabsync's own apply owns `spec.description` of `obj`: a person changing it is drift
 /// fabsync repairs. (A field fabsync never set is another manager's to keep: changing it by

@@ -123,7 +123,8 @@ pub fn secs_of(clock: &crate::clock::SharedClock) -> u64 {
 pub fn lease_config() -> LeaseConfig {
     LeaseConfig {
         duration: Duration::from_secs(super::observer::LEASE_SECS as u64),
-        ..LeaseConfig::default()
+        renew_every: Duration::from_secs(super::observer::LEASE_SECS as u64 / 3),
+        safety_margin: Duration::from_secs(super::observer::LEASE_SECS as u64 / 5),
     }
 }
 

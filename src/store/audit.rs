@@ -4,6 +4,7 @@
 //!
 //! It decides nothing about what changed; the engine compares.
 
+use super::Cached as _;
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -70,7 +71,7 @@ impl Store {
     pub fn audit_entries(&self, run_id: Option<i64>) -> Result<Vec<AuditEntry>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn
-            .prepare(
+            .prepare_cached(
                 "SELECT id, run_id, time, kind, namespace, name, verb, before_hash, after_hash, resource_version
                  FROM audit WHERE (?1 IS NULL OR run_id = ?1) ORDER BY id",
             )
@@ -110,7 +111,7 @@ impl Store {
     pub fn cursor(&self, fabric: &str) -> Result<Option<ChangeCursor>, StoreError> {
         Ok(self
             .lock()
-            .query_row(
+            .row_cached(
                 "SELECT netbox_change_id, fingerprint FROM cursors WHERE fabric = ?1",
                 params![fabric],
                 |r| {
@@ -132,7 +133,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         self.lock()
-            .execute(
+            .exec_cached(
                 "INSERT INTO cursors (fabric, netbox_change_id, fingerprint, updated_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(fabric) DO UPDATE SET netbox_change_id = ?2, fingerprint = ?3, updated_at = ?4",
                 params![
@@ -150,9 +151,9 @@ impl Store {
     pub fn reset_baseline(&self, fabric: &str) -> Result<(), StoreError> {
         let conn = self.lock();
         self.forget_baseline(fabric);
-        conn.execute("DELETE FROM cursors WHERE fabric = ?1", params![fabric])
+        conn.exec_cached("DELETE FROM cursors WHERE fabric = ?1", params![fabric])
             .ctx("reset cursor")?;
-        conn.execute("DELETE FROM observed WHERE fabric = ?1", params![fabric])
+        conn.exec_cached("DELETE FROM observed WHERE fabric = ?1", params![fabric])
             .ctx("reset baseline")?;
         Ok(())
     }
@@ -271,7 +272,7 @@ impl Store {
 }
 
 fn data_version(conn: &Connection) -> Result<i64, StoreError> {
-    conn.query_row("PRAGMA data_version", [], |r| r.get(0))
+    conn.row_cached("PRAGMA data_version", [], |r| r.get(0))
         .ctx("read data_version")
 }
 

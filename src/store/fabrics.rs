@@ -3,6 +3,7 @@
 //!
 //! No network, no secrets: settings name token files or variables, never token values.
 
+use super::Cached as _;
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Row, params};
 
@@ -23,7 +24,7 @@ impl Store {
         let json = serde_json::to_string(config).expect("FabricConfig serializes");
         let conn = self.lock();
         let existing: Option<Option<String>> = conn
-            .query_row(
+            .row_cached(
                 "SELECT source_hash FROM fabrics WHERE name = ?1",
                 params![config.name],
                 |r| r.get(0),
@@ -32,7 +33,7 @@ impl Store {
             .ctx("read fabric")?;
         match existing {
             None => {
-                conn.execute(
+                conn.exec_cached(
                     "INSERT INTO fabrics (name, config_json, source_hash) VALUES (?1, ?2, ?3)",
                     params![config.name, json, source_hash],
                 )
@@ -41,7 +42,7 @@ impl Store {
             }
             Some(Some(h)) if h == source_hash => Ok(false),
             Some(_) => {
-                conn.execute(
+                conn.exec_cached(
                     "UPDATE fabrics SET config_json = ?2, source_hash = ?3 WHERE name = ?1",
                     params![config.name, json, source_hash],
                 )
@@ -56,7 +57,7 @@ impl Store {
         let json = serde_json::to_string(config).expect("FabricConfig serializes");
         let n = self
             .lock()
-            .execute(
+            .exec_cached(
                 "UPDATE fabrics SET config_json = ?2 WHERE name = ?1",
                 params![config.name, json],
             )
@@ -73,7 +74,7 @@ impl Store {
     pub fn fabric(&self, name: &str) -> Result<FabricRecord, StoreError> {
         let conn = self.lock();
         let mut f = conn
-            .query_row(
+            .row_cached(
                 &format!("{FABRIC_SELECT} WHERE name = ?1"),
                 params![name],
                 fabric_from_row,
@@ -91,7 +92,7 @@ impl Store {
     pub fn fabrics(&self) -> Result<Vec<FabricRecord>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn
-            .prepare(&format!("{FABRIC_SELECT} ORDER BY name"))
+            .prepare_cached(&format!("{FABRIC_SELECT} ORDER BY name"))
             .ctx("list fabrics")?;
         let rows = stmt
             .query_map([], fabric_from_row)
@@ -115,7 +116,7 @@ impl Store {
     ) -> Result<FabricStatus, StoreError> {
         let conn = self.lock();
         let current: String = conn
-            .query_row(
+            .row_cached(
                 "SELECT status FROM fabrics WHERE name = ?1",
                 params![fabric],
                 |r| r.get(0),
@@ -128,7 +129,7 @@ impl Store {
         let current = FabricStatus::parse(&current)
             .ok_or_else(|| StoreError::Corrupt(format!("unknown status {current:?}")))?;
         let next = next_status(current, event);
-        conn.execute(
+        conn.exec_cached(
             "UPDATE fabrics SET status = ?2 WHERE name = ?1",
             params![fabric, next.as_str()],
         )
@@ -145,14 +146,14 @@ impl Store {
     ) -> Result<(), StoreError> {
         let conn = self.lock();
         if let Some(s) = netbox {
-            conn.execute(
+            conn.exec_cached(
                 "UPDATE fabrics SET netbox_state = ?2 WHERE name = ?1",
                 params![fabric, s.as_str()],
             )
             .ctx("write netbox state")?;
         }
         if let Some(s) = cluster {
-            conn.execute(
+            conn.exec_cached(
                 "UPDATE fabrics SET cluster_state = ?2 WHERE name = ?1",
                 params![fabric, s.as_str()],
             )
@@ -164,7 +165,7 @@ impl Store {
     /// Records when the scheduler will run a fabric next (`None`: not scheduled).
     pub fn set_next_run(&self, fabric: &str, at: Option<Timestamp>) -> Result<(), StoreError> {
         self.lock()
-            .execute(
+            .exec_cached(
                 "UPDATE fabrics SET next_run_at = ?2 WHERE name = ?1",
                 params![fabric, at.map(format_ts)],
             )

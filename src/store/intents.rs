@@ -5,6 +5,7 @@
 //!
 //! It sends nothing; the engine writes and reports back.
 
+use super::Cached as _;
 use jiff::Timestamp;
 use rusqlite::params;
 
@@ -67,7 +68,7 @@ impl Store {
         let mut conn = self.lock();
         let tx = conn.transaction().ctx("begin intents")?;
         let first: i64 = tx
-            .query_row(
+            .row_cached(
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM intents WHERE run_id = ?1",
                 params![run_id],
                 |r| r.get(0),
@@ -110,7 +111,7 @@ impl Store {
         if !crate::planted::strikes(crate::planted::Bug::DropAuditRows) {
             super::audit::insert_audit(&tx, w)?;
         }
-        tx.execute(
+        tx.exec_cached(
             "DELETE FROM intents WHERE run_id = ?1 AND seq = ?2",
             params![w.run_id, seq],
         )
@@ -121,7 +122,7 @@ impl Store {
     /// The cluster refused a write (nothing changed): its intent goes.
     pub fn write_refused(&self, run_id: i64, seq: i64) -> Result<(), StoreError> {
         self.lock()
-            .execute(
+            .exec_cached(
                 "DELETE FROM intents WHERE run_id = ?1 AND seq = ?2",
                 params![run_id, seq],
             )
@@ -133,7 +134,7 @@ impl Store {
     pub fn open_intents(&self, run_id: i64) -> Result<Vec<IntentRecord>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn
-            .prepare(
+            .prepare_cached(
                 "SELECT run_id, seq, fabric, time, kind, namespace, name, verb, before_hash, after_hash
                  FROM intents WHERE run_id = ?1 ORDER BY seq",
             )
@@ -199,7 +200,7 @@ impl Store {
                 },
             )?;
         }
-        tx.execute("DELETE FROM intents WHERE run_id = ?1", params![run_id])
+        tx.exec_cached("DELETE FROM intents WHERE run_id = ?1", params![run_id])
             .ctx("settle intents")?;
         tx.commit().ctx("commit settle intents")?;
         Ok(open)

@@ -6,6 +6,7 @@
 //! order as strings; compared here at that precision. It decides nothing about leases in the
 //! cluster (`scheduler::lease`).
 
+use super::Cached as _;
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
@@ -56,7 +57,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .ctx("begin fabric lock")?;
         let current = tx
-            .query_row(
+            .row_cached(
                 "SELECT fabric, owner, run_id, acquired_at, expires_at FROM fabric_locks WHERE fabric = ?1",
                 params![fabric],
                 lock_from_row,
@@ -71,7 +72,7 @@ impl Store {
             Some(l) if l.owner != owner => Some(l),
             _ => None,
         };
-        tx.execute(
+        tx.exec_cached(
             "INSERT INTO fabric_locks (fabric, owner, run_id, acquired_at, expires_at)
              VALUES (?1, ?2, NULL, ?3, ?4)
              ON CONFLICT(fabric) DO UPDATE SET owner = ?2, run_id = NULL, acquired_at = ?3, expires_at = ?4",
@@ -85,7 +86,7 @@ impl Store {
     /// Names the run a lock covers.
     pub fn lock_run(&self, fabric: &str, owner: &str, run_id: i64) -> Result<(), StoreError> {
         self.lock()
-            .execute(
+            .exec_cached(
                 "UPDATE fabric_locks SET run_id = ?3 WHERE fabric = ?1 AND owner = ?2",
                 params![fabric, owner, run_id],
             )
@@ -103,7 +104,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let n = self
             .lock()
-            .execute(
+            .exec_cached(
                 "UPDATE fabric_locks SET expires_at = ?3 WHERE fabric = ?1 AND owner = ?2",
                 params![fabric, owner, format_ts(expires_at)],
             )
@@ -114,7 +115,7 @@ impl Store {
     /// Gives a fabric back (only if the caller holds it).
     pub fn unlock_fabric(&self, fabric: &str, owner: &str) -> Result<(), StoreError> {
         self.lock()
-            .execute(
+            .exec_cached(
                 "DELETE FROM fabric_locks WHERE fabric = ?1 AND owner = ?2",
                 params![fabric, owner],
             )
@@ -125,7 +126,7 @@ impl Store {
     /// The lock on a fabric, expired or not.
     pub fn fabric_lock(&self, fabric: &str) -> Result<Option<FabricLock>, StoreError> {
         self.lock()
-            .query_row(
+            .row_cached(
                 "SELECT fabric, owner, run_id, acquired_at, expires_at FROM fabric_locks WHERE fabric = ?1",
                 params![fabric],
                 lock_from_row,
@@ -139,7 +140,7 @@ impl Store {
     pub fn fabric_locks(&self) -> Result<Vec<FabricLock>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn
-            .prepare(
+            .prepare_cached(
                 "SELECT fabric, owner, run_id, acquired_at, expires_at FROM fabric_locks ORDER BY fabric",
             )
             .ctx("list fabric locks")?;
@@ -154,7 +155,7 @@ impl Store {
     /// Records that a scheduler replica is alive (registering it the first time).
     pub fn replica_heartbeat(&self, id: &str, now: Timestamp) -> Result<(), StoreError> {
         self.lock()
-            .execute(
+            .exec_cached(
                 "INSERT INTO replicas (id, started_at, heartbeat_at) VALUES (?1, ?2, ?2)
                  ON CONFLICT(id) DO UPDATE SET heartbeat_at = ?2",
                 params![id, format_ts(now)],
@@ -166,7 +167,7 @@ impl Store {
     /// Removes a replica that stops cleanly.
     pub fn replica_gone(&self, id: &str) -> Result<(), StoreError> {
         self.lock()
-            .execute("DELETE FROM replicas WHERE id = ?1", params![id])
+            .exec_cached("DELETE FROM replicas WHERE id = ?1", params![id])
             .ctx("unregister replica")?;
         Ok(())
     }

@@ -3,6 +3,7 @@
 //!
 //! It records what the engine reports; it decides nothing about the cluster.
 
+use super::Cached as _;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -26,7 +27,7 @@ impl Store {
         holder: Option<&str>,
     ) -> Result<i64, StoreError> {
         let conn = self.lock();
-        conn.execute(
+        conn.exec_cached(
             "INSERT INTO runs (fabric, task_id, trigger, attempt, phase, started_at, holder)
              VALUES (?1, ?2, ?3, ?4, 'STARTED', ?5, ?6)",
             params![
@@ -40,7 +41,7 @@ impl Store {
         )
         .ctx("start run")?;
         let id = conn.last_insert_rowid();
-        conn.execute(
+        conn.exec_cached(
             "UPDATE fabrics SET last_run_id = ?2 WHERE name = ?1",
             params![fabric, id],
         )
@@ -51,7 +52,7 @@ impl Store {
     /// Records the step a run is in (for live progress).
     pub fn run_step(&self, run_id: i64, step: RunStep) -> Result<(), StoreError> {
         self.lock()
-            .execute(
+            .exec_cached(
                 "UPDATE runs SET step = ?2 WHERE id = ?1",
                 params![run_id, step.as_str()],
             )
@@ -74,7 +75,7 @@ impl Store {
         let phase = end.phase;
         let finished_at = end.finished_at.map(format_ts);
         let c = &end.counts;
-        tx.execute(
+        tx.exec_cached(
             "UPDATE runs SET phase = ?2, step = ?3, finished_at = ?4, duration_ms = ?5,
                created = ?6, updated = ?7, deleted = ?8, unchanged = ?9, failed = ?10, skipped = ?11,
                cluster_calls = ?12, netbox_calls = ?13, writes = ?14, drift = ?15,
@@ -104,7 +105,7 @@ impl Store {
         .ctx("finish run")?;
         {
             let mut stmt = tx
-                .prepare(
+                .prepare_cached(
                     "INSERT INTO run_objects (run_id, seq, kind, namespace, name, action, result, message)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
@@ -125,21 +126,21 @@ impl Store {
             }
         }
         let fabric: String = tx
-            .query_row(
+            .row_cached(
                 "SELECT fabric FROM runs WHERE id = ?1",
                 params![run_id],
                 |r| r.get(0),
             )
             .ctx("read run fabric")?;
         if phase == Phase::Success {
-            tx.execute(
+            tx.exec_cached(
                 "UPDATE fabrics SET last_success_at = ?2, last_finished_at = ?2, last_error = NULL,
                    object_count = COALESCE(?3, object_count) WHERE name = ?1",
                 params![fabric, finished_at, object_count.map(|n| n as i64)],
             )
             .ctx("record success")?;
         } else {
-            tx.execute(
+            tx.exec_cached(
                 "UPDATE fabrics SET last_finished_at = ?2, last_error = ?3 WHERE name = ?1",
                 params![fabric, finished_at, error],
             )
@@ -156,7 +157,7 @@ impl Store {
     pub fn run(&self, id: i64) -> Result<RunRecord, StoreError> {
         let conn = self.lock();
         let mut run = conn
-            .query_row(
+            .row_cached(
                 &format!("{RUN_SELECT} WHERE id = ?1"),
                 params![id],
                 run_from_row,
@@ -174,7 +175,7 @@ impl Store {
     pub fn runs(&self, fabric: &str, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn
-            .prepare(&format!(
+            .prepare_cached(&format!(
                 "{RUN_SELECT} WHERE fabric = ?1 ORDER BY id DESC LIMIT ?2"
             ))
             .ctx("list runs")?;
@@ -190,7 +191,7 @@ impl Store {
     pub fn all_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn
-            .prepare(&format!("{RUN_SELECT} ORDER BY id"))
+            .prepare_cached(&format!("{RUN_SELECT} ORDER BY id"))
             .ctx("list runs")?;
         let rows = stmt
             .query_map([], run_from_row)
@@ -204,7 +205,7 @@ impl Store {
     pub fn run_objects(&self, run_id: i64) -> Result<Vec<RunObject>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn
-            .prepare(
+            .prepare_cached(
                 "SELECT kind, namespace, name, action, result, message FROM run_objects
                  WHERE run_id = ?1 ORDER BY seq",
             )
@@ -254,7 +255,7 @@ impl Store {
         let open: Vec<RunRecord> = {
             let conn = self.lock();
             let mut stmt = conn
-                .prepare(&format!(
+                .prepare_cached(&format!(
                     "{RUN_SELECT} WHERE phase IN ('STARTED','PENDING') AND (?1 IS NULL OR fabric = ?1) ORDER BY id"
                 ))
                 .ctx("find interrupted runs")?;
@@ -293,7 +294,7 @@ impl Store {
         let syncing: Vec<String> = {
             let conn = self.lock();
             let mut stmt = conn
-                .prepare(
+                .prepare_cached(
                     "SELECT name FROM fabrics WHERE status = 'syncing' AND (?1 IS NULL OR name = ?1)",
                 )
                 .ctx("find syncing fabrics")?;
@@ -404,7 +405,7 @@ impl Store {
         }
         let latest: Option<i64> = self
             .lock()
-            .query_row(
+            .row_cached(
                 "SELECT last_run_id FROM fabrics WHERE name = ?1",
                 params![run.fabric],
                 |r| r.get(0),
@@ -454,7 +455,7 @@ fn resolve_errors(
 /// audit entries, and the texts only they used.
 fn prune_history(conn: &Connection, fabric: &str, keep: u64) -> Result<(), StoreError> {
     let cutoff: Option<i64> = conn
-        .query_row(
+        .row_cached(
             "SELECT id FROM runs WHERE fabric = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2",
             params![fabric, keep as i64],
             |r| r.get(0),
@@ -462,23 +463,23 @@ fn prune_history(conn: &Connection, fabric: &str, keep: u64) -> Result<(), Store
         .optional()
         .ctx("find old runs")?;
     let Some(cutoff) = cutoff else { return Ok(()) };
-    conn.execute(
+    conn.exec_cached(
         "DELETE FROM tasks WHERE fabric = ?1 AND run_id IS NOT NULL AND run_id <= ?2
            AND state IN ('SUCCESS','FAILURE')",
         params![fabric, cutoff],
     )
     .ctx("remove old tasks")?;
-    conn.execute(
+    conn.exec_cached(
         "DELETE FROM audit WHERE run_id IN (SELECT id FROM runs WHERE fabric = ?1 AND id <= ?2)",
         params![fabric, cutoff],
     )
     .ctx("remove old audit entries")?;
-    conn.execute(
+    conn.exec_cached(
         "DELETE FROM run_objects WHERE run_id IN (SELECT id FROM runs WHERE fabric = ?1 AND id <= ?2)",
         params![fabric, cutoff],
     )
     .ctx("remove old run objects")?;
-    conn.execute(
+    conn.exec_cached(
         "DELETE FROM runs WHERE fabric = ?1 AND id <= ?2 AND phase IN ('SUCCESS','FAILURE')",
         params![fabric, cutoff],
     )

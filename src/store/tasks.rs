@@ -3,6 +3,7 @@
 //!
 //! It does not schedule; the scheduler does.
 
+use super::Cached as _;
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Row, params};
 
@@ -21,7 +22,7 @@ impl Store {
         owner: &str,
     ) -> Result<TaskRecord, StoreError> {
         self.lock()
-            .execute(
+            .exec_cached(
                 "INSERT INTO tasks (id, fabric, trigger, state, created_at, owner) VALUES (?1, ?2, ?3, 'PENDING', ?4, ?5)",
                 params![id, fabric, trigger.as_str(), format_ts(now), owner],
             )
@@ -32,7 +33,7 @@ impl Store {
     /// One task.
     pub fn task(&self, id: &str) -> Result<TaskRecord, StoreError> {
         self.lock()
-            .query_row(
+            .row_cached(
                 &format!("{TASK_SELECT} WHERE id = ?1"),
                 params![id],
                 task_from_row,
@@ -48,7 +49,7 @@ impl Store {
     pub fn tasks(&self, fabric: &str, limit: usize) -> Result<Vec<TaskRecord>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn
-            .prepare(&format!(
+            .prepare_cached(&format!(
                 "{TASK_SELECT} WHERE fabric = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2"
             ))
             .ctx("list tasks")?;
@@ -64,7 +65,7 @@ impl Store {
     pub fn all_tasks(&self) -> Result<Vec<TaskRecord>, StoreError> {
         let conn = self.lock();
         let mut stmt = conn
-            .prepare(&format!("{TASK_SELECT} ORDER BY created_at, rowid"))
+            .prepare_cached(&format!("{TASK_SELECT} ORDER BY created_at, rowid"))
             .ctx("list tasks")?;
         let rows = stmt
             .query_map([], task_from_row)
@@ -77,7 +78,7 @@ impl Store {
     /// Marks a task STARTED with a new run attempt.
     pub fn task_started(&self, id: &str, run_id: i64, now: Timestamp) -> Result<(), StoreError> {
         self.lock()
-            .execute(
+            .exec_cached(
                 "UPDATE tasks SET state = 'STARTED', attempts = attempts + 1, run_id = ?2,
                  started_at = COALESCE(started_at, ?3), retry_at = NULL WHERE id = ?1",
                 params![id, run_id, format_ts(now)],
@@ -97,7 +98,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let finished = state.is_final().then(|| format_ts(now));
         self.lock()
-            .execute(
+            .exec_cached(
                 "UPDATE tasks SET state = ?2, message = ?3, finished_at = ?4, retry_at = ?5 WHERE id = ?1",
                 params![
                     id,
@@ -117,7 +118,7 @@ impl Store {
     /// replica, or of a replica that stopped heartbeating before `sweep.alive_since`.
     pub fn fail_orphan_tasks(&self, sweep: &super::runs::Sweep<'_>) -> Result<(), StoreError> {
         self.lock()
-            .execute(
+            .exec_cached(
                 "UPDATE tasks SET state = 'FAILURE', message = 'interrupted', finished_at = ?1
                  WHERE state IN ('PENDING','STARTED','RETRY')
                    AND (?3 IS NULL OR fabric = ?3)

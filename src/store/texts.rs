@@ -5,6 +5,7 @@
 //!
 //! Transparent to the store's readers; it knows nothing of what the texts say.
 
+use super::Cached as _;
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
@@ -66,7 +67,7 @@ pub(super) fn resolve(conn: &Connection, s: &mut Option<String>) -> Result<(), S
 
 /// Removes texts nothing refers to any more (after old runs were removed).
 pub(super) fn collect_garbage(conn: &Connection) -> Result<(), StoreError> {
-    conn.execute(
+    conn.exec_cached(
         "DELETE FROM texts WHERE (?1 || hash) NOT IN (
              SELECT error FROM runs WHERE error IS NOT NULL
              UNION SELECT message FROM run_objects WHERE message IS NOT NULL

@@ -253,3 +253,59 @@ async fn sync_killed_mid_apply_is_closed_by_the_next_start_with_every_write_on_r
     .unwrap();
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 }
+
+/// Found by `fabsync simulate` (seed 17, 24 h, 2 fabrics, 2 replicas): the disk filled up during
+/// a scheduled run, so the run could not record its end, and the cluster then went down, so no
+/// next run came to close it: the run stayed open and the fabric `syncing` for hours. The
+/// scheduler now closes such a run itself as soon as the store takes writes again.
+#[tokio::test(start_paused = true)]
+async fn a_run_that_could_not_record_its_end_is_closed_without_waiting_for_the_next_run() {
+    use fabsync::scheduler::{Scheduler, SchedulerConfig};
+    use fabsync::store::{FabricStatus, Trigger};
+    let world = common::world_with(WorldConfig {
+        interval_secs: 86_400,
+        ..WorldConfig::default()
+    })
+    .await;
+    let store = world.store.clone();
+    let armed = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let engine = {
+        let store = store.clone();
+        let armed = armed.clone();
+        world.engine.clone().with_progress(Arc::new(move |_, step| {
+            if step == RunStep::Apply.as_str()
+                && armed.swap(false, std::sync::atomic::Ordering::SeqCst)
+            {
+                store.simulate_full_disk(true).unwrap();
+            }
+        }))
+    };
+    let s = Scheduler::start(
+        store.clone(),
+        world.clock.clone(),
+        Arc::new(engine),
+        SchedulerConfig {
+            jitter: 0.0,
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap();
+    s.trigger("vlab", Trigger::Manual).unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    s.idle().await;
+    let run = store.runs("vlab", 1).unwrap().remove(0);
+    assert_eq!(
+        run.end.phase,
+        Phase::Started,
+        "the store could not record the end"
+    );
+    store.simulate_full_disk(false).unwrap();
+    // Within a heartbeat, long before the next periodic run.
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let run = store.run(run.id).unwrap();
+    assert_eq!(run.end.phase, Phase::Failure, "{run:?}");
+    assert_eq!(run.end.error_kind.as_deref(), Some("interrupted"));
+    assert_ne!(store.fabric("vlab").unwrap().status, FabricStatus::Syncing);
+    s.shutdown(Duration::from_secs(5)).await;
+}

@@ -89,6 +89,105 @@ async fn a_hand_edit_then_a_netbox_change_of_the_same_object_is_repaired() {
     assert_eq!(live.data["spec"]["description"], "new in NetBox");
 }
 
+/// Found by the simulator (seed 53, 1 h, 2 fabrics, 2 replicas; 24 h seeds 3, 8, 13, 15): a
+/// write checked against the lease fence, then throttled (429 with `Retry-After`), was sent
+/// again after the wait although the lease had expired meanwhile and another replica held the
+/// fabric. The fence is now checked as each request leaves, retries included.
+#[tokio::test(start_paused = true)]
+async fn a_throttled_write_is_not_resent_after_the_lease_expired() {
+    use fabsync::engine::RunParams;
+    use fabsync::scheduler::Fence;
+    use fake_apiserver::{Fault, RejectForm, When};
+    let w = world().await;
+    assert_eq!(sync(&w).await.phase, Phase::Success);
+    let d = device(&w, "leaf-02").await;
+    netbox_patch(&w, "dcim/devices", d.id, json!({"description": "moved"})).await;
+    w.apiserver
+        .faults()
+        .add(Fault::TooManyRequests {
+            retry_after_seconds: 10,
+            form: RejectForm::Plain,
+            when: When::always().verb("apply").dry_run(false).times(1),
+        })
+        .unwrap();
+    let mark = w.apiserver.log().len();
+    let mut p = RunParams::manual(&w.fabric.name);
+    p.fence = Fence::until(tokio::time::Instant::now() + Duration::from_secs(5));
+    let r = w.engine.run(p).await.unwrap();
+    assert_eq!(r.phase, Phase::Failure);
+    assert_eq!(
+        r.error.as_ref().map(|e| e.kind()),
+        Some("lease_lost"),
+        "{:?}",
+        r.error
+    );
+    let sent: Vec<String> = w.apiserver.log().entries()[mark..]
+        .iter()
+        .filter(|e| e.write)
+        .map(|e| format!("{} {} {}", e.method, e.path, e.status))
+        .collect();
+    assert_eq!(sent.len(), 1, "only the throttled write left: {sent:?}");
+    assert!(sent[0].ends_with("429"), "{sent:?}");
+}
+
+/// Found by the simulator (seed 15, 24 h, 2 fabrics, 2 replicas): a run wrote a server, failed
+/// on a later write and rolled the server back (resetting the baseline); a person then edited
+/// the description fabsync had put back. The rollback's audit entry had no resourceVersion, so
+/// the hand edit could not be told from fabsync's own write: a field-manager conflict every
+/// run. The rollback now records the version it produced.
+#[tokio::test(start_paused = true)]
+async fn a_hand_edit_after_a_rollback_is_repaired() {
+    use fabsync::store::ObjectResult;
+    use fake_apiserver::Fault;
+    let w = world().await;
+    assert_eq!(sync(&w).await.phase, Phase::Success);
+    for name in ["server-01", "server-02"] {
+        let d = device(&w, name).await;
+        netbox_patch(
+            &w,
+            "dcim/devices",
+            d.id,
+            json!({"description": format!("{name} v2")}),
+        )
+        .await;
+    }
+    w.apiserver
+        .faults()
+        .add(Fault::FailNthWrite {
+            n: 2,
+            code: Some(500),
+        })
+        .unwrap();
+    let r = sync(&w).await;
+    assert_eq!(r.phase, Phase::Failure);
+    let rolled_back = r
+        .objects
+        .iter()
+        .find(|o| o.result == ObjectResult::RolledBack)
+        .expect("one server was written, then rolled back")
+        .name
+        .clone();
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(w.kube(), "default", &Kind::Server.api_resource());
+    api.patch(
+        &rolled_back,
+        &PatchParams {
+            field_manager: Some("kubectl-edit".into()),
+            ..Default::default()
+        },
+        &Patch::Merge(&json!({"spec": {"description": "changed by hand"}})),
+    )
+    .await
+    .unwrap();
+    let r = periodic(&w).await;
+    assert_eq!(r.phase, Phase::Success, "{:?}", r.error);
+    let live = api.get(&rolled_back).await.unwrap();
+    assert_eq!(
+        live.data["spec"]["description"],
+        format!("{rolled_back} v2")
+    );
+}
+
 /// Found by the simulator (every seed's first run, with Leases on): the renewal loop and the
 /// run's own acquisition wrote the new Lease at the same moment; the one that lost the race
 /// read its 409 as "held by another replica" and closed the fence, so the first run of every
