@@ -107,11 +107,13 @@ pub fn simulate(args: SimulateArgs) -> u8 {
     let mut runs = 0u64;
     let mut writes = 0u64;
     let mut oracle = 0u64;
+    let mut resolved = 0u64;
     for r in &reports {
         virtual_secs += r.virtual_secs;
         runs += r.stats.runs;
         writes += r.stats.writes;
         oracle += r.stats.oracle_checks;
+        resolved += r.stats.conflicts_resolved;
         if args.seed.is_some() {
             println!(
                 "seed {}: fabrics {} · replicas {}",
@@ -149,7 +151,7 @@ pub fn simulate(args: SimulateArgs) -> u8 {
         }
     }
     println!(
-        "{} seed(s), {failed} with a violation · {:.1} virtual hours · {runs} runs · {writes} cluster writes · {oracle} oracle checks",
+        "{} seed(s), {failed} with a violation · {:.1} virtual hours · {runs} runs · {writes} cluster writes · {oracle} oracle checks · {resolved} conflict(s) a person resolved",
         reports.len(),
         virtual_secs as f64 / 3600.0
     );

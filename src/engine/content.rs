@@ -12,6 +12,59 @@ use sha2::{Digest, Sha256};
 /// Annotation holding the hash of the owned content fabsync last applied.
 pub const ANNOTATION_HASH: &str = "fabsync.githedgehog.com/content-hash";
 
+/// Annotation listing the fields fabsync last applied (a short hash of each field's path, not
+/// its value): every replica can tell from the object alone whether a new apply sets only
+/// fields fabsync set before (another manager owning one of them took it over by hand) or new
+/// ones.
+pub const ANNOTATION_FIELDS: &str = "fabsync.githedgehog.com/fields";
+
+/// fabsync's own annotations: never part of the hashed or compared content.
+pub fn is_own_annotation(key: &str) -> bool {
+    key == ANNOTATION_HASH || key == ANNOTATION_FIELDS
+}
+
+/// The fields a manifest sets (labels, annotations but fabsync's own, spec; objects are walked,
+/// lists and scalars are leaves), each as a short hash of its path, sorted, space-separated.
+pub fn applied_fields(m: &Value) -> String {
+    fn walk(prefix: &str, v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(o) if !o.is_empty() => {
+                for (k, v) in o {
+                    if prefix == "a" && is_own_annotation(k) {
+                        continue;
+                    }
+                    walk(&format!("{prefix}.{k}"), v, out);
+                }
+            }
+            _ => {
+                let d = Sha256::digest(prefix.as_bytes());
+                out.push(d[..4].iter().map(|b| format!("{b:02x}")).collect());
+            }
+        }
+    }
+    let mut fields = Vec::new();
+    for (p, ptr) in [
+        ("l", "/metadata/labels"),
+        ("a", "/metadata/annotations"),
+        ("s", "/spec"),
+    ] {
+        if let Some(v) = m.pointer(ptr) {
+            walk(p, v, &mut fields);
+        }
+    }
+    fields.sort_unstable();
+    fields.dedup();
+    fields.join(" ")
+}
+
+/// Whether every field in `new` (an [`applied_fields`] list) is in `old`.
+pub fn fields_within(new: &str, old: &str) -> bool {
+    let old: std::collections::BTreeSet<&str> = old.split(' ').collect();
+    new.split(' ')
+        .filter(|f| !f.is_empty())
+        .all(|f| old.contains(f))
+}
+
 /// JSON with object keys sorted at every level.
 pub fn canonical(v: &Value) -> String {
     serde_json::to_string(&Canon(v)).expect("JSON values serialize")
@@ -45,9 +98,9 @@ impl serde::Serialize for Canon<'_> {
     }
 }
 
-/// A label or annotation map as hashed: absent, non-object and empty are all `{}`; the key in
-/// `.1` (the hash annotation itself) is left out.
-struct OwnedMap<'a>(Option<&'a Value>, Option<&'static str>);
+/// A label or annotation map as hashed: absent, non-object and empty are all `{}`; for
+/// annotations (`.1`), fabsync's own are left out.
+struct OwnedMap<'a>(Option<&'a Value>, bool);
 
 impl serde::Serialize for OwnedMap<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -55,7 +108,7 @@ impl serde::Serialize for OwnedMap<'_> {
         let mut entries: Vec<(&String, &Value)> = match self.0 {
             Some(Value::Object(m)) => m
                 .iter()
-                .filter(|(k, _)| Some(k.as_str()) != self.1)
+                .filter(|(k, _)| !(self.1 && is_own_annotation(k)))
                 .collect(),
             _ => Vec::new(),
         };
@@ -79,11 +132,11 @@ impl<'a> serde::Serialize for Owned<'a> {
         let mut map = s.serialize_map(Some(7))?;
         map.serialize_entry(
             "annotations",
-            &OwnedMap(m.pointer("/metadata/annotations"), Some(ANNOTATION_HASH)),
+            &OwnedMap(m.pointer("/metadata/annotations"), true),
         )?;
         map.serialize_entry("apiVersion", &opt(m.get("apiVersion")))?;
         map.serialize_entry("kind", &opt(m.get("kind")))?;
-        map.serialize_entry("labels", &OwnedMap(m.pointer("/metadata/labels"), None))?;
+        map.serialize_entry("labels", &OwnedMap(m.pointer("/metadata/labels"), false))?;
         map.serialize_entry("name", &opt(m.pointer("/metadata/name")))?;
         map.serialize_entry("namespace", &opt(m.pointer("/metadata/namespace")))?;
         map.serialize_entry("spec", &opt(m.get("spec")))?;
@@ -119,8 +172,10 @@ pub fn with_hash(m: Value) -> (Value, String) {
     (annotate(m, &hash), hash)
 }
 
-/// The manifest with `hash` (its [`content_hash`]) set as the hash annotation.
+/// The manifest with `hash` (its [`content_hash`]) set as the hash annotation, and the hash of
+/// its field paths as the fields annotation.
 pub fn annotate(mut m: Value, hash: &str) -> Value {
+    let fields = applied_fields(&m);
     let meta = m
         .as_object_mut()
         .expect("a manifest is an object")
@@ -137,6 +192,9 @@ pub fn annotate(mut m: Value, hash: &str) -> Value {
     ann.as_object_mut()
         .expect("annotations is an object")
         .insert(ANNOTATION_HASH.into(), Value::String(hash.to_string()));
+    ann.as_object_mut()
+        .expect("annotations is an object")
+        .insert(ANNOTATION_FIELDS.into(), Value::String(fields));
     m
 }
 
@@ -258,7 +316,7 @@ pub fn field_changes(before: Option<&Value>, after: Option<&Value>) -> Vec<Field
     let strip = |v: &Value| {
         let mut c = comparable(v);
         if let Some(ann) = c.get_mut("annotations").and_then(Value::as_object_mut) {
-            ann.remove(ANNOTATION_HASH);
+            ann.retain(|k, _| !is_own_annotation(k));
         }
         c
     };
@@ -361,7 +419,7 @@ mod tests {
             .pointer_mut("/metadata/annotations")
             .and_then(Value::as_object_mut)
         {
-            ann.remove(ANNOTATION_HASH);
+            ann.retain(|k, _| !is_own_annotation(k));
         }
         let map = |p: &str| match m.pointer(p) {
             Some(Value::Object(o)) if !o.is_empty() => Value::Object(o.clone()),

@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::Value;
 
-use super::content::{self, ANNOTATION_HASH, comparable, content_hash, subset_mismatch};
+use super::content::{
+    self, ANNOTATION_FIELDS, ANNOTATION_HASH, comparable, content_hash, subset_mismatch,
+};
 use super::{DesiredHashes, Engine, EngineError};
 use crate::cluster::{Cluster, ClusterError};
 use crate::config::{ConflictPolicy, FabricConfig};
@@ -36,6 +38,8 @@ pub(super) struct LiveMeta {
     pub rv: String,
     pub fabric: Option<String>,
     pub hash: Option<String>,
+    /// The fields fabsync last applied (its fields annotation).
+    pub fields: Option<String>,
 }
 
 /// What the cluster holds of a fabric's kinds, by kind and name.
@@ -178,7 +182,7 @@ impl Target<'_> {
                     &self.cfg.namespace,
                     "",
                     &[LABEL_FABRIC],
-                    &[ANNOTATION_HASH],
+                    &[ANNOTATION_HASH, ANNOTATION_FIELDS],
                 )
                 .await
             {
@@ -190,12 +194,14 @@ impl Target<'_> {
             for m in items {
                 let fabric = m.label(LABEL_FABRIC).map(str::to_string);
                 let hash = m.annotation(ANNOTATION_HASH).map(str::to_string);
+                let fields = m.annotation(ANNOTATION_FIELDS).map(str::to_string);
                 live.insert(
                     (kind, m.name),
                     LiveMeta {
                         rv: m.resource_version,
                         fabric,
                         hash,
+                        fields,
                     },
                 );
             }
@@ -369,7 +375,19 @@ impl Target<'_> {
             }
             // The manifest is built only for what is written or compared.
             if it.action != Action::Unchanged || it.reason.is_some() {
-                it.desired = Some(content::annotate(d.manifest(), &hash));
+                let desired = content::annotate(d.manifest(), &hash);
+                // NetBox changed values of fields fabsync applied last time (the object lists
+                // them), and set no new one: any of them another manager owns now was taken
+                // from fabsync by hand, and is fabsync's to put back.
+                if it.reason == Some(Reason::ChangedInNetbox) && !it.reclaim {
+                    let applied = l.as_ref().and_then(|l| l.fields.as_deref());
+                    let wanted = desired
+                        .pointer("/metadata/annotations")
+                        .and_then(|a| a.get(ANNOTATION_FIELDS))
+                        .and_then(Value::as_str);
+                    it.reclaim = matches!((wanted, applied), (Some(w), Some(a)) if content::fields_within(w, a));
+                }
+                it.desired = Some(desired);
             }
             it.hash = Some(hash);
             it.live = l;

@@ -86,6 +86,9 @@ struct Inner {
     cfg: LeaseConfig,
     clients: Arc<dyn LeaseClients>,
     fabrics: Mutex<BTreeMap<String, FabricLease>>,
+    /// Set once the replica stopped (crash or shutdown): nothing renews or acquires again,
+    /// whatever task of the old replica is still unwinding.
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 /// The Leases of one replica.
@@ -122,6 +125,7 @@ impl Leases {
                 cfg,
                 clients,
                 fabrics: Mutex::new(BTreeMap::new()),
+                stopped: Default::default(),
             }),
         }
     }
@@ -134,7 +138,7 @@ impl Leases {
                 fence: Arc::new(Mutex::new(None)),
                 task: None,
             });
-        if e.task.is_none() {
+        if e.task.is_none() && !self.inner.stopped.load(std::sync::atomic::Ordering::SeqCst) {
             let this = self.clone();
             let name = fabric.to_string();
             e.task = Some(tokio::spawn(async move { this.keep(name).await }));
@@ -154,6 +158,9 @@ impl Leases {
 
     /// One acquire-or-renew attempt; updates the fence.
     async fn attempt(&self, fabric: &str) -> Result<(), String> {
+        if self.inner.stopped.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err("this replica stopped".into());
+        }
         let fence = {
             let fabrics = self.inner.fabrics.lock().unwrap();
             fabrics.get(fabric).map(|e| e.fence.clone())
@@ -247,6 +254,9 @@ impl Leases {
         new_spec.renew_time = Some(MicroTime(now));
         new_spec.lease_duration_seconds = Some(duration_s);
         lease.spec = Some(new_spec);
+        if self.inner.stopped.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err("this replica stopped".into());
+        }
         // Conditional on the resourceVersion we read: a concurrent taker makes this a 409.
         match api.replace(&name, &PostParams::default(), &lease).await {
             Ok(_) => Ok(Attempt::Held),
@@ -282,6 +292,9 @@ impl Leases {
     /// Stops renewing and hands every held Lease back (holder cleared) so another replica can
     /// take over at once.
     pub async fn release_all(&self) {
+        self.inner
+            .stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let held: Vec<String> = {
             let mut fabrics = self.inner.fabrics.lock().unwrap();
             fabrics
@@ -322,6 +335,9 @@ impl Leases {
 
     /// Stops the background loops without releasing (a replica that dies).
     pub fn abandon(&self) {
+        self.inner
+            .stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         let mut fabrics = self.inner.fabrics.lock().unwrap();
         for e in fabrics.values_mut() {
             if let Some(t) = e.task.take() {

@@ -299,9 +299,18 @@ impl Scheduler {
         });
         let sched = Scheduler { inner };
         sched.start_heartbeat();
-        for fabric in sched.inner.store.fabrics()? {
-            sched.ensure_worker(&fabric.name);
-            sched.plan_periodic(&fabric.name, true)?;
+        let planned = (|| {
+            for fabric in sched.inner.store.fabrics()? {
+                sched.ensure_worker(&fabric.name);
+                sched.plan_periodic(&fabric.name, true)?;
+            }
+            Ok::<_, SchedulerError>(())
+        })();
+        if let Err(e) = planned {
+            // Workers and the heartbeat already run (and would take Leases): a scheduler that
+            // failed to start must not live on behind the caller's back.
+            sched.abort();
+            return Err(e);
         }
         Ok(sched)
     }

@@ -200,6 +200,46 @@ pub async fn liveness(
             }
         }
     }
+    // The approved runs take place.
+    tokio::time::sleep(Duration::from_secs(lease)).await;
+    world.reap();
+    // A field another manager set that fabsync never applied, which NetBox now wants: under
+    // the default policy every run fails naming it, until a person decides. The person does
+    // what the error says: the fabric's conflict policy becomes `force` (through the API), and
+    // Sync Now.
+    for (fi, f) in world.fabrics.clone().iter().enumerate() {
+        let Some(r) = world.leader(&f.name) else {
+            continue;
+        };
+        let store = &world.replicas[r].store;
+        let conflicted = store
+            .runs(&f.name, 1)
+            .ok()
+            .and_then(|v| v.into_iter().next())
+            .is_some_and(|run| run.end.error_kind.as_deref() == Some("conflict"));
+        if conflicted {
+            let path = format!("/api/fabrics/{}", f.name);
+            let _ = world
+                .http(
+                    r,
+                    Method::PATCH,
+                    &path,
+                    Some(json!({"conflict_policy": "force"})),
+                )
+                .await;
+            let path = format!("/api/fabrics/{}/sync", f.name);
+            let _ = world
+                .http(r, Method::POST, &path, Some(json!({"prune": true})))
+                .await;
+            world.observer.note_conflict_resolved();
+            if tracing {
+                trace.push(format!(
+                    "{:>6} s  liveness: resolved a field-manager conflict of fabric {fi} on replica {r} (policy force)",
+                    world.now_secs()
+                ));
+            }
+        }
+    }
     tokio::time::sleep(Duration::from_secs(interval)).await;
     world.reap();
     if let Some(v) = step(world) {
@@ -210,7 +250,17 @@ pub async fn liveness(
             return Some(violation(
                 world,
                 "liveness",
-                format!("fabric {}: no replica holds its Lease", f.name),
+                format!(
+                    "fabric {}: no running replica holds its Lease (the Lease says {}; running: {})",
+                    f.name,
+                    world.lease_state(&f.name),
+                    world
+                        .replicas
+                        .iter()
+                        .filter_map(|r| r.live.as_ref().map(|i| i.identity.clone()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             ));
         };
         let rec = world.replicas[r].store.fabric(&f.name).ok()?;

@@ -81,6 +81,8 @@ pub struct Stats {
     pub oracle_checks: u64,
     /// Failed runs whose effect on the cluster was checked.
     pub failure_checks: u64,
+    /// Field-manager conflicts a person resolved in the liveness phase (policy `force`).
+    pub conflicts_resolved: u64,
 }
 
 type Killer = Arc<dyn Fn() + Send + Sync>;
@@ -194,6 +196,11 @@ impl Observer {
     /// Counts so far.
     pub fn stats(&self) -> Stats {
         self.lock().stats
+    }
+
+    /// A person resolved a field-manager conflict (liveness phase).
+    pub fn note_conflict_resolved(&self) {
+        self.lock().stats.conflicts_resolved += 1;
     }
 
     /// Arms a hand edit right after fabsync's next write of a Switch or Server of `fabric`.

@@ -372,6 +372,30 @@ impl SimWorld {
             .position(|r| r.live.as_ref().is_some_and(|i| i.identity == holder))
     }
 
+    /// `fabric`'s Lease as the cluster holds it: holder and last renewal.
+    pub fn lease_state(&self, fabric: &str) -> String {
+        let name = crate::scheduler::lease::lease_name(fabric);
+        let lease = self.cluster_of(fabric).and_then(|c| {
+            c.objects("coordination.k8s.io", "leases")
+                .into_iter()
+                .find(|l| {
+                    l.pointer("/metadata/name").and_then(Value::as_str) == Some(name.as_str())
+                })
+        });
+        match lease {
+            None => "nothing: there is no Lease".into(),
+            Some(l) => format!(
+                "holder {}, renewed {}",
+                l.pointer("/spec/holderIdentity")
+                    .and_then(Value::as_str)
+                    .unwrap_or("none"),
+                l.pointer("/spec/renewTime")
+                    .and_then(Value::as_str)
+                    .unwrap_or("never")
+            ),
+        }
+    }
+
     /// `fabric`'s cluster.
     pub fn cluster_of(&self, fabric: &str) -> Option<&FakeApiServer> {
         let i = self.fabrics.iter().position(|f| f.name == fabric)?;

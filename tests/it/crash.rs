@@ -309,3 +309,47 @@ async fn a_run_that_could_not_record_its_end_is_closed_without_waiting_for_the_n
     assert_ne!(store.fabric("vlab").unwrap().status, FabricStatus::Syncing);
     s.shutdown(Duration::from_secs(5)).await;
 }
+
+/// Found by `fabsync simulate` (seed 36, 24 h, 2 fabrics, 2 replicas): a replica restarted while
+/// its disk was full; the scheduler's start failed after its workers had started (the disk
+/// refused the catch-up task), and they lived on behind the caller's back — a replica nobody
+/// could stop, running syncs and holding a fabric's Lease for the rest of the day. A failed
+/// start now stops what it started.
+#[tokio::test(start_paused = true)]
+async fn a_scheduler_that_fails_to_start_leaves_nothing_running() {
+    use fabsync::scheduler::{Scheduler, SchedulerConfig};
+    let world = common::world_with(WorldConfig {
+        interval_secs: 60,
+        ..WorldConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fabsync.db");
+    let store = fabsync::store::Store::open(path.to_str().unwrap()).unwrap();
+    store.import_fabric(&world.fabric, "test").unwrap();
+    // The disk refuses new tasks (as a full one refuses new pages).
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute_batch(
+        "CREATE TRIGGER full BEFORE INSERT ON tasks BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;",
+    )
+    .unwrap();
+    let started = Scheduler::start(
+        store.clone(),
+        world.clock.clone(),
+        Arc::new(world.engine.clone()),
+        SchedulerConfig {
+            jitter: 0.0,
+            replica: "replica-a".into(),
+            ..Default::default()
+        },
+        None,
+    );
+    assert!(started.is_err(), "the catch-up task cannot be stored");
+    raw.execute_batch("DROP TRIGGER full;").unwrap();
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    assert_eq!(
+        world.store.all_runs().unwrap().len(),
+        0,
+        "a scheduler that failed to start ran syncs"
+    );
+}
