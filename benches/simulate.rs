@@ -1,5 +1,6 @@
 //! Criterion benches of the randomized simulation: one seed (world, operations, invariants,
-//! liveness phase) of 1 and of 24 virtual hours with up to 2 fabrics and 2 replicas, so seeds
+//! liveness phase) of 30 minutes (the CI setting), 1 and 24 virtual hours of operations with up
+//! to 2 fabrics and 2 replicas, so seeds
 //! per second and virtual hours per wall second follow from the time per seed. Run with
 //! `cargo bench --bench simulate`.
 
@@ -13,10 +14,10 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn seeds(c: &mut Criterion) {
     let mut g = c.benchmark_group("simulate");
     g.sample_size(10);
-    for hours in [1u64, 24] {
+    for (name, minutes) in [("30min", 30u64), ("1h", 60), ("24h", 24 * 60)] {
         let opts = Options {
             limits: Limits {
-                hours,
+                minutes,
                 fabrics: 2,
                 replicas: 2,
             },
@@ -24,7 +25,7 @@ fn seeds(c: &mut Criterion) {
         };
         // Seeds 0–9 in turn: one seed per iteration, a mix of worlds.
         let mut seed = 0u64;
-        g.bench_function(format!("seed_{hours}h"), |b| {
+        g.bench_function(format!("seed_{name}"), |b| {
             b.iter(|| {
                 let r = run_seed(seed % 10, &opts).expect("the seed runs");
                 seed += 1;

@@ -1,12 +1,9 @@
 //! Known bugs the randomized simulator must be able to find, planted one at a time by
-//! `fabsync simulate --plant <bug>` in builds with the `planted-bugs` cargo feature (never a
-//! release build: the feature refuses to compile with optimisations on).
-//!
-//! Without the feature [`active`] is a constant `false` and every planted branch compiles away.
+//! `fabsync simulate --plant <bug>` in debug builds with the `planted-bugs` cargo feature (the
+//! test builds: the package dev-depends on itself with it). Never in a release build: with
+//! optimisations on, or without the feature, [`active`] is a constant `false`, every planted
+//! branch compiles away, and planting is refused.
 //! It holds no sync logic; each bug's branch sits in the module whose guarantee it breaks.
-
-#[cfg(all(feature = "planted-bugs", not(debug_assertions)))]
-compile_error!("the planted-bugs feature is for test builds only, never a release build");
 
 /// A bug that can be planted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -54,7 +51,7 @@ impl Bug {
     }
 }
 
-#[cfg(feature = "planted-bugs")]
+#[cfg(all(feature = "planted-bugs", debug_assertions))]
 thread_local! {
     static PLANTED: std::cell::Cell<Option<Bug>> = const { std::cell::Cell::new(None) };
     static COUNTER: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
@@ -63,11 +60,11 @@ thread_local! {
 /// Whether `bug` is planted on this thread (the simulator runs each seed on one thread).
 #[inline(always)]
 pub fn active(bug: Bug) -> bool {
-    #[cfg(feature = "planted-bugs")]
+    #[cfg(all(feature = "planted-bugs", debug_assertions))]
     {
         PLANTED.with(|p| p.get() == Some(bug))
     }
-    #[cfg(not(feature = "planted-bugs"))]
+    #[cfg(not(all(feature = "planted-bugs", debug_assertions)))]
     {
         let _ = bug;
         false
@@ -76,7 +73,7 @@ pub fn active(bug: Bug) -> bool {
 
 /// For bugs that strike every other time: true on every second call while `bug` is planted.
 pub fn strikes(bug: Bug) -> bool {
-    #[cfg(feature = "planted-bugs")]
+    #[cfg(all(feature = "planted-bugs", debug_assertions))]
     {
         active(bug)
             && COUNTER.with(|c| {
@@ -84,7 +81,7 @@ pub fn strikes(bug: Bug) -> bool {
                 c.get() % 2 == 0
             })
     }
-    #[cfg(not(feature = "planted-bugs"))]
+    #[cfg(not(all(feature = "planted-bugs", debug_assertions)))]
     {
         let _ = bug;
         false
@@ -92,22 +89,22 @@ pub fn strikes(bug: Bug) -> bool {
 }
 
 /// Whether this build can plant bugs.
-pub const AVAILABLE: bool = cfg!(feature = "planted-bugs");
+pub const AVAILABLE: bool = cfg!(all(feature = "planted-bugs", debug_assertions));
 
 /// Plants `bug` (or none) on this thread. Without the feature, planting a bug is refused.
 pub fn plant(bug: Option<Bug>) -> Result<(), String> {
-    #[cfg(feature = "planted-bugs")]
+    #[cfg(all(feature = "planted-bugs", debug_assertions))]
     {
         PLANTED.with(|p| p.set(bug));
         COUNTER.with(|c| c.set(0));
         Ok(())
     }
-    #[cfg(not(feature = "planted-bugs"))]
+    #[cfg(not(all(feature = "planted-bugs", debug_assertions)))]
     {
         match bug {
             None => Ok(()),
             Some(b) => Err(format!(
-                "cannot plant {}: this build has no planted bugs (build with --features planted-bugs, in a debug build)",
+                "cannot plant {}: this build has no planted bugs (a debug build with the planted-bugs feature has them: the test builds)",
                 b.name()
             )),
         }

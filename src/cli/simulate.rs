@@ -23,9 +23,12 @@ pub struct SimulateArgs {
     /// Run this one seed, printing every operation
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Virtual hours per seed
+    /// Virtual hours of operations per seed (a liveness phase follows)
     #[arg(long, default_value_t = 24)]
     pub hours: u64,
+    /// Virtual minutes of operations per seed, instead of --hours
+    #[arg(long, conflicts_with = "hours")]
+    pub minutes: Option<u64>,
     /// At most this many fabrics per seed
     #[arg(long, default_value_t = 2)]
     pub fabrics: u32,
@@ -70,7 +73,7 @@ fn print_failure(r: &SeedReport, opts: &Options) {
 /// Runs `fabsync simulate`.
 pub fn simulate(args: SimulateArgs) -> u8 {
     let limits = Limits {
-        hours: args.hours.max(1),
+        minutes: args.minutes.unwrap_or(args.hours * 60).max(1),
         fabrics: args.fabrics.max(1),
         replicas: args.replicas.max(1),
     };

@@ -98,8 +98,9 @@ pub(super) struct Item {
     pub adopt: bool,
     /// Preflight must wait until its stage (it references objects this run creates).
     pub deferred: bool,
-    /// NetBox changed it and someone else wrote it after fabsync verified its last write: the
-    /// fields fabsync applies are its to put back (as for drift).
+    /// NetBox changed it and the new apply sets only fields fabsync applied last time (the
+    /// object's fields annotation): one another manager owns now was taken over by hand, and
+    /// is fabsync's to put back (as for drift).
     pub reclaim: bool,
     pub result: ObjectResult,
     /// What happened to it (an error, a skip, a rollback); takes precedence over the reason.
@@ -271,7 +272,6 @@ impl Target<'_> {
         baseline: &[ObservedObject],
     ) -> Result<Vec<Item>, EngineError> {
         let mut items = self.classify(desired, live, baseline);
-        self.reclaim_after_failed_runs(&mut items, baseline);
         self.fetch_pre_images(&mut items).await?;
         self.compare_suspects(&mut items).await;
         // Writes in reference order: creates/updates by ascending rank, then deletes by
@@ -284,37 +284,6 @@ impl Target<'_> {
         }
         items.sort_by(|a, b| order(a).cmp(&order(b)));
         Ok(items)
-    }
-
-    /// Objects NetBox changed whose last write by fabsync is not in the baseline (a run wrote
-    /// them and then failed) and that someone wrote after that write: reclaimed like the ones
-    /// the baseline shows were changed by hand (the audit log says what fabsync last applied).
-    /// When the baseline holds the content the object says it has, the baseline decides: a
-    /// later verified run may have taken in another manager's write, which is theirs.
-    fn reclaim_after_failed_runs(&self, items: &mut [Item], baseline: &[ObservedObject]) {
-        let store = &self.engine.store;
-        let verified: BTreeSet<(&str, &str, &str)> = baseline
-            .iter()
-            .map(|o| (o.kind.as_str(), o.name.as_str(), o.content_hash.as_str()))
-            .collect();
-        for it in items
-            .iter_mut()
-            .filter(|i| i.reason == Some(Reason::ChangedInNetbox) && !i.reclaim)
-        {
-            let Some(l) = &it.live else { continue };
-            let in_baseline = l
-                .hash
-                .as_deref()
-                .is_some_and(|h| verified.contains(&(it.kind.kind(), it.name.as_str(), h)));
-            if in_baseline {
-                continue;
-            }
-            if let Ok(Some((Some(hash), Some(rv)))) =
-                store.last_write(&self.cfg.name, it.kind.kind(), &it.name)
-            {
-                it.reclaim = l.hash.as_deref() == Some(hash.as_str()) && l.rv != rv;
-            }
-        }
     }
 
     /// Each object's action from hashes, labels and the baseline alone.
@@ -353,14 +322,6 @@ impl Target<'_> {
                 Some(l) if l.hash.as_deref() != Some(hash.as_str()) => {
                     it.action = Action::Update;
                     it.reason = Some(Reason::ChangedInNetbox);
-                    // The live object still says it holds what fabsync verified, yet its
-                    // version moved: someone changed it by hand since.
-                    it.reclaim = base
-                        .get(&(d.kind.kind(), d.name.as_str()))
-                        .is_some_and(|b| {
-                            Some(b.content_hash.as_str()) == l.hash.as_deref()
-                                && b.resource_version != l.rv
-                        });
                 }
                 Some(l) => {
                     let same_rv = base
@@ -379,7 +340,7 @@ impl Target<'_> {
                 // NetBox changed values of fields fabsync applied last time (the object lists
                 // them), and set no new one: any of them another manager owns now was taken
                 // from fabsync by hand, and is fabsync's to put back.
-                if it.reason == Some(Reason::ChangedInNetbox) && !it.reclaim {
+                if it.reason == Some(Reason::ChangedInNetbox) {
                     let applied = l.as_ref().and_then(|l| l.fields.as_deref());
                     let wanted = desired
                         .pointer("/metadata/annotations")

@@ -249,8 +249,20 @@ impl Kind {
         Kind::from_kind(kind).filter(|k| k.api_version() == api_version)
     }
 
-    /// The CRD generated from our Rust type.
+    /// The CRD generated from our Rust type (generated once per process: every simulated
+    /// cluster installs all of them).
     pub fn crd(self) -> CustomResourceDefinition {
+        static CRDS: std::sync::OnceLock<Vec<CustomResourceDefinition>> =
+            std::sync::OnceLock::new();
+        let all = CRDS.get_or_init(|| Kind::ALL.into_iter().map(Kind::generate_crd).collect());
+        let i = Kind::ALL
+            .into_iter()
+            .position(|k| k == self)
+            .expect("every kind is in Kind::ALL");
+        all[i].clone()
+    }
+
+    fn generate_crd(self) -> CustomResourceDefinition {
         match self {
             Kind::SwitchProfile => wiring::SwitchProfile::crd(),
             Kind::ServerProfile => wiring::ServerProfile::crd(),

@@ -68,9 +68,14 @@ pub struct SeedReport {
 /// The command line that replays a seed exactly.
 pub fn replay_command(seed: u64, opts: &Options) -> String {
     let l = opts.limits;
+    let span = if l.minutes.is_multiple_of(60) {
+        format!("--hours {}", l.minutes / 60)
+    } else {
+        format!("--minutes {}", l.minutes)
+    };
     let mut s = format!(
-        "fabsync simulate --seed {seed} --hours {} --fabrics {} --replicas {}",
-        l.hours, l.fabrics, l.replicas
+        "fabsync simulate --seed {seed} {span} --fabrics {} --replicas {}",
+        l.fabrics, l.replicas
     );
     if let Some(b) = opts.plant {
         let _ = write!(s, " --plant {}", b.name());

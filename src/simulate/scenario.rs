@@ -13,8 +13,8 @@ use rand_chacha::ChaCha8Rng;
 /// Limits of one simulation (the command line's options).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Virtual hours per seed.
-    pub hours: u64,
+    /// Virtual minutes of operations per seed (the liveness phase follows).
+    pub minutes: u64,
     /// At most this many fabrics per seed.
     pub fabrics: u32,
     /// At most this many fabsync replicas per seed.
@@ -24,7 +24,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            hours: 24,
+            minutes: 24 * 60,
             fabrics: 2,
             replicas: 2,
         }
@@ -347,9 +347,9 @@ impl Scenario {
                 interval_secs: intervals[rng.random_range(0..intervals.len())],
             })
             .collect();
-        let horizon = limits.hours.max(1) * 3600;
+        let horizon = limits.minutes.max(1) * 60;
         let per_hour = rng.random_range(3..=10u64);
-        let count = (limits.hours.max(1) * per_hour) as usize;
+        let count = (limits.minutes.max(1) * per_hour).div_ceil(60) as usize;
         let mut d = Drawer {
             rng,
             fabrics: n_fabrics,
@@ -359,7 +359,7 @@ impl Scenario {
             next_id: 0,
         };
         for _ in 0..count {
-            let at = d.rng.random_range(30..horizon);
+            let at = d.rng.random_range(30.min(horizon - 1)..horizon);
             d.draw_op(at);
         }
         let mut ops = d.ops;
@@ -375,7 +375,7 @@ impl Scenario {
 
     /// Virtual seconds the operations span (the liveness phase follows).
     pub fn horizon(&self) -> u64 {
-        self.limits.hours.max(1) * 3600
+        self.limits.minutes.max(1) * 60
     }
 }
 

@@ -37,34 +37,10 @@ pub struct AuditWrite<'a> {
     pub resource_version: Option<&'a str>,
 }
 
-/// What fabsync last wrote to an object: (content hash applied, resourceVersion it produced).
-pub type LastWrite = (Option<String>, Option<String>);
-
 impl Store {
     /// Appends one write to the audit log.
     pub fn audit(&self, w: &AuditWrite<'_>) -> Result<(), StoreError> {
         insert_audit(&self.lock(), w)
-    }
-
-    /// What fabsync last wrote to `kind`/`name` of `fabric`, as confirmed by the cluster: the
-    /// content hash it applied and the resourceVersion the write produced.
-    pub fn last_write(
-        &self,
-        fabric: &str,
-        kind: &str,
-        name: &str,
-    ) -> Result<Option<LastWrite>, StoreError> {
-        self.lock()
-            .prepare_cached(
-                "SELECT a.after_hash, a.resource_version FROM audit a JOIN runs r ON r.id = a.run_id
-                 WHERE a.kind = ?2 AND a.name = ?3 AND r.fabric = ?1
-                   AND a.verb NOT LIKE 'unconfirmed%'
-                 ORDER BY a.id DESC LIMIT 1",
-            )
-            .ctx("read last write")?
-            .query_row(params![fabric, kind, name], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
-            .ctx("read last write")
     }
 
     /// The audit entries of a run (or all when `run_id` is `None`), in write order.

@@ -180,8 +180,4 @@ pub(super) const MIGRATIONS: &[&str] = &[
         text TEXT NOT NULL
     );
     "#,
-    // 4: an object's last write, found without reading the whole audit log.
-    r#"
-    CREATE INDEX audit_by_object ON audit(kind, name, id);
-    "#,
 ];

@@ -68,7 +68,11 @@ pub(super) async fn auth_failure(cx: &mut Cx<'_>) -> R {
 
 pub(super) async fn conflict(cx: &mut Cx<'_>) -> R {
     baseline(cx).await?;
-    // Another tool takes spec.description of leaf-01 with its own field manager.
+    // leaf-01 has no description in NetBox, so fabsync sets none; another tool then sets
+    // spec.description with its own field manager — a field fabsync never applied. (A field
+    // fabsync did apply that someone takes over is drift, and is put back.)
+    let _ = patch_device(cx, "leaf-01", json!({"description": ""})).await;
+    let _ = click_and_follow(cx, false).await?;
     let api: kube::Api<kube::api::DynamicObject> =
         kube::Api::namespaced_with(cx.env.kube.clone(), "default", &Kind::Switch.api_resource());
     let patch = json!({"apiVersion": Kind::Switch.api_version(), "kind": "Switch",
@@ -94,7 +98,7 @@ pub(super) async fn conflict(cx: &mut Cx<'_>) -> R {
     cx.check(
         Step {
             name: "conflict reported",
-            action: "another field manager owns leaf-01's description; NetBox wants another; click Sync Now (policy fail)",
+            action: "leaf-01 has no description in NetBox; another field manager sets its spec.description; NetBox then wants one; click Sync Now (policy fail)",
             expected: "FAILURE naming .spec.description and inventory-bot; nothing written",
             proves: &["EH-3"],
         },
