@@ -180,4 +180,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
         text TEXT NOT NULL
     );
     "#,
+    // 4: open tasks and runs found without scanning the history (the heartbeat looks for
+    // orphaned tasks every 10 s, every start for interrupted runs).
+    r#"
+    CREATE INDEX tasks_open ON tasks(state) WHERE state IN ('PENDING','STARTED','RETRY');
+    CREATE INDEX runs_open ON runs(fabric) WHERE phase IN ('STARTED','PENDING');
+    "#,
 ];
