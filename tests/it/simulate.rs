@@ -188,6 +188,49 @@ async fn a_hand_edit_after_a_rollback_is_repaired() {
     );
 }
 
+/// Found by the simulator (seeds 5, 12 and 23, 24 h, 2 fabrics, 2 replicas): each replica has its
+/// own store, so a replica that did not write an object has no baseline or audit entry of it.
+/// A person edited a field fabsync had set; NetBox changed the object; the other replica's run
+/// refused to put the field back (a field-manager conflict, every run). The object itself now
+/// says which fields fabsync applied, so any replica can tell.
+#[tokio::test(start_paused = true)]
+async fn another_replica_puts_back_a_field_fabsync_set_that_was_edited_by_hand() {
+    let w = world().await;
+    assert_eq!(sync(&w).await.phase, Phase::Success);
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(w.kube(), "default", &Kind::Server.api_resource());
+    api.patch(
+        "server-01",
+        &PatchParams {
+            field_manager: Some("kubectl-edit".into()),
+            ..Default::default()
+        },
+        &Patch::Merge(&json!({"spec": {"description": "changed by hand"}})),
+    )
+    .await
+    .unwrap();
+    let d = device(&w, "server-01").await;
+    netbox_patch(
+        &w,
+        "dcim/devices",
+        d.id,
+        json!({"description": "new in NetBox"}),
+    )
+    .await;
+    // Another replica: its own store (the same settings), the same cluster and NetBox.
+    let store = fabsync::store::Store::in_memory();
+    store.import_fabric(&w.fabric, "test").unwrap();
+    let other = fabsync::engine::Engine::new(store, w.clock.clone(), w.connector.clone())
+        .with_owner("replica-b".to_string());
+    let r = other
+        .run(fabsync::engine::RunParams::manual(&w.fabric.name))
+        .await
+        .unwrap();
+    assert_eq!(r.phase, Phase::Success, "{:?}", r.error);
+    let live = api.get("server-01").await.unwrap();
+    assert_eq!(live.data["spec"]["description"], "new in NetBox");
+}
+
 /// Found by the simulator (every seed's first run, with Leases on): the renewal loop and the
 /// run's own acquisition wrote the new Lease at the same moment; the one that lost the race
 /// read its 409 as "held by another replica" and closed the fence, so the first run of every
