@@ -539,16 +539,13 @@ impl Scheduler {
             .cloned()
             .collect();
         for f in fabrics {
-            let idle = self
-                .inner
-                .slots
-                .lock()
-                .unwrap()
-                .get(&f)
-                .is_none_or(|s| s.running.is_none());
-            if idle {
+            // The slots stay locked while the run is closed: no run of the fabric can start in
+            // between (a worker marks its slot running before its run opens).
+            let slots = self.inner.slots.lock().unwrap();
+            if slots.get(&f).is_none_or(|s| s.running.is_none()) {
                 self.close_abandoned(&f);
             }
+            drop(slots);
         }
     }
 
