@@ -231,6 +231,27 @@ async fn another_replica_puts_back_a_field_fabsync_set_that_was_edited_by_hand()
     assert_eq!(live.data["spec"]["description"], "new in NetBox");
 }
 
+/// Seed 200323 (6 h, 3 fabrics, 3 replicas): a rollback's restore applied fabsync's fields
+/// (it took effect), then its second request was held back because the Lease had expired; the
+/// rollback dropped its intent as if nothing had been sent, so that write was in no audit log.
+/// A failed undo now leaves its intent open (settled as unconfirmed).
+#[test]
+fn seed_200323_a_half_done_rollback_is_audited() {
+    let r = run_seed(
+        200323,
+        &Options {
+            limits: Limits {
+                minutes: 6 * 60,
+                fabrics: 3,
+                replicas: 3,
+            },
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(r.violation, None);
+}
+
 /// Found by the simulator (every seed's first run, with Leases on): the renewal loop and the
 /// run's own acquisition wrote the new Lease at the same moment; the one that lost the race
 /// read its 409 as "held by another replica" and closed the fence, so the first run of every
