@@ -1,5 +1,5 @@
 //! Criterion benches of the randomized simulation: one seed (world, operations, invariants,
-//! liveness phase) of 30 minutes (the CI setting), 1 and 24 virtual hours of operations with up
+//! liveness phase) of 30 minutes, 1 and 24 virtual hours of operations with up
 //! to 2 fabrics and 2 replicas, so seeds
 //! per second and virtual hours per wall second follow from the time per seed. Run with
 //! `cargo bench --bench simulate`.
@@ -12,6 +12,8 @@ use fabsync::simulate::{Limits, Options, run_seed};
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn seeds(c: &mut Criterion) {
+    // What `fabsync simulate` does before its seeds.
+    fabsync::simulate::keep_freed_c_memory();
     let mut g = c.benchmark_group("simulate");
     g.sample_size(10);
     for (name, minutes) in [("30min", 30u64), ("1h", 60), ("24h", 24 * 60)] {

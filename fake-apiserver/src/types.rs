@@ -96,7 +96,10 @@ impl ResourceType {
 
 /// Kubernetes version ordering: GA > beta > alpha, higher numbers first.
 pub fn version_priority(v: &str) -> (u8, u64, u64) {
-    let re = regex::Regex::new(r"^v(\d+)(?:(alpha|beta)(\d+))?$").expect("static regex");
+    static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^v(\d+)(?:(alpha|beta)(\d+))?$").expect("static regex")
+    });
+    let re = &*RE;
     match re.captures(v) {
         Some(c) => {
             let major: u64 = c[1].parse().unwrap_or(0);
@@ -397,8 +400,31 @@ pub fn reorder(v: &mut Value, order: &[&str]) {
     }
 }
 
-/// Validates a CRD and compiles it into a resource type.
+/// Validates a CRD and compiles it into a resource type. Compiling a schema (its patterns
+/// are regular expressions) costs far more than reading it, and the same CRDs are installed in
+/// every server a process builds: results are kept per CRD text, for the process.
 pub fn compile_crd(crd: &Value) -> Result<ResourceType, Vec<FieldError>> {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    type Compiled = Result<ResourceType, Vec<FieldError>>;
+    static CACHE: LazyLock<Mutex<HashMap<String, Compiled>>> = LazyLock::new(Default::default);
+    // What compilation reads: the name and the spec (never status or other metadata).
+    let key = serde_json::to_string(&(crd.pointer("/metadata/name"), crd.get("spec")))
+        .expect("JSON values serialize");
+    let lock = || CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(hit) = lock().get(&key) {
+        return hit.clone();
+    }
+    let compiled = compile_crd_uncached(crd);
+    let mut cache = lock();
+    if cache.len() >= 512 {
+        cache.clear();
+    }
+    cache.insert(key, compiled.clone());
+    compiled
+}
+
+fn compile_crd_uncached(crd: &Value) -> Result<ResourceType, Vec<FieldError>> {
     let mut errs = vec![];
     let s = |p: &str| {
         crd.pointer(p)

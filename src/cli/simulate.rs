@@ -96,6 +96,7 @@ pub fn simulate(args: SimulateArgs) -> u8 {
             .map(|n| n.get())
             .unwrap_or(1)
     });
+    simulate::keep_freed_c_memory();
     let wall = crate::validate::stopwatch::Stopwatch::start();
     let reports = match simulate::run_seeds(&seeds, &opts, threads) {
         Ok(r) => r,

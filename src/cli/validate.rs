@@ -136,6 +136,7 @@ pub fn validate(args: ValidateArgs) -> u8 {
         );
         return EXIT_ERROR;
     }
+    crate::simulate::keep_freed_c_memory();
     let systems = match real_systems(&args) {
         Ok(s) => s,
         Err(e) => {

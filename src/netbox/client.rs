@@ -148,6 +148,18 @@ impl NetboxClient {
         path_and_query: &str,
         body: Option<&Value>,
     ) -> Result<Value, NetboxError> {
+        let (endpoint, status, bytes) = self.request_raw(method, path_and_query, body).await?;
+        parse_body(&endpoint, status, &bytes)
+    }
+
+    /// Sends a request (reads are tried again on a transient failure) and returns the endpoint
+    /// it names, the status and the body of a successful answer; a failed one is an error.
+    async fn request_raw(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+    ) -> Result<(String, StatusCode, Bytes), NetboxError> {
         let mut attempt = 0;
         loop {
             let result = self
@@ -175,7 +187,7 @@ impl NetboxClient {
         method: Method,
         path_and_query: &str,
         body: Option<&Value>,
-    ) -> Result<Value, NetboxError> {
+    ) -> Result<(String, StatusCode, Bytes), NetboxError> {
         let path_only = path_and_query.split('?').next().unwrap_or(path_and_query);
         let endpoint = format!("{method} {path_only}");
         let uri = format!("{}://{}{}", self.scheme, self.authority, path_and_query);
@@ -232,7 +244,8 @@ impl NetboxClient {
                 ),
             })?
             .to_bytes();
-        map_response(&endpoint, status, &headers, &bytes)
+        check_status(&endpoint, status, &headers, &bytes)?;
+        Ok((endpoint, status, bytes))
     }
 
     /// GET an absolute API path (`dcim/devices/12`).
@@ -252,43 +265,53 @@ impl NetboxClient {
         path: &str,
         query: &[(&str, String)],
     ) -> Result<Vec<Value>, NetboxError> {
+        self.list(path, query).await
+    }
+
+    /// Lists and decodes every object of an endpoint. Each page is decoded straight into `T`
+    /// (a NetBox object has many more fields than fabsync reads); only a page that does not
+    /// decode is read again as JSON, to say which object and field are wrong.
+    pub async fn list<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Vec<T>, NetboxError> {
+        #[derive(serde::Deserialize)]
+        struct Page<T> {
+            results: Vec<T>,
+            #[serde(default)]
+            next: Option<String>,
+        }
         let mut pairs: Vec<(&str, String)> = query.to_vec();
         pairs.push(("limit", PAGE_SIZE.to_string()));
         let mut next = Some(format!("{}?{}", self.api_path(path), encode_query(&pairs)));
         let mut out = Vec::new();
         let mut pages = 0usize;
+        let list_endpoint = format!("GET {}", self.api_path(path));
         while let Some(pq) = next.take() {
             pages += 1;
-            let endpoint = format!("GET {}", self.api_path(path));
             if pages > MAX_PAGES {
                 return Err(NetboxError::Decode {
-                    endpoint,
+                    endpoint: list_endpoint,
                     reason: format!("pagination did not end after {MAX_PAGES} pages"),
                 });
             }
-            let mut page = self.request(Method::GET, &pq, None).await?;
-            // Moved out of the page, not copied: a large fabric's pages hold tens of thousands
-            // of objects.
-            let results = match page.get_mut("results") {
-                Some(Value::Array(a)) => std::mem::take(a),
-                _ => {
-                    return Err(NetboxError::Decode {
-                        endpoint,
-                        reason: "list answer has no \"results\" array".into(),
-                    });
-                }
+            let (endpoint, status, bytes) = self.request_raw(Method::GET, &pq, None).await?;
+            let page: Page<T> = match serde_json::from_slice(&bytes) {
+                Ok(page) => page,
+                Err(_) => return Err(page_error::<T>(&endpoint, &list_endpoint, status, &bytes)),
             };
-            let empty = results.is_empty();
-            out.extend(results);
-            next = match page.get("next") {
-                Some(Value::String(url)) if !empty => {
-                    let pq_next = next_path(url).ok_or_else(|| NetboxError::Decode {
-                        endpoint: endpoint.clone(),
+            let empty = page.results.is_empty();
+            out.extend(page.results);
+            next = match page.next {
+                Some(url) if !empty => {
+                    let pq_next = next_path(&url).ok_or_else(|| NetboxError::Decode {
+                        endpoint: list_endpoint.clone(),
                         reason: format!("\"next\" is not a URL: {url:?}"),
                     })?;
                     if pq_next == pq {
                         return Err(NetboxError::Decode {
-                            endpoint,
+                            endpoint: list_endpoint,
                             reason: "\"next\" points at the same page".into(),
                         });
                     }
@@ -298,17 +321,6 @@ impl NetboxClient {
             };
         }
         Ok(out)
-    }
-
-    /// Lists and decodes every object of an endpoint.
-    pub async fn list<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        query: &[(&str, String)],
-    ) -> Result<Vec<T>, NetboxError> {
-        let values = self.list_values(path, query).await?;
-        let endpoint = format!("GET {}", self.api_path(path));
-        values.into_iter().map(|v| decode(&endpoint, v)).collect()
     }
 
     /// Lists with one filter repeated for many values, in chunks of `chunk` values per request
@@ -367,6 +379,40 @@ impl NetboxClient {
     pub async fn delete(&self, path: &str, id: u64) -> Result<(), NetboxError> {
         let p = self.api_path(&format!("{}/{id}", path.trim_matches('/')));
         self.request(Method::DELETE, &p, None).await.map(|_| ())
+    }
+}
+
+/// Why a list page did not decode: not JSON, no `results` array, or the first object that is
+/// not a `T` (by its id).
+fn page_error<T: DeserializeOwned>(
+    endpoint: &str,
+    list_endpoint: &str,
+    status: StatusCode,
+    bytes: &[u8],
+) -> NetboxError {
+    let mut page = match parse_body(endpoint, status, bytes) {
+        Ok(page) => page,
+        Err(e) => return e,
+    };
+    let results = match page.get_mut("results") {
+        Some(Value::Array(a)) => std::mem::take(a),
+        _ => {
+            return NetboxError::Decode {
+                endpoint: list_endpoint.to_string(),
+                reason: "list answer has no \"results\" array".into(),
+            };
+        }
+    };
+    if let Some(Value::String(_) | Value::Null) | None = page.get("next") {
+        for v in results {
+            if let Err(e) = decode::<T>(list_endpoint, v) {
+                return e;
+            }
+        }
+    }
+    NetboxError::Decode {
+        endpoint: list_endpoint.to_string(),
+        reason: "\"next\" is neither a URL nor null".into(),
     }
 }
 
@@ -511,21 +557,27 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
-fn map_response(
+/// The body of a successful answer as JSON (`null` when there is none).
+fn parse_body(endpoint: &str, status: StatusCode, bytes: &[u8]) -> Result<Value, NetboxError> {
+    if bytes.is_empty() || status == StatusCode::NO_CONTENT {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(bytes).map_err(|e| NetboxError::Decode {
+        endpoint: endpoint.to_string(),
+        reason: format!("HTTP {} with a body that is not JSON: {e}", status.as_u16()),
+    })
+}
+
+/// An unsuccessful answer as the error it says.
+fn check_status(
     endpoint: &str,
     status: StatusCode,
     headers: &HeaderMap,
     bytes: &[u8],
-) -> Result<Value, NetboxError> {
+) -> Result<(), NetboxError> {
     let endpoint = endpoint.to_string();
     if status.is_success() {
-        if bytes.is_empty() || status == StatusCode::NO_CONTENT {
-            return Ok(Value::Null);
-        }
-        return serde_json::from_slice(bytes).map_err(|e| NetboxError::Decode {
-            endpoint,
-            reason: format!("HTTP {} with a body that is not JSON: {e}", status.as_u16()),
-        });
+        return Ok(());
     }
     match status.as_u16() {
         401 | 403 => Err(NetboxError::Unauthorized {

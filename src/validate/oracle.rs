@@ -122,21 +122,44 @@ pub async fn check(
     fabric: &str,
     ns: &str,
 ) -> Result<Verdict, ValidateError> {
-    let q = |k: &'static str, v: &str| vec![(k, v.to_string())];
-    let devices = netbox.list_values("dcim/devices", &q("site", site)).await?;
-    let sites = netbox.list_values("dcim/sites", &q("slug", site)).await?;
+    // Only the fields the comparison reads (NetBox's `fields` parameter): a full interface is
+    // twenty times the size of its id, name and device.
+    let q = |k: &'static str, v: &str, fields: &str| {
+        vec![(k, v.to_string()), ("fields", fields.to_string())]
+    };
+    let devices = netbox
+        .list_values(
+            "dcim/devices",
+            &q("site", site, "id,name,custom_fields,role,description"),
+        )
+        .await?;
+    let sites = netbox
+        .list_values("dcim/sites", &q("slug", site, "id,slug"))
+        .await?;
     let site_id = sites
         .first()
         .and_then(|s| s["id"].as_u64())
         .ok_or_else(|| ValidateError::Missing(format!("NetBox has no site {site:?}")))?;
+    let site_q = |fields: &str| q("site_id", &site_id.to_string(), fields);
     let interfaces = netbox
-        .list_values("dcim/interfaces", &q("site_id", &site_id.to_string()))
+        .list_values("dcim/interfaces", &site_q("id,name,device"))
         .await?;
     let cables = netbox
-        .list_values("dcim/cables", &q("site_id", &site_id.to_string()))
+        .list_values("dcim/cables", &site_q("id,a_terminations,b_terminations"))
         .await?;
-    let vlan_groups = netbox.list_values("ipam/vlan-groups", &[]).await?;
-    let prefixes = netbox.list_values("ipam/prefixes", &[]).await?;
+    let only = |fields: &str| vec![("fields", fields.to_string())];
+    let vlan_groups = netbox
+        .list_values(
+            "ipam/vlan-groups",
+            &only("id,slug,scope_type,scope_id,vid_ranges"),
+        )
+        .await?;
+    let prefixes = netbox
+        .list_values(
+            "ipam/prefixes",
+            &only("id,prefix,scope_type,scope_id,vrf,vlan,status"),
+        )
+        .await?;
 
     let w = "wiring.githedgehog.com";
     let switches = cluster_objects(kube, ns, w, "Switch", "switches").await?;

@@ -410,3 +410,70 @@ async fn changelog_and_journal_calls() {
         41
     );
 }
+
+/// Pages are decoded straight into fabsync's types; one that does not decode still names the
+/// list, the object (by id) and the field, the same as when every object went through JSON
+/// values first. A page without `results`, or whose `next` is no URL, is named too.
+#[tokio::test]
+async fn a_list_page_that_does_not_decode_names_the_object_and_the_field() {
+    use fabsync::netbox::model::Interface;
+    let server = MockServer::start().await;
+    let good = iface(1, 10, "leaf-01", "E1/1", None);
+    let mut bad = iface(7, 10, "leaf-01", "E1/2", None);
+    bad["name"] = json!(42);
+    Mock::given(method("GET"))
+        .and(path("/api/dcim/interfaces/"))
+        .and(query_param("device_id", "10"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(page(&server, json!([good, bad]), None)),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/dcim/interfaces/"))
+        .and(query_param("device_id", "11"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"count": 0})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/dcim/interfaces/"))
+        .and(query_param("device_id", "12"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"count": 1, "next": 5, "results": [iface(1, 12, "leaf-02", "E1/1", None)]}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/dcim/interfaces/"))
+        .and(query_param("device_id", "13"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>oops</html>"))
+        .mount(&server)
+        .await;
+    let c = client(&server, V2);
+    let list = |dev: &'static str| {
+        let c = c.clone();
+        async move {
+            c.list::<Interface>("dcim/interfaces", &[("device_id", dev.to_string())])
+                .await
+                .unwrap_err()
+                .to_string()
+        }
+    };
+    let e = list("10").await;
+    assert!(
+        e.contains("GET /api/dcim/interfaces/") && e.contains("object id 7") && e.contains("42"),
+        "{e}"
+    );
+    let e = list("11").await;
+    assert!(e.contains("no \"results\" array"), "{e}");
+    let e = list("12").await;
+    assert!(e.contains("\"next\" is neither a URL nor null"), "{e}");
+    let e = list("13").await;
+    assert!(e.contains("not JSON"), "{e}");
+    // The same page as JSON values decodes: nothing in it is malformed JSON.
+    let values = c
+        .list_values("dcim/interfaces", &[("device_id", "10".to_string())])
+        .await
+        .unwrap();
+    assert_eq!(values.len(), 2);
+}
