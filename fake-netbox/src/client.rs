@@ -94,7 +94,10 @@ where
     }
 }
 
-/// Accepts connections forever; each is served by hyper (HTTP/1.1 and HTTP/2).
+/// Accepts connections forever; each is served by hyper (HTTP/1.1 and HTTP/2). Like NetBox's
+/// gunicorn (`keepalive = 2`), a connection that stays idle — no request in flight — for the
+/// configured keep-alive time is closed by the server; a client that reuses it after that finds
+/// it closed or reset. Every answer says `Connection: keep-alive`, as gunicorn's do.
 pub(crate) async fn serve(
     inner: Arc<Inner>,
     router: axum::Router,
@@ -102,14 +105,22 @@ pub(crate) async fn serve(
 ) -> io::Result<()> {
     loop {
         let (stream, _) = listener.accept().await?;
+        inner
+            .connections
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let inner = inner.clone();
         let router = router.clone();
         tokio::spawn(async move {
-            let svc =
+            let idle = Arc::new(Idle::default());
+            let keepalive = inner.keepalive;
+            let svc = {
+                let idle = idle.clone();
                 hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
                     let inner = inner.clone();
                     let router = router.clone();
+                    let busy = idle.busy();
                     async move {
+                        let _busy = busy;
                         if refused(&inner, req.method(), req.uri()) {
                             return Err(io::Error::new(
                                 io::ErrorKind::ConnectionAborted,
@@ -117,14 +128,79 @@ pub(crate) async fn serve(
                             ));
                         }
                         let req = req.map(Body::new);
-                        router
+                        let mut resp = router
                             .oneshot(req)
                             .await
-                            .map_err(|e| io::Error::other(e.to_string()))
+                            .map_err(|e| io::Error::other(e.to_string()))?;
+                        resp.headers_mut().insert(
+                            http::header::CONNECTION,
+                            http::HeaderValue::from_static("keep-alive"),
+                        );
+                        Ok::<_, io::Error>(resp)
                     }
-                });
+                })
+            };
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
+            let conn = builder.serve_connection(TokioIo::new(stream), svc);
+            tokio::pin!(conn);
+            let Some(keepalive) = keepalive else {
+                let _ = conn.await;
+                return;
+            };
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                () = idle.expired(keepalive) => conn.as_mut().graceful_shutdown(),
+            }
+            let _ = conn.await;
         });
+    }
+}
+
+/// A connection's requests in flight and when the last one ended.
+struct Idle {
+    state: std::sync::Mutex<(usize, tokio::time::Instant)>,
+}
+
+impl Default for Idle {
+    fn default() -> Idle {
+        Idle {
+            state: std::sync::Mutex::new((0, tokio::time::Instant::now())),
+        }
+    }
+}
+
+/// Marks a request in flight until dropped.
+struct Busy(Arc<Idle>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let mut s = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.0 -= 1;
+        s.1 = tokio::time::Instant::now();
+    }
+}
+
+impl Idle {
+    fn busy(self: &Arc<Idle>) -> Busy {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).0 += 1;
+        Busy(self.clone())
+    }
+
+    /// Resolves once no request has been in flight for `keepalive`.
+    async fn expired(&self, keepalive: std::time::Duration) {
+        loop {
+            let (in_flight, since) = *self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let deadline = since + keepalive;
+            if in_flight == 0 && tokio::time::Instant::now() >= deadline {
+                return;
+            }
+            // A request in flight: look again a keep-alive time later.
+            let wake = if in_flight == 0 {
+                deadline
+            } else {
+                tokio::time::Instant::now() + keepalive
+            };
+            tokio::time::sleep_until(wake).await;
+        }
     }
 }

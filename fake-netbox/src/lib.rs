@@ -152,6 +152,10 @@ pub(crate) struct Inner {
     pub(crate) log: RequestLog,
     pub(crate) log_bodies: bool,
     pub(crate) cache: Mutex<Vec<CachedQuery>>,
+    /// How long the socket server keeps an idle connection open (`None`: for ever).
+    pub(crate) keepalive: Option<std::time::Duration>,
+    /// Connections the socket server accepted.
+    pub(crate) connections: std::sync::atomic::AtomicU64,
 }
 
 impl Inner {
@@ -203,6 +207,7 @@ pub struct Builder {
     clock: Option<Clock>,
     fixture: Fixture,
     log_bodies: bool,
+    keepalive: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for Builder {
@@ -274,6 +279,13 @@ impl Builder {
         self
     }
 
+    /// How long the socket server keeps an idle keep-alive connection open before it closes it
+    /// (NetBox's gunicorn: 2 s, the default); `None` never closes one.
+    pub fn keepalive(mut self, keepalive: Option<std::time::Duration>) -> Builder {
+        self.keepalive = keepalive;
+        self
+    }
+
     pub fn build(self) -> Result<FakeNetBox, FakeNetBoxError> {
         let tokens = self
             .tokens
@@ -300,6 +312,8 @@ impl Builder {
             log: RequestLog::default(),
             log_bodies: self.log_bodies,
             cache: Mutex::new(Vec::new()),
+            keepalive: self.keepalive,
+            connections: Default::default(),
         };
         if let Some(doc) = self.fixture.document(self.seed)? {
             let actor = write::Actor {
@@ -342,6 +356,7 @@ impl FakeNetBox {
             clock: None,
             fixture: Fixture::Empty,
             log_bodies: false,
+            keepalive: Some(std::time::Duration::from_secs(2)),
         }
     }
 
@@ -407,6 +422,13 @@ impl FakeNetBox {
         let mut store = self.inner.write();
         store.changes.retain(|c| c.id >= keep_from);
         store.version += 1;
+    }
+
+    /// Connections the socket server has accepted so far.
+    pub fn connections_accepted(&self) -> u64 {
+        self.inner
+            .connections
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The current data as a fixture document (what `GET /__fake/export` returns).

@@ -40,6 +40,10 @@ struct Args {
     /// Write the request log (JSON lines) here on exit.
     #[arg(long)]
     request_log: Option<PathBuf>,
+    /// Seconds an idle keep-alive connection stays open before the server closes it, as
+    /// NetBox's gunicorn does (its default: 2); 0 never closes one.
+    #[arg(long, default_value_t = 2.0)]
+    keepalive_secs: f64,
 }
 
 fn fixture_of(arg: &str) -> Result<Fixture, String> {
@@ -61,6 +65,13 @@ fn fixture_of(arg: &str) -> Result<Fixture, String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    if !(args.keepalive_secs >= 0.0 && args.keepalive_secs.is_finite()) {
+        eprintln!(
+            "fake-netbox: --keepalive-secs must be a number of seconds, 0 or more (got {})",
+            args.keepalive_secs
+        );
+        return ExitCode::from(2);
+    }
     let fixture = match fixture_of(&args.fixture) {
         Ok(f) => f,
         Err(e) => {
@@ -74,7 +85,12 @@ async fn main() -> ExitCode {
         .seed(args.seed)
         .clock(system_clock())
         .fixture(fixture)
-        .log_bodies(args.log_bodies);
+        .log_bodies(args.log_bodies)
+        .keepalive(
+            (args.keepalive_secs > 0.0)
+                .then(|| std::time::Duration::try_from_secs_f64(args.keepalive_secs).ok())
+                .flatten(),
+        );
     if let Some(a) = &args.admin_token {
         builder = builder.admin_token(a.clone());
     }

@@ -167,6 +167,16 @@ impl NetboxClient {
                 .await;
             let wait = match &result {
                 Err(e) if method == Method::GET && attempt < READ_RETRIES => retry_wait(e, attempt),
+                // A connection the server closed or reset before answering (a keep-alive
+                // connection it had just timed out): an idempotent write is sent again, once.
+                // fabsync's PATCHes set values, never increment them. POST is never resent.
+                Err(NetboxError::Unreachable { reason, .. })
+                    if attempt == 0
+                        && matches!(method, Method::PUT | Method::PATCH | Method::DELETE)
+                        && connection_dropped(reason) =>
+                {
+                    Some(Duration::ZERO)
+                }
                 _ => None,
             };
             let Some(wait) = wait else { return result };
@@ -175,7 +185,7 @@ impl NetboxClient {
                 error = %result.as_ref().err().map(ToString::to_string).unwrap_or_default(),
                 wait_ms = wait.as_millis() as u64,
                 attempt,
-                "NetBox read failed; trying again"
+                "NetBox request failed; trying again"
             );
             tokio::time::sleep(wait).await;
         }
@@ -523,6 +533,19 @@ pub const READ_RETRIES: u32 = 4;
 pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
 
 /// How long to wait before sending a read again after `e`, or `None` when retrying cannot help.
+/// Does a transport error say the connection went away before an answer came?
+fn connection_dropped(reason: &str) -> bool {
+    let r = reason.to_ascii_lowercase();
+    [
+        "connection reset",
+        "closed before message completed",
+        "broken pipe",
+        "connection closed",
+    ]
+    .iter()
+    .any(|s| r.contains(s))
+}
+
 fn retry_wait(e: &NetboxError, attempt: u32) -> Option<Duration> {
     let backoff = Duration::from_secs(1 << attempt.min(3));
     match e {

@@ -43,6 +43,9 @@ where
     )
 }
 
+/// How long an idle connection stays in the pool: under gunicorn's 2 s keep-alive.
+pub const POOL_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Why the HTTPS transport could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
@@ -100,7 +103,11 @@ pub fn https_service(extra_ca_pem: Option<&Path>) -> Result<HttpService, Transpo
         .enable_http1()
         .enable_http2()
         .build();
+    // NetBox's gunicorn closes a keep-alive connection after 2 s idle (`keepalive = 2`); one
+    // reused later meets a reset. Idle connections go from the pool well before that.
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .pool_idle_timeout(POOL_IDLE)
+        .pool_timer(hyper_util::rt::TokioTimer::new())
         .build::<_, BoxBody>(connector);
     Ok(into_http_service(client))
 }

@@ -424,9 +424,11 @@ async fn a_list_page_that_does_not_decode_names_the_object_and_the_field() {
     Mock::given(method("GET"))
         .and(path("/api/dcim/interfaces/"))
         .and(query_param("device_id", "10"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(page(&server, json!([good, bad]), None)),
-        )
+        .respond_with(ResponseTemplate::new(200).set_body_json(page(
+            &server,
+            json!([good, bad]),
+            None,
+        )))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -476,4 +478,155 @@ async fn a_list_page_that_does_not_decode_names_the_object_and_the_field() {
         .await
         .unwrap();
     assert_eq!(values.len(), 2);
+}
+
+const FAKE_TOKEN: &str = "0123456789abcdef0123456789abcdef01234567";
+
+/// The fake NetBox on a loopback port with gunicorn's idle keep-alive timeout (or none), and a
+/// client over the same HTTPS transport fabsync uses against a real NetBox.
+async fn served_fake(
+    keepalive: Option<std::time::Duration>,
+) -> (fake_netbox::FakeNetBox, NetboxClient) {
+    let nb = fake_netbox::FakeNetBox::builder()
+        .token(FAKE_TOKEN)
+        .fixture(fake_netbox::Fixture::Vlab)
+        .keepalive(keepalive)
+        .build()
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let served = nb.clone();
+    tokio::spawn(async move { served.serve(listener).await });
+    let c = NetboxClient::new(https_service(None).unwrap(), &url, Token::new(FAKE_TOKEN)).unwrap();
+    (nb, c)
+}
+
+/// Real NetBox (gunicorn, `keepalive = 2`) closes a keep-alive connection idle for 2 s; a client
+/// that reused it after 2.5 s got "Connection reset by peer" (the drift-repaired workflow's
+/// setup against NetBox 4.7.3). fabsync's pool lets idle connections go after 1 s. Fails
+/// without the pool's idle timeout: the second request reuses the first connection.
+#[tokio::test(start_paused = true)]
+async fn idle_connections_leave_the_pool_before_netbox_closes_them() {
+    let (nb, c) = served_fake(None).await;
+    c.list_values("dcim/sites", &[]).await.unwrap();
+    c.list_values("dcim/sites", &[]).await.unwrap();
+    assert_eq!(nb.connections_accepted(), 1, "back to back, one connection");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    c.list_values("dcim/sites", &[]).await.unwrap();
+    assert_eq!(
+        nb.connections_accepted(),
+        2,
+        "a connection idle for 1.5 s is not reused"
+    );
+}
+
+/// The fake closes idle connections as gunicorn does, and fabsync's reads and writes spaced
+/// past that keep working; the fake says `Connection: keep-alive` on every answer.
+#[tokio::test(start_paused = true)]
+async fn requests_spaced_past_the_keepalive_all_succeed() {
+    let (nb, c) = served_fake(Some(std::time::Duration::from_secs(2))).await;
+    let sites = c.list_values("dcim/sites", &[]).await.unwrap();
+    let id = sites[0]["id"].as_u64().unwrap();
+    for i in 0..4 {
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        c.patch(
+            "dcim/sites",
+            id,
+            &json!({"description": format!("edit {i}")}),
+        )
+        .await
+        .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        let site = c.get(&format!("dcim/sites/{id}")).await.unwrap();
+        assert_eq!(site["description"], format!("edit {i}"));
+    }
+    assert_eq!(nb.connections_accepted(), 9);
+}
+
+/// The fake's server side of the same rule, seen from a raw socket: an idle connection is
+/// closed after the keep-alive time, not before, and not while a request is in flight.
+#[tokio::test(start_paused = true)]
+async fn the_fake_closes_a_connection_idle_for_its_keepalive() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let nb = fake_netbox::FakeNetBox::builder()
+        .token(FAKE_TOKEN)
+        .build()
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let served = nb.clone();
+    tokio::spawn(async move { served.serve(listener).await });
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "GET /api/status/ HTTP/1.1\r\nHost: x\r\nAuthorization: Token {FAKE_TOKEN}\r\n\r\n"
+    );
+    let mut buf = vec![0u8; 65536];
+    for _ in 0..2 {
+        s.write_all(req.as_bytes()).await.unwrap();
+        let n = s.read(&mut buf).await.unwrap();
+        let head = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        assert!(head.contains("connection: keep-alive"), "{head}");
+        tokio::time::sleep(std::time::Duration::from_millis(1900)).await;
+    }
+    let before = tokio::time::Instant::now();
+    let n = s.read(&mut buf).await.unwrap();
+    assert_eq!(n, 0, "the server closed the idle connection");
+    let waited = before.elapsed() + std::time::Duration::from_millis(1900);
+    assert!(
+        waited >= std::time::Duration::from_secs(2)
+            && waited < std::time::Duration::from_millis(2100),
+        "closed after {waited:?} idle"
+    );
+}
+
+/// A server that resets the first connection after reading its request (a keep-alive
+/// connection it had just timed out) and answers 200 on the next. fabsync sends an idempotent
+/// write (PATCH) again once; a POST is never sent twice. Fails without the write retry.
+#[tokio::test]
+async fn a_patch_on_a_connection_reset_before_the_answer_is_sent_again_once() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        loop {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buf = vec![0u8; 65536];
+            let _ = s.read(&mut buf).await;
+            if n.is_multiple_of(2) {
+                // Reset: close with a zero linger time (deprecated because a non-zero linger
+                // blocks the thread on drop; a zero one sends RST at once).
+                #[allow(deprecated)]
+                s.set_linger(Some(std::time::Duration::ZERO)).unwrap();
+                drop(s);
+                continue;
+            }
+            let body = r#"{"id": 1, "name": "x"}"#;
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = s.write_all(resp.as_bytes()).await;
+        }
+    });
+    let c = NetboxClient::new(https_service(None).unwrap(), &url, Token::new(FAKE_TOKEN)).unwrap();
+    let v = c
+        .patch("dcim/sites", 1, &json!({"description": "d"}))
+        .await
+        .unwrap();
+    assert_eq!(v["id"], 1);
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 2);
+    let e = c
+        .create::<Value>("dcim/sites", &json!({"name": "x", "slug": "x"}))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, NetboxError::Unreachable { .. }), "{e:?}");
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "the POST was sent once"
+    );
 }

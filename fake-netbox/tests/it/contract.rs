@@ -476,6 +476,53 @@ fn assert_keys(what: &str, v: &Value, want: &[&str]) {
     assert_eq!(keys(v), want, "{what}: field set and order");
 }
 
+/// gunicorn (`keepalive = 2`) closes a keep-alive connection that stayed idle for 2 s: a
+/// client that reused it later met a reset. Reads on a raw connection until the server closes it
+/// and checks when (the bound is loose: a real NetBox answers in tens of milliseconds).
+async fn idle_connection_is_closed(base: &str, auth: &str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let uri: http::Uri = base.parse().expect("base URL");
+    let host = uri.authority().expect("host").as_str().to_string();
+    let mut s = tokio::net::TcpStream::connect(&host)
+        .await
+        .expect("connect");
+    let req = format!("GET /api/status/ HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\n\r\n");
+    s.write_all(req.as_bytes()).await.expect("send");
+    let mut buf = vec![0u8; 1 << 16];
+    let mut head = Vec::new();
+    // The whole answer (its length is in the head; the body is small).
+    let answered = loop {
+        let n = s.read(&mut buf).await.expect("read the answer");
+        assert!(n > 0, "closed before answering");
+        head.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&head).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let len: usize = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            if head.len() >= end + 4 + len {
+                break std::time::Instant::now();
+            }
+        }
+    };
+    let closed = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await;
+    let idle = answered.elapsed();
+    match closed {
+        Ok(Ok(0)) | Ok(Err(_)) => {}
+        Ok(Ok(n)) => panic!("{n} more bytes on an idle connection"),
+        Err(_) => panic!("an idle keep-alive connection stayed open for 10 s"),
+    }
+    assert!(
+        idle >= Duration::from_millis(1500) && idle < Duration::from_secs(5),
+        "closed after {idle:?} idle (gunicorn: 2 s)"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contract_suite() {
     let real = match (std::env::var("NETBOX_URL"), std::env::var("NETBOX_TOKEN")) {
@@ -554,6 +601,12 @@ async fn contract_suite() {
     );
     assert_eq!(st.header("api-version"), Some("4.7"));
     assert!(st.header("x-request-id").is_some_and(|r| r.len() == 36));
+    assert_eq!(
+        st.header("connection"),
+        Some("keep-alive"),
+        "gunicorn's header"
+    );
+    idle_connection_is_closed(&base, &api.auth).await;
     let no_auth = api
         .send("GET", "/api/dcim/sites/", None, None, &[("no-auth", "")])
         .await;

@@ -11,7 +11,7 @@ use http::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::hedgehog::Kind;
-use crate::store::{FabricStatus, RunRecord};
+use crate::store::{FabricStatus, Phase, RunRecord};
 use crate::validate::cx::{Cx, Step, Stop};
 use crate::validate::error::ValidateError;
 use crate::validate::model::ApiCall;
@@ -224,10 +224,24 @@ pub(super) async fn wait_runs(
     }
 }
 
-/// Waits for the catch-up run a never-synced periodic fabric gets at start.
+/// Has the worker that ran `run` let go of it? A run's end is recorded before it writes its
+/// trace to NetBox (journal entry, site status); its task leaves STARTED only after that, so
+/// the API log then holds every request of the run (a real NetBox takes a second for those).
+pub(super) fn run_done(cx: &Cx<'_>, run: &RunRecord) -> bool {
+    run.end.finished_at.is_some()
+        && run.task_id.as_deref().is_none_or(|t| {
+            cx.env
+                .store
+                .task(t)
+                .is_ok_and(|t| !matches!(t.state, Phase::Started | Phase::Pending))
+        })
+}
+
+/// Waits for the catch-up run a never-synced periodic fabric gets at start (and its trace in
+/// NetBox, so that none of its requests falls into a later step's window).
 pub(super) async fn catch_up(cx: &Cx<'_>) -> R {
     let (runs, done) = wait_runs(cx, Duration::from_secs(300), |runs| {
-        runs.iter().any(|r| r.end.finished_at.is_some())
+        runs.iter().any(|r| run_done(cx, r))
     })
     .await;
     if done {
