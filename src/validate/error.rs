@@ -170,10 +170,10 @@ impl<T, E: Into<ValidateError>> Context<T> for Result<T, E> {
     }
 }
 
-/// A fault's outcome as the reports have always shown it (`Ok(())`, `Err("…")`).
+/// An action's outcome in words: "done", or "failed: " and why.
 pub fn shown(r: &Result<(), ValidateError>) -> String {
     match r {
-        Ok(()) => "Ok(())".into(),
-        Err(e) => format!("Err({:?})", e.to_string()),
+        Ok(()) => "done".into(),
+        Err(e) => format!("failed: {e}"),
     }
 }

@@ -164,7 +164,8 @@ fn evidence_workflow(
             && servers.contains("apiserver")
             && servers.contains("netbox"),
         format!(
-            "{lines} requests from {servers:?}; {} token(s) found in the log",
+            "{lines} requests from {}; {} token(s) found in the log",
+            servers.iter().cloned().collect::<Vec<_>>().join(" and "),
             leaked.len()
         ),
         vec!["api-log.jsonl".into()],
@@ -195,7 +196,7 @@ fn evidence_workflow(
         if missing.is_empty() {
             format!("{} workflows × 5 snapshot files", workflows.len())
         } else {
-            format!("missing for {missing:?}")
+            format!("missing for {}", missing.join(", "))
         },
         vec!["snapshots/".into()],
     ));

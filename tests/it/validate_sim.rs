@@ -107,6 +107,21 @@ fn every_requirement_is_proven_and_the_same_seed_gives_the_same_bundle() {
     for secret in [fabsync::sim::CLUSTER_TOKEN, fabsync::sim::NETBOX_TOKEN] {
         assert!(!log.contains(secret));
     }
+    // Observed texts speak the domain: no Rust `Debug` of options, results or tuples.
+    let report: Value = serde_json::from_slice(&a["report.json"]).unwrap();
+    for w in report["workflows"].as_array().unwrap() {
+        for step in w["steps"].as_array().unwrap() {
+            let observed = step["observed"].as_str().unwrap_or_default();
+            for debug in ["Some(", "None", "Ok(", "Err(", "[(", "[\""] {
+                assert!(
+                    !observed.contains(debug),
+                    "{} / {}: observed text shows Rust's Debug ({debug}): {observed}",
+                    w["id"],
+                    step["name"]
+                );
+            }
+        }
+    }
     // JUnit parses as XML with a suite per workflow.
     let junit = String::from_utf8_lossy(&a["junit.xml"]);
     assert!(junit.contains("<testsuite name=\"manual-sync\""), "{junit}");

@@ -248,10 +248,13 @@ pub(super) async fn catch_up(cx: &Cx<'_>) -> R {
         Ok(())
     } else {
         Err(Stop(format!(
-            "no catch-up run finished within 300 s (runs: {:?})",
-            runs.iter()
-                .map(|r| (r.id, r.trigger, r.end.phase))
-                .collect::<Vec<_>>()
+            "no catch-up run finished within 300 s (runs: {})",
+            say_list(runs.iter().map(|r| format!(
+                "{} {} {}",
+                r.id,
+                r.trigger.as_str(),
+                r.end.phase.as_str()
+            )))
         )))
     }
 }
@@ -290,4 +293,49 @@ pub(super) async fn baseline(cx: &mut Cx<'_>) -> R {
         },
         vec![],
     )
+}
+
+/// Observed texts in the domain's words (never Rust's `Debug`): a fabric status.
+pub(super) fn say_status(st: Option<FabricStatus>) -> String {
+    st.map_or("no status".to_string(), |s| s.as_str().to_string())
+}
+
+/// A run's counts as a sentence.
+pub(super) fn say_counts(c: &crate::store::Counts) -> String {
+    format!(
+        "{} created, {} updated, {} deleted, {} unchanged, {} failed, {} skipped",
+        c.created, c.updated, c.deleted, c.unchanged, c.failed, c.skipped
+    )
+}
+
+/// A run: its id, trigger, phase and message (or error), and its writes.
+pub(super) fn say_run(run: Option<&RunRecord>) -> String {
+    let Some(r) = run else {
+        return "no run".to_string();
+    };
+    let mut s = format!(
+        "run {} ({}, attempt {}) {}",
+        r.id,
+        r.trigger.as_str(),
+        r.attempt,
+        r.end.phase.as_str()
+    );
+    if let Some(m) = &r.end.message {
+        s.push_str(&format!(": {m}"));
+    }
+    s.push_str(&format!("; {} cluster writes", r.end.writes));
+    if let Some(e) = &r.end.error {
+        s.push_str(&format!("; error: {e}"));
+    }
+    s
+}
+
+/// A list joined by commas, or "none".
+pub(super) fn say_list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    let items: Vec<String> = items.into_iter().map(|i| i.to_string()).collect();
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
+    }
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::common::{
     R, baseline, click_and_follow, cluster_content, cluster_objects, cluster_writes, mark,
-    netbox_device, oracle_step, patch_device, run_of, since,
+    netbox_device, oracle_step, patch_device, run_of, say_list, since,
 };
 use crate::hedgehog::Kind;
 use crate::validate::cx::{Cx, Step, text_of};
@@ -49,7 +49,11 @@ pub(super) async fn incremental(cx: &mut Cx<'_>) -> R {
             proves: &["DI-3"],
         },
         task["state"] == "SUCCESS" && writes.len() == 1 && changed == vec!["Server/server-02".to_string()],
-        format!("writes {writes:?}; changed {changed:?}"),
+        format!(
+            "cluster writes: {}; resourceVersion changed: {}",
+            say_list(&writes),
+            say_list(&changed)
+        ),
         vec![],
     )
 }
@@ -148,7 +152,7 @@ pub(super) async fn data_flow(cx: &mut Cx<'_>) -> R {
             proves: &["DI-7"],
         },
         missing.is_empty(),
-        format!("{}; missing: {missing:?}", counts.join(", ")),
+        format!("{}; missing: {}", counts.join(", "), say_list(&missing)),
         vec![],
     )
 }

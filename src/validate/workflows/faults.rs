@@ -11,7 +11,8 @@ use serde_json::json;
 
 use super::common::{
     CLICK, POLL, R, baseline, calls, click_and_follow, cluster_content, cluster_objects,
-    cluster_writes, mark, netbox_device, patch_device, run_of, since, status,
+    cluster_writes, mark, netbox_device, patch_device, run_of, say_counts, say_list, say_run,
+    say_status, since, status,
 };
 use crate::hedgehog::Kind;
 use crate::store::{FabricStatus, Phase, Trigger};
@@ -49,7 +50,11 @@ pub(super) async fn auth_failure(cx: &mut Cx<'_>) -> R {
         run.as_ref().and_then(|r| r.end.error_kind.as_deref()) == Some("cluster_unauthorized")
             && run2.as_ref().and_then(|r| r.end.error_kind.as_deref()) == Some("netbox_unauthorized")
             && !leaked,
-        format!("errors: {texts:?}; a token leaked: {leaked}"),
+        format!(
+            "errors: {}; a token leaked: {}",
+            say_list(texts.iter().map(|t| format!("«{t}»"))),
+            if leaked { "yes" } else { "no" }
+        ),
         vec![],
     )?;
     let task = click_and_follow(cx, false).await?;
@@ -190,11 +195,10 @@ pub(super) async fn rollback(cx: &mut Cx<'_>) -> R {
             && writes_undone
             && before == after,
         format!(
-            "{how}; task {}; run {:?}; cluster identical: {}",
+            "{how}; task {}; {}; cluster identical: {}",
             first["state"],
-            run.as_ref()
-                .map(|r| (r.end.message.clone(), r.end.writes, r.end.error.clone())),
-            before == after
+            say_run(run.as_ref()),
+            if before == after { "yes" } else { "no" }
         ),
         vec![ev_b, ev_a],
     )?;
@@ -213,7 +217,11 @@ pub(super) async fn rollback(cx: &mut Cx<'_>) -> R {
                 .as_ref()
                 .is_some_and(|r| r.end.counts.updated == 8 && r.end.counts.deleted >= 1)
             && !servers.contains_key("server-06"),
-        format!("task {}; {:?}", done["state"], run.map(|r| r.end.counts)),
+        format!(
+            "task {}; {}",
+            done["state"],
+            run.map_or("no run".to_string(), |r| say_counts(&r.end.counts))
+        ),
         vec![],
     )
 }
@@ -262,8 +270,13 @@ pub(super) async fn rate_limiting(cx: &mut Cx<'_>) -> R {
             && honoured.len() == 3
             && honoured.iter().all(|d| d.is_some_and(|d| d >= 2000)),
         format!(
-            "fault {}; retried after (ms) {honoured:?}; task {}",
+            "fault {}; retried after: {}; task {}",
             shown(&fault),
+            say_list(
+                honoured
+                    .iter()
+                    .map(|h| h.map_or("never".to_string(), |ms| format!("{ms} ms")))
+            ),
             task["state"]
         ),
         vec![],
@@ -316,8 +329,10 @@ pub(super) async fn netbox_unavailable(cx: &mut Cx<'_>) -> R {
             && writes == 0
             && cluster_content(cx).await == before,
         format!(
-            "error {:?}; {writes} writes",
-            run.as_ref().and_then(|r| r.end.error.clone())
+            "error: {}; {writes} cluster writes",
+            run.as_ref()
+                .and_then(|r| r.end.error.clone())
+                .unwrap_or_else(|| "none".to_string())
         ),
         vec![],
     )
@@ -356,10 +371,11 @@ pub(super) async fn restart(cx: &mut Cx<'_>) -> R {
         },
         slow.is_ok() && syncing && restarted.is_ok() && closed.is_some() && status(cx) != Some(FabricStatus::Syncing),
         format!(
-            "was syncing: {syncing}; restart {}; closed run {:?}; status now {:?}",
+            "was syncing: {}; restart {}; closed: {}; status now {}",
+            if syncing { "yes" } else { "no" },
             shown(&restarted),
-            closed.map(|r| (r.id, r.end.phase)),
-            status(cx)
+            say_run(closed.as_ref()),
+            say_status(status(cx))
         ),
         vec![],
     )?;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::common::{
     R, baseline, click_and_follow, cluster_objects, netbox_device, oracle_step, patch_device,
-    run_of, status,
+    run_of, say_counts, say_run, say_status, status,
 };
 use crate::hedgehog::Kind;
 use crate::store::{FabricStatus, Phase, RunStep};
@@ -24,7 +24,7 @@ pub(super) async fn manual_sync(cx: &mut Cx<'_>) -> R {
             proves: &[],
         },
         before == Some(FabricStatus::NeverSynced),
-        format!("{before:?}"),
+        say_status(before),
         vec![],
     )?;
     let task = click_and_follow(cx, true).await?;
@@ -46,12 +46,12 @@ pub(super) async fn manual_sync(cx: &mut Cx<'_>) -> R {
         },
         lifecycle,
         format!(
-            "task {} (created {}, started {}, finished {}), run {:?}",
+            "task {} (created {}, started {}, finished {}), {}",
             task["state"],
             task["created_at"],
             task["started_at"],
             task["finished_at"],
-            run.as_ref().map(|r| (r.id, r.end.phase))
+            say_run(run.as_ref())
         ),
         vec![ev],
     )?;
@@ -121,7 +121,11 @@ pub(super) async fn manual_sync(cx: &mut Cx<'_>) -> R {
         st == Some(FabricStatus::InSync)
             && page.body.contains("in_sync")
             && run.end.step == RunStep::Record,
-        format!("status {st:?}, run ended in step {}", run.end.step),
+        format!(
+            "status {}, run ended in step {}",
+            say_status(st),
+            run.end.step
+        ),
         vec![],
     )?;
     let audit = cx.env.store.audit_entries(Some(run.id)).unwrap_or_default();
@@ -276,9 +280,10 @@ pub(super) async fn netbox_edits(cx: &mut Cx<'_>) -> R {
         },
         ok,
         format!(
-            "task {}; run {:?}; servers: {}",
+            "task {}; {}; servers: {}",
             task["state"],
-            run.as_ref().map(|r| r.end.counts),
+            run.as_ref()
+                .map_or("no run".to_string(), |r| say_counts(&r.end.counts)),
             servers.keys().cloned().collect::<Vec<_>>().join(", ")
         ),
         vec![],
@@ -331,9 +336,11 @@ pub(super) async fn cluster_unreachable(cx: &mut Cx<'_>) -> R {
                 .and_then(|r| r.end.error.as_deref())
                 .is_some_and(|e| e.contains("Kubernetes API server")),
         format!(
-            "task {}, error {:?}",
+            "task {}, error: {}",
             task["state"],
-            run.as_ref().and_then(|r| r.end.error.clone())
+            run.as_ref()
+                .and_then(|r| r.end.error.clone())
+                .unwrap_or_else(|| "none".to_string())
         ),
         vec![ev.clone()],
     )?;
@@ -357,7 +364,7 @@ pub(super) async fn cluster_unreachable(cx: &mut Cx<'_>) -> R {
             proves: &["EH-6"],
         },
         st == Some(FabricStatus::Error),
-        format!("{st:?}"),
+        say_status(st),
         vec![],
     )?;
     let _ = f.cluster_unreachable(false).await;
@@ -370,7 +377,7 @@ pub(super) async fn cluster_unreachable(cx: &mut Cx<'_>) -> R {
             proves: &["EH-1"],
         },
         task["state"] == "SUCCESS" && status(cx) == Some(FabricStatus::InSync),
-        format!("task {}, status {:?}", task["state"], status(cx)),
+        format!("task {}, status {}", task["state"], say_status(status(cx))),
         vec![],
     )
 }

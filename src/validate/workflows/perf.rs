@@ -46,8 +46,8 @@ pub(super) async fn large(cx: &mut Cx<'_>) -> R {
             None => format!(
                 "no run for the task: {}",
                 match &task {
-                    Ok(v) => format!("Ok({v:?})"),
-                    Err(e) => format!("Err({:?})", e.to_string()),
+                    Ok(v) => format!("the task answered {v}"),
+                    Err(e) => e.to_string(),
                 }
             ),
         },

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use super::common::{
     POLL, R, catch_up, click_and_follow, cluster_objects, cluster_writes, interval, mark,
-    netbox_device, oracle_step, patch_device, run_done, since, status, wait_new_run, wait_runs,
+    netbox_device, oracle_step, patch_device, run_done, say_list, say_run, say_status, since,
+    status, wait_new_run, wait_runs,
 };
 use crate::hedgehog::Kind;
 use crate::store::{FabricStatus, Phase, RunRecord, Trigger};
@@ -62,7 +63,10 @@ pub(super) async fn periodic_interval(cx: &mut Cx<'_>) -> R {
                 .zip([iv, 2 * iv, 3 * iv])
                 .all(|(a, b)| (b as i64 - 1..=b as i64 + 1).contains(a))
             && at.first().is_some_and(|(t, s)| t == "catchup" && *s == 0),
-        format!("interval {iv} s; runs (trigger, s after the first): {at:?}"),
+        format!(
+            "interval {iv} s; runs (trigger at seconds after the first): {}",
+            say_list(at.iter().map(|(t, s)| format!("{t} at {s} s")))
+        ),
         vec![ev],
     )?;
     let all_ok = runs.iter().all(|r| r.end.phase == Phase::Success);
@@ -87,7 +91,10 @@ pub(super) async fn periodic_interval(cx: &mut Cx<'_>) -> R {
             proves: &["PS-6"],
         },
         all_ok && st == Some(FabricStatus::InSync) && code == StatusCode::OK && listed >= 3,
-        format!("status {st:?}, all runs SUCCESS: {all_ok}, periodic runs listed: {listed}"),
+        format!(
+            "status {}, all runs SUCCESS: {all_ok}, periodic runs listed: {listed}",
+            say_status(st)
+        ),
         vec![],
     )
 }
@@ -125,10 +132,8 @@ pub(super) async fn periodic_change(cx: &mut Cx<'_>) -> R {
         },
         detected.is_some(),
         format!(
-            "new runs: {:?}",
-            new.iter()
-                .map(|r| (r.trigger, r.end.counts.updated, r.end.message.clone()))
-                .collect::<Vec<_>>()
+            "new runs: {}",
+            say_list(new.iter().map(|r| say_run(Some(r))))
         ),
         vec![],
     )?;
@@ -367,10 +372,15 @@ pub(super) async fn concurrent(cx: &mut Cx<'_>) -> R {
             && task["state"] == "SUCCESS"
             && runs.iter().all(|r| r.end.phase == Phase::Success),
         format!(
-            "periodic run in progress at the click: {running}; runs {:?}; overlaps {overlaps:?}",
-            runs.iter()
-                .map(|r| (r.id, r.trigger, r.end.phase))
-                .collect::<Vec<_>>()
+            "periodic run in progress at the click: {}; runs: {}; overlapping runs: {}",
+            if running { "yes" } else { "no" },
+            say_list(runs.iter().map(|r| format!(
+                "{} {} {}",
+                r.id,
+                r.trigger.as_str(),
+                r.end.phase.as_str()
+            ))),
+            say_list(overlaps.iter().map(|(a, b)| format!("{a} and {b}")))
         ),
         vec![],
     )?;
@@ -426,8 +436,9 @@ pub(super) async fn drift(cx: &mut Cx<'_>) -> R {
                 .is_some_and(|r| r.end.drift == 1 && r.end.message.as_deref().is_some_and(|m| m.contains("drift")))
             && live.get("spine-01").is_some_and(|s| s["spec"]["boot"]["serial"] == serial),
         format!(
-            "run {:?}",
-            run.as_ref().map(|r| (r.end.drift, r.end.message.clone()))
+            "{}; objects drifted: {}",
+            say_run(run.as_ref()),
+            run.as_ref().map_or(0, |r| r.end.drift)
         ),
         vec![],
     )
