@@ -385,6 +385,23 @@ impl NetboxClient {
         self.request(Method::PATCH, &p, Some(body)).await
     }
 
+    /// `PATCH /api/<path>/` with a list of `{"id": …, <fields>}` (NetBox's bulk update, one
+    /// transaction); returns the updated objects.
+    pub async fn patch_bulk(
+        &self,
+        path: &str,
+        bodies: &[Value],
+    ) -> Result<Vec<Value>, NetboxError> {
+        if bodies.is_empty() {
+            return Ok(Vec::new());
+        }
+        let p = self.api_path(path);
+        let v = self
+            .request(Method::PATCH, &p, Some(&Value::Array(bodies.to_vec())))
+            .await?;
+        decode(&format!("PATCH {p}"), v)
+    }
+
     /// `DELETE /api/<path>/<id>/`.
     pub async fn delete(&self, path: &str, id: u64) -> Result<(), NetboxError> {
         let p = self.api_path(&format!("{}/{id}", path.trim_matches('/')));

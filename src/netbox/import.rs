@@ -15,6 +15,9 @@ use super::from_diagram::{ConversionError, diagram_to_snapshot};
 use super::model::*;
 use crate::hedgehog::diagram::Diagram;
 
+/// Objects per bulk request (one NetBox transaction each).
+const BULK: usize = 200;
+
 /// Why an import failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -215,7 +218,9 @@ pub async fn write_snapshot(
             remote_if.insert(*local, c);
         }
     }
-    // MAC addresses and IPs (primary MAC / primary IPv4 set afterwards).
+    // MAC addresses and IPs (primary MAC / primary IPv4 set afterwards), in bulk: a real
+    // NetBox takes tens of milliseconds per request, a large fabric has thousands of each.
+    let mut macs: Vec<(u64, Value)> = Vec::new();
     for m in &s.mac_addresses {
         let Some(local_if) = m.assigned_object_id else {
             continue;
@@ -225,53 +230,67 @@ pub async fn write_snapshot(
             count(&mut r, false, "dcim.macaddress");
             continue;
         }
-        let created: BriefMac = client.create("dcim/mac-addresses", &json!({"mac_address": m.mac_address, "assigned_object_type": "dcim.interface", "assigned_object_id": if_id[&local_if]})).await?;
-        count(&mut r, true, "dcim.macaddress");
-        client
-            .patch(
-                "dcim/interfaces",
-                if_id[&local_if],
-                &json!({"primary_mac_address": created.id}),
-            )
-            .await?;
+        macs.push((
+            if_id[&local_if],
+            json!({"mac_address": m.mac_address, "assigned_object_type": "dcim.interface", "assigned_object_id": if_id[&local_if]}),
+        ));
+    }
+    for part in macs.chunks(BULK) {
+        let bodies: Vec<Value> = part.iter().map(|(_, b)| b.clone()).collect();
+        let created: Vec<BriefMac> = client.create_bulk("dcim/mac-addresses", &bodies).await?;
+        for _ in &created {
+            count(&mut r, true, "dcim.macaddress");
+        }
+        let primaries: Vec<Value> = part
+            .iter()
+            .zip(&created)
+            .map(|((iface, _), mac)| json!({"id": iface, "primary_mac_address": mac.id}))
+            .collect();
+        client.patch_bulk("dcim/interfaces", &primaries).await?;
     }
     let existing_ips: Vec<IpAddress> = client
         .list_chunked("ipam/ip-addresses", &[], "device_id", &remote_ids, 100)
         .await?;
     let mut ip_id: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut new_ips: Vec<(u64, Value)> = Vec::new();
     for a in &s.ip_addresses {
         let Some(local_if) = a.assigned_object_id else {
             continue;
         };
         let rid = if_id[&local_if];
-        let id = match existing_ips
+        match existing_ips
             .iter()
             .find(|x| x.assigned_object_id == Some(rid) && x.address == a.address)
         {
             Some(x) => {
                 count(&mut r, false, "ipam.ipaddress");
-                x.id
+                ip_id.insert(a.id, x.id);
             }
-            None => {
-                count(&mut r, true, "ipam.ipaddress");
-                client.create::<Brief>("ipam/ip-addresses", &json!({"address": a.address, "status": "active", "assigned_object_type": "dcim.interface", "assigned_object_id": rid})).await?.id
-            }
-        };
-        ip_id.insert(a.id, id);
+            None => new_ips.push((
+                a.id,
+                json!({"address": a.address, "status": "active", "assigned_object_type": "dcim.interface", "assigned_object_id": rid}),
+            )),
+        }
     }
+    for part in new_ips.chunks(BULK) {
+        let bodies: Vec<Value> = part.iter().map(|(_, b)| b.clone()).collect();
+        let created: Vec<Brief> = client.create_bulk("ipam/ip-addresses", &bodies).await?;
+        for ((local, _), c) in part.iter().zip(&created) {
+            count(&mut r, true, "ipam.ipaddress");
+            ip_id.insert(*local, c.id);
+        }
+    }
+    let mut primary_ips: Vec<Value> = Vec::new();
     for d in &s.devices {
         if let Some(ip) = &d.primary_ip4 {
             let remote = existing.iter().find(|x| x.name == d.name);
             if remote.and_then(|x| x.primary_ip4.as_ref()).is_none() {
-                client
-                    .patch(
-                        "dcim/devices",
-                        dev_id[&d.id],
-                        &json!({"primary_ip4": ip_id[&ip.id]}),
-                    )
-                    .await?;
+                primary_ips.push(json!({"id": dev_id[&d.id], "primary_ip4": ip_id[&ip.id]}));
             }
         }
+    }
+    for part in primary_ips.chunks(BULK) {
+        client.patch_bulk("dcim/devices", part).await?;
     }
     // Cables: skipped when either end is already cabled.
     let mut bodies = Vec::new();
@@ -403,7 +422,8 @@ pub async fn write_snapshot(
             )
             .await?;
     }
-    // Interface LAG membership and VLAN modes.
+    // Interface LAG membership and VLAN modes, in bulk.
+    let mut iface_patches: Vec<Value> = Vec::new();
     for i in &s.interfaces {
         let remote = &remote_if[&i.id];
         let mut patch = Map::new();
@@ -428,11 +448,13 @@ pub async fn write_snapshot(
             patch.insert("tagged_vlans".into(), json!(all));
         }
         if !patch.is_empty() {
-            client
-                .patch("dcim/interfaces", if_id[&i.id], &Value::Object(patch))
-                .await?;
+            patch.insert("id".into(), json!(if_id[&i.id]));
+            iface_patches.push(Value::Object(patch));
             r.updated += 1;
         }
+    }
+    for part in iface_patches.chunks(BULK) {
+        client.patch_bulk("dcim/interfaces", part).await?;
     }
     Ok(r)
 }

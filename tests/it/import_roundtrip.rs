@@ -249,11 +249,14 @@ async fn http_round_trip(file: &str, site: &str) {
 
     let first = import_wiring(&c, &d, site).await.expect("first import");
     assert!(first.total_created() > 50, "{}", first.summary());
-    assert_eq!(
-        first.existing.values().sum::<usize>(),
-        0,
-        "{}",
-        first.summary()
+    // Bulk writes: the number of write requests does not grow with the objects (a real NetBox
+    // takes tens of milliseconds per request): 19 are netbox-setup's custom fields, the rest
+    // one or two per kind. With one request per MAC, IP and interface patch it was 59.
+    let first_writes = nb.log().entries().iter().filter(|e| e.write).count();
+    assert!(
+        first_writes <= 36,
+        "{first_writes} write requests for {} objects",
+        first.total_created()
     );
     let log1 = change_log(&c).await;
     // Every object the report counts as created is in the change log, type by type. NetBox
