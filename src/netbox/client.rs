@@ -430,16 +430,18 @@ fn page_error<T: DeserializeOwned>(
             };
         }
     };
-    if let Some(Value::String(_) | Value::Null) | None = page.get("next") {
-        for v in results {
-            if let Err(e) = decode::<T>(list_endpoint, v) {
-                return e;
-            }
+    for v in results {
+        if let Err(e) = decode::<T>(list_endpoint, v) {
+            return e;
         }
     }
+    let reason = match page.get("next") {
+        Some(Value::String(_) | Value::Null) | None => "the list page does not decode".into(),
+        Some(other) => format!("\"next\" is neither a URL nor null: {other}"),
+    };
     NetboxError::Decode {
         endpoint: list_endpoint.to_string(),
-        reason: "\"next\" is neither a URL nor null".into(),
+        reason,
     }
 }
 
