@@ -272,14 +272,16 @@ pub async fn write_snapshot(
             )),
         }
     }
-    for part in new_ips.chunks(BULK) {
-        let bodies: Vec<Value> = part.iter().map(|(_, b)| b.clone()).collect();
-        let created: Vec<Brief> = client.create_bulk("ipam/ip-addresses", &bodies).await?;
-        for ((local, _), c) in part.iter().zip(&created) {
-            count(&mut r, true, "ipam.ipaddress");
-            ip_id.insert(*local, c.id);
-        }
-    }
+    ip_id.extend(
+        create_in_bulk(
+            client,
+            "ipam/ip-addresses",
+            &new_ips,
+            &mut r,
+            "ipam.ipaddress",
+        )
+        .await?,
+    );
     let mut primary_ips: Vec<Value> = Vec::new();
     for d in &s.devices {
         if let Some(ip) = &d.primary_ip4 {
@@ -354,6 +356,7 @@ pub async fn write_snapshot(
             .await?,
     );
     let mut vlan_id: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut new_vlans: Vec<(u64, Value)> = Vec::new();
     for v in &s.vlans {
         let rg = v.group.as_ref().map(|g| group_id[&g.id]);
         let found = existing_vlans.iter().find(|x| {
@@ -361,48 +364,43 @@ pub async fn write_snapshot(
                 && x.group.as_ref().map(|g| g.id) == rg
                 && (rg.is_some() || x.site.as_ref().is_some_and(|s| s.id == site_id))
         });
-        let id = match found {
+        match found {
             Some(x) => {
                 count(&mut r, false, "ipam.vlan");
-                x.id
+                vlan_id.insert(v.id, x.id);
             }
             None => {
-                count(&mut r, true, "ipam.vlan");
                 let mut body = json!({"vid": v.vid, "name": v.name, "status": "active"});
                 match rg {
                     Some(g) => body["group"] = json!(g),
                     None => body["site"] = json!(site_id),
                 }
-                client.create::<Brief>("ipam/vlans", &body).await?.id
+                new_vlans.push((v.id, body));
             }
-        };
-        vlan_id.insert(v.id, id);
+        }
     }
+    vlan_id.extend(create_in_bulk(client, "ipam/vlans", &new_vlans, &mut r, "ipam.vlan").await?);
     // VRFs and prefixes.
     let vrfs: Vec<Vrf> = client.list("ipam/vrfs", &[]).await?;
     let mut vrf_id: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut new_vrfs: Vec<(u64, Value)> = Vec::new();
     for v in &s.vrfs {
-        let id = match vrfs.iter().find(|x| x.name == v.name) {
+        match vrfs.iter().find(|x| x.name == v.name) {
             Some(x) => {
                 count(&mut r, false, "ipam.vrf");
-                x.id
+                vrf_id.insert(v.id, x.id);
             }
-            None => {
-                count(&mut r, true, "ipam.vrf");
-                client
-                    .create::<Brief>(
-                        "ipam/vrfs",
-                        &json!({"name": v.name, "custom_fields": v.custom_fields}),
-                    )
-                    .await?
-                    .id
-            }
-        };
-        vrf_id.insert(v.id, id);
+            None => new_vrfs.push((
+                v.id,
+                json!({"name": v.name, "custom_fields": v.custom_fields}),
+            )),
+        }
     }
+    vrf_id.extend(create_in_bulk(client, "ipam/vrfs", &new_vrfs, &mut r, "ipam.vrf").await?);
     let prefixes: Vec<Prefix> = client
         .list("ipam/prefixes", &[("site_id", site_id.to_string())])
         .await?;
+    let mut new_prefixes: Vec<(u64, Value)> = Vec::new();
     for p in &s.prefixes {
         let rv = p.vrf.as_ref().map(|v| vrf_id[&v.id]);
         if prefixes
@@ -412,16 +410,21 @@ pub async fn write_snapshot(
             count(&mut r, false, "ipam.prefix");
             continue;
         }
-        count(&mut r, true, "ipam.prefix");
-        let _: Brief = client
-            .create(
-                "ipam/prefixes",
-                &json!({"prefix": p.prefix, "status": p.status.as_ref().map_or("active", |s| s.value.as_str()),
-                        "vrf": rv, "vlan": p.vlan.as_ref().map(|v| vlan_id[&v.id]),
-                        "scope_type": "dcim.site", "scope_id": site_id, "custom_fields": p.custom_fields}),
-            )
-            .await?;
+        new_prefixes.push((
+            p.id,
+            json!({"prefix": p.prefix, "status": p.status.as_ref().map_or("active", |s| s.value.as_str()),
+                   "vrf": rv, "vlan": p.vlan.as_ref().map(|v| vlan_id[&v.id]),
+                   "scope_type": "dcim.site", "scope_id": site_id, "custom_fields": p.custom_fields}),
+        ));
     }
+    create_in_bulk(
+        client,
+        "ipam/prefixes",
+        &new_prefixes,
+        &mut r,
+        "ipam.prefix",
+    )
+    .await?;
     // Interface LAG membership and VLAN modes, in bulk.
     let mut iface_patches: Vec<Value> = Vec::new();
     for i in &s.interfaces {
@@ -457,6 +460,27 @@ pub async fn write_snapshot(
         client.patch_bulk("dcim/interfaces", part).await?;
     }
     Ok(r)
+}
+
+/// Creates `items` (snapshot id, body) in bulk, [`BULK`] per request, counting each as created;
+/// returns snapshot id → NetBox id (NetBox answers a bulk create in the order it was sent).
+async fn create_in_bulk(
+    client: &NetboxClient,
+    path: &str,
+    items: &[(u64, Value)],
+    r: &mut ImportReport,
+    label: &str,
+) -> Result<BTreeMap<u64, u64>, ImportError> {
+    let mut ids = BTreeMap::new();
+    for part in items.chunks(BULK) {
+        let bodies: Vec<Value> = part.iter().map(|(_, b)| b.clone()).collect();
+        let created: Vec<Brief> = client.create_bulk(path, &bodies).await?;
+        for ((local, _), c) in part.iter().zip(&created) {
+            count(r, true, label);
+            ids.insert(*local, c.id);
+        }
+    }
+    Ok(ids)
 }
 
 /// Imports a wiring diagram into site `site_slug`: [`diagram_to_snapshot`] then
