@@ -273,35 +273,25 @@ pub(crate) async fn handle(inner: Arc<Inner>, req: Request<Body>) -> Response<Bo
     let mut builder = Response::builder().status(reply.status);
     let hdrs = builder.headers_mut().expect("fresh builder");
     hdrs.insert(header::SERVER, HeaderValue::from_static("gunicorn"));
-    if let Some(ct) = content_type {
-        hdrs.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
-    }
-    hdrs.insert(
-        header::VARY,
-        HeaderValue::from_static("HX-Request, Accept-Language, Cookie, origin"),
-    );
-    if let Some(a) = allow(&route).filter(|_| reply.status != StatusCode::INTERNAL_SERVER_ERROR) {
-        hdrs.insert(header::ALLOW, HeaderValue::from_static(a));
-    }
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        hdrs.insert("x-request-id", v);
-    }
-    hdrs.insert("api-version", HeaderValue::from_static(API_VERSION));
-    hdrs.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    hdrs.insert("referrer-policy", HeaderValue::from_static("same-origin"));
-    hdrs.insert(
-        "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
-    );
-    hdrs.insert("x-frame-options", HeaderValue::from_static("SAMEORIGIN"));
-    hdrs.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static("en"));
-    for (name, value) in &reply.headers {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            hdrs.insert(name.clone(), v);
+    if matches!(route, Route::Redirect(_)) {
+        // Django's slash redirect answers before NetBox's API and security middleware: an empty
+        // HTML page, no API-Version, no X-Request-ID, none of the security headers.
+        hdrs.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        hdrs.insert(
+            header::VARY,
+            HeaderValue::from_static("Accept-Language, Cookie, origin"),
+        );
+        hdrs.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static("en"));
+        for (name, value) in &reply.headers {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                hdrs.insert(name.clone(), v);
+            }
         }
+    } else {
+        common_headers(hdrs, content_type, &route, &reply, &request_id);
     }
     let response_bytes = bytes.len();
     let entry = LogEntry {
@@ -385,4 +375,44 @@ pub(crate) fn log_refused(inner: &Inner, method: &str, uri: &http::Uri) {
         request_body: None,
         response_body: None,
     });
+}
+
+/// The headers of every answer NetBox's API gives (after its middleware ran).
+fn common_headers(
+    hdrs: &mut http::HeaderMap,
+    content_type: Option<&'static str>,
+    route: &Route,
+    reply: &Reply,
+    request_id: &str,
+) {
+    if let Some(ct) = content_type {
+        hdrs.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    }
+    hdrs.insert(
+        header::VARY,
+        HeaderValue::from_static("HX-Request, Accept-Language, Cookie, origin"),
+    );
+    if let Some(a) = allow(route).filter(|_| reply.status != StatusCode::INTERNAL_SERVER_ERROR) {
+        hdrs.insert(header::ALLOW, HeaderValue::from_static(a));
+    }
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        hdrs.insert("x-request-id", v);
+    }
+    hdrs.insert("api-version", HeaderValue::from_static(API_VERSION));
+    hdrs.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    hdrs.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    hdrs.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    hdrs.insert("x-frame-options", HeaderValue::from_static("SAMEORIGIN"));
+    hdrs.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static("en"));
+    for (name, value) in &reply.headers {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            hdrs.insert(name.clone(), v);
+        }
+    }
 }

@@ -607,6 +607,29 @@ async fn contract_suite() {
         "gunicorn's header"
     );
     idle_connection_is_closed(&base, &api.auth).await;
+    // A path without its trailing slash: Django's redirect, before NetBox's API middleware
+    // (no API-Version, no X-Request-ID, an HTML content type, no security headers).
+    let moved = api.get("/api/dcim/sites").await;
+    assert_eq!(moved.status, 301);
+    assert_eq!(moved.header("location"), Some("/api/dcim/sites/"));
+    assert_eq!(
+        moved.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    for absent in [
+        "api-version",
+        "x-request-id",
+        "x-content-type-options",
+        "x-frame-options",
+        "referrer-policy",
+        "cross-origin-opener-policy",
+    ] {
+        assert_eq!(moved.header(absent), None, "the 301 has no {absent}");
+    }
+    assert_eq!(
+        moved.header("vary"),
+        Some("Accept-Language, Cookie, origin")
+    );
     let no_auth = api
         .send("GET", "/api/dcim/sites/", None, None, &[("no-auth", "")])
         .await;
