@@ -49,8 +49,8 @@ pub fn render(ctx: &Ctx, c: &Change) -> Value {
     let changed_object = ctx.nested_id(c.model, Some(c.object_id), Nest::Brief);
     json!({
         "id": c.id,
-        "url": format!("{}/api/core/object-changes/{}/", ctx.base, c.id),
-        "display_url": format!("{}/core/changelog/{}/", ctx.base, c.id),
+        "url": format!("{}/api/core/object-changes/{}/{}", ctx.base, c.id, ctx.suffix),
+        "display_url": format!("{}/core/changelog/{}/{}", ctx.base, c.id, ctx.suffix),
         "display": format!(
             "{} | {} {} {} by {}",
             meta.app_verbose,
@@ -62,7 +62,7 @@ pub fn render(ctx: &Ctx, c: &Change) -> Value {
         "time": fmt_ts(c.time),
         "user": {
             "id": USER_ID,
-            "url": format!("{}/api/users/users/{USER_ID}/", ctx.base),
+            "url": format!("{}/api/users/users/{USER_ID}/{}", ctx.base, ctx.suffix),
             "display": c.user_name,
             "username": c.user_name,
         },

@@ -127,7 +127,7 @@ pub(super) fn bulk_update(inner: &Inner, m: Model, req: &Req, partial: bool) -> 
         .verb("bulk_update");
     }
     tx.commit();
-    let ctx = Ctx::new(&store, req.base.clone());
+    let ctx = Ctx::new(&store, req.base.clone()).with_format(req.param("format"));
     let mut shown = ids.clone();
     query::sort(&store, m, &mut shown, &[]);
     let out: Vec<Value> = shown

@@ -103,27 +103,32 @@ pub(super) fn options(m: Model, detail: bool) -> Reply {
 
 pub(super) fn root(req: &Req) -> Reply {
     let mut map = Map::new();
+    let suffix = crate::render::format_suffix(req.param("format"));
     for app in APPS {
-        map.insert(app.to_string(), json!(format!("{}/api/{app}/", req.base)));
+        map.insert(
+            app.to_string(),
+            json!(format!("{}/api/{app}/{suffix}", req.base)),
+        );
     }
     Reply::json(StatusCode::OK, Value::Object(map))
 }
 
 pub(super) fn app_root(app: &str, req: &Req) -> Reply {
+    let suffix = crate::render::format_suffix(req.param("format"));
     let mut endpoints: Vec<(String, String)> = Model::ALL
         .iter()
         .filter(|m| m.meta().app == app)
         .map(|m| {
             (
                 m.meta().endpoint.to_string(),
-                format!("{}/api/{app}/{}/", req.base, m.meta().endpoint),
+                format!("{}/api/{app}/{}/{suffix}", req.base, m.meta().endpoint),
             )
         })
         .collect();
     if app == "core" {
         endpoints.push((
             "object-changes".into(),
-            format!("{}/api/core/object-changes/", req.base),
+            format!("{}/api/core/object-changes/{suffix}", req.base),
         ));
     }
     endpoints.sort();

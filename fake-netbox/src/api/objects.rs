@@ -81,7 +81,7 @@ pub(super) fn list(inner: &Inner, m: Model, req: &Req, faults: &[FaultKind]) -> 
     };
     let ids = inner.cached_select(&store, m, &filters, &ordering);
     let page = query::paginate(&ids, page, &req.url(), &req.params);
-    let ctx = Ctx::new(&store, req.base.clone());
+    let ctx = Ctx::new(&store, req.base.clone()).with_format(req.param("format"));
     let filter = fields_filter(req);
     let mut w = JsonWriter::with_capacity(256 + page.ids.len() * 1024);
     let mut o = w.obj();
@@ -144,7 +144,7 @@ pub(super) fn retrieve(inner: &Inner, m: Model, id: Option<Id>, req: &Req) -> Re
     let Some(id) = id.filter(|id| store.get(m, *id).is_some()) else {
         return not_found_obj(m, id.is_some());
     };
-    let ctx = Ctx::new(&store, req.base.clone());
+    let ctx = Ctx::new(&store, req.base.clone()).with_format(req.param("format"));
     let mut w = JsonWriter::with_capacity(4096);
     write_one(&ctx, &mut w, m, id, req, &fields_filter(req));
     let mut r = Reply::bytes(StatusCode::OK, w.buf);
@@ -166,7 +166,7 @@ fn not_found_obj(m: Model, numeric: bool) -> Reply {
 }
 
 fn created_reply(store: &Store, m: Model, id: Id, req: &Req) -> Reply {
-    let ctx = Ctx::new(store, req.base.clone());
+    let ctx = Ctx::new(store, req.base.clone()).with_format(req.param("format"));
     let body = ctx.full(m, store.get(m, id).expect("just created"));
     let mut r = Reply::json(StatusCode::CREATED, body)
         .header(header::LOCATION, ctx.url(m, id))
@@ -211,7 +211,7 @@ pub(super) fn create(inner: &Inner, m: Model, req: &Req) -> Reply {
             .verb("bulk_create");
         }
         tx.commit();
-        let ctx = Ctx::new(&store, req.base.clone());
+        let ctx = Ctx::new(&store, req.base.clone()).with_format(req.param("format"));
         let out: Vec<Value> = ids
             .iter()
             .filter_map(|id| store.get(m, *id).map(|r| ctx.full(m, r)))
@@ -248,7 +248,7 @@ pub(super) fn update(inner: &Inner, m: Model, id: Option<Id>, req: &Req, partial
     match write::update(&mut tx, m, id, &body, partial) {
         Ok(()) => {
             tx.commit();
-            let ctx = Ctx::new(&store, req.base.clone());
+            let ctx = Ctx::new(&store, req.base.clone()).with_format(req.param("format"));
             let mut r = Reply::json(
                 StatusCode::OK,
                 ctx.full(m, store.get(m, id).expect("updated")),
@@ -313,7 +313,7 @@ pub(super) fn changes_list(inner: &Inner, req: &Req) -> Reply {
     };
     let ids = changes::select(&store, &preds, ordering);
     let page = query::paginate(&ids, page, &req.url(), &req.params);
-    let ctx = Ctx::new(&store, req.base.clone());
+    let ctx = Ctx::new(&store, req.base.clone()).with_format(req.param("format"));
     let filter = fields_filter(req);
     let results: Vec<Value> = page
         .ids
@@ -332,7 +332,7 @@ pub(super) fn change_detail(inner: &Inner, id: Option<Id>, req: &Req) -> Reply {
     let store = inner.read();
     match id.and_then(|id| store.change(id)) {
         Some(c) => {
-            let ctx = Ctx::new(&store, req.base.clone());
+            let ctx = Ctx::new(&store, req.base.clone()).with_format(req.param("format"));
             Reply::json(
                 StatusCode::OK,
                 shape(changes::render(&ctx, c), &fields_filter(req)),

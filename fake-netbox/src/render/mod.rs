@@ -32,6 +32,9 @@ use crate::util::fmt_ts;
 pub struct Ctx<'a> {
     pub store: &'a Store,
     pub base: String,
+    /// Appended to every link: `?format=json` when the request asked for that format (as
+    /// Django REST framework keeps it), else nothing.
+    pub suffix: &'static str,
     cfs: RefCell<HashMap<Model, std::rc::Rc<Vec<CfDef>>>>,
 }
 
@@ -65,6 +68,16 @@ fn omitted(kind: FieldKind, mode: Mode) -> bool {
     )
 }
 
+/// What links end with: `?format=json` when the request asked for that format (Django REST
+/// framework's reverse keeps it), else nothing.
+pub fn format_suffix(format: Option<&str>) -> &'static str {
+    if format == Some("json") {
+        "?format=json"
+    } else {
+        ""
+    }
+}
+
 fn parse(w: &JsonWriter) -> Value {
     serde_json::from_slice(&w.buf).unwrap_or(Value::Null)
 }
@@ -74,8 +87,15 @@ impl<'a> Ctx<'a> {
         Ctx {
             store,
             base: base.into(),
+            suffix: "",
             cfs: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// Links keep `?format=json` when the request had it.
+    pub fn with_format(mut self, format: Option<&str>) -> Ctx<'a> {
+        self.suffix = format_suffix(format);
+        self
     }
 
     pub fn cf_defs(&self, m: Model) -> std::rc::Rc<Vec<CfDef>> {
@@ -88,7 +108,10 @@ impl<'a> Ctx<'a> {
 
     pub fn url(&self, m: Model, id: Id) -> String {
         let meta = m.meta();
-        format!("{}/api/{}/{}/{}/", self.base, meta.app, meta.endpoint, id)
+        format!(
+            "{}/api/{}/{}/{}/{}",
+            self.base, meta.app, meta.endpoint, id, self.suffix
+        )
     }
 
     /// The full representation (`GET /api/<app>/<endpoint>/<id>/`).
@@ -154,7 +177,9 @@ impl<'a> Ctx<'a> {
         w.raw(meta.endpoint);
         w.byte(b'/');
         w.u64(id);
-        w.raw("/\"");
+        w.byte(b'/');
+        w.raw(self.suffix);
+        w.byte(b'"');
     }
 
     fn write_display_url(&self, w: &mut JsonWriter, m: Model, id: Id) {
@@ -164,7 +189,9 @@ impl<'a> Ctx<'a> {
         w.raw(m.meta().ui_path);
         w.byte(b'/');
         w.u64(id);
-        w.raw("/\"");
+        w.byte(b'/');
+        w.raw(self.suffix);
+        w.byte(b'"');
     }
 
     /// Writes `m` nested inside another object.

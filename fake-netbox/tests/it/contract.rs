@@ -768,6 +768,38 @@ async fn contract_suite() {
         Value::Null,
         "unset custom fields are null"
     );
+    // `?format=json` stays on every link of the answer (Django REST framework's reverse).
+    let id0 = devices[0]["id"].as_u64().unwrap();
+    let fj = api
+        .get(&format!("/api/dcim/devices/{id0}/?format=json"))
+        .await;
+    assert_eq!(fj.status, 200, "{}", fj.text);
+    for link in [
+        &fj.json["url"],
+        &fj.json["display_url"],
+        &fj.json["site"]["url"],
+        &fj.json["role"]["url"],
+        &fj.json["device_type"]["url"],
+    ] {
+        let link = link.as_str().unwrap_or_default();
+        assert!(link.ends_with("/?format=json"), "link {link:?}");
+    }
+    let root = api.get("/api/?format=json").await;
+    assert!(
+        root.json["dcim"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/api/dcim/?format=json")),
+        "{}",
+        root.text
+    );
+    let plain = api.get(&format!("/api/dcim/devices/{id0}/")).await;
+    assert!(
+        plain.json["url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with(&format!("/api/dcim/devices/{id0}/"))),
+        "{}",
+        plain.json["url"]
+    );
     let invalid = api
         .post(
             "/api/dcim/devices/",
