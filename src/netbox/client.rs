@@ -152,8 +152,9 @@ impl NetboxClient {
         parse_body(&endpoint, status, &bytes)
     }
 
-    /// Sends a request (reads are tried again on a transient failure) and returns the endpoint
-    /// it names, the status and the body of a successful answer; a failed one is an error.
+    /// Sends a request (reads are tried again on a transient failure, idempotent writes once on
+    /// a connection dropped before the answer) and returns the endpoint it names, the status and
+    /// the body of a successful answer; a failed one is an error.
     async fn request_raw(
         &self,
         method: Method,
