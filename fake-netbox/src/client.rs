@@ -127,15 +127,19 @@ pub(crate) async fn serve(
                                 "unreachable fault",
                             ));
                         }
+                        let http1 = req.version() < http::Version::HTTP_2;
                         let req = req.map(Body::new);
                         let mut resp = router
                             .oneshot(req)
                             .await
                             .map_err(|e| io::Error::other(e.to_string()))?;
-                        resp.headers_mut().insert(
-                            http::header::CONNECTION,
-                            http::HeaderValue::from_static("keep-alive"),
-                        );
+                        // HTTP/2 has no connection-specific headers.
+                        if http1 {
+                            resp.headers_mut().insert(
+                                http::header::CONNECTION,
+                                http::HeaderValue::from_static("keep-alive"),
+                            );
+                        }
                         Ok::<_, io::Error>(resp)
                     }
                 })
