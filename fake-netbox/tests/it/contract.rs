@@ -532,7 +532,12 @@ async fn contract_suite() {
         _ => None,
     };
     let client: Client<HttpConnector, Full<Bytes>> =
-        Client::builder(TokioExecutor::new()).build_http();
+        // Idle connections leave the pool before NetBox's gunicorn (and the fake) closes them
+        // after 2 s; reusing one later races the server's close.
+        Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(1))
+            .pool_timer(hyper_util::rt::TokioTimer::new())
+            .build_http();
     // Fake mode: the library served on a loopback port, spoken to exactly like a real NetBox.
     let fake_token = "nbt_contract0001.abcdefghijklmnopqrstuvwxyz0123456789ABCD";
     let (base, token, run, _fake) = match &real {

@@ -113,6 +113,7 @@ pub(super) async fn periodic_change(cx: &mut Cx<'_>) -> R {
         shown(&edit),
         vec![],
     )?;
+    let mark = mark(cx);
     let before = cx.env.store.all_runs().unwrap_or_default().len();
     let iv = interval(cx);
     let runs = wait_new_run(cx, before, Duration::from_secs(2 * iv + 60), |r| {
@@ -123,6 +124,33 @@ pub(super) async fn periodic_change(cx: &mut Cx<'_>) -> R {
     let detected = new
         .iter()
         .find(|r| r.trigger == Trigger::Periodic && r.end.counts.updated >= 1);
+    // What that run asked NetBox: its change log, then the changed object by id (the
+    // incremental refresh), never the fabric's lists again.
+    if let Some(r) = detected {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while !run_done(cx, r) && tokio::time::Instant::now() < deadline {
+            cx.wait(POLL).await;
+        }
+    }
+    let started = detected.map(|r| r.started_at);
+    let reads: Vec<_> = since(cx, &mark)
+        .into_iter()
+        .filter(|c| {
+            c.server == "netbox"
+                && c.method == "GET"
+                && c.user_agent
+                    .as_deref()
+                    .is_some_and(|u| u.starts_with("fabsync/"))
+                && started
+                    .is_none_or(|s| c.time.parse::<jiff::Timestamp>().map_or(true, |t| t >= s))
+        })
+        .collect();
+    let by_id = |q: &str| q.split('&').any(|kv| kv.starts_with("id="));
+    let full = reads
+        .iter()
+        .filter(|c| !c.path.starts_with("/api/core/object-changes") && !by_id(&c.query))
+        .count();
+    let one_by_id = reads.iter().filter(|c| by_id(&c.query)).count();
     cx.check(
         Step {
             name: "change detected",
@@ -136,6 +164,29 @@ pub(super) async fn periodic_change(cx: &mut Cx<'_>) -> R {
             say_list(new.iter().map(|r| say_run(Some(r))))
         ),
         vec![],
+    )?;
+    let ev = cx.evidence(
+        "netbox-reads.json",
+        serde_json::to_vec_pretty(&reads).unwrap_or_default(),
+    );
+    cx.check(
+        Step {
+            name: "read incrementally",
+            action: "list what the detecting run asked NetBox",
+            expected: "its change log and the changed object by id; no list of the fabric",
+            proves: &["PS-2"],
+        },
+        detected.is_some() && full == 0 && one_by_id >= 1,
+        format!(
+            "{} reads: {}",
+            reads.len(),
+            say_list(reads.iter().map(|c| if c.query.is_empty() {
+                c.path.clone()
+            } else {
+                format!("{}?{}", c.path, c.query)
+            }))
+        ),
+        vec![ev],
     )?;
     let sw = cluster_objects(cx, Kind::Switch).await;
     cx.check(
