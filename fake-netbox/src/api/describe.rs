@@ -125,11 +125,14 @@ pub(super) fn app_root(app: &str, req: &Req) -> Reply {
             )
         })
         .collect();
-    if app == "core" {
-        endpoints.push((
-            "object-changes".into(),
-            format!("{}/api/core/object-changes/{suffix}", req.base),
-        ));
+    // NetBox lists every endpoint of the app, also the ones this fake does not serve.
+    for name in app_endpoints(app) {
+        if !endpoints.iter().any(|(k, _)| k == name) {
+            endpoints.push((
+                (*name).to_string(),
+                format!("{}/api/{app}/{name}/{suffix}", req.base),
+            ));
+        }
     }
     endpoints.sort();
     Reply::json(
@@ -164,4 +167,120 @@ pub(super) fn status() -> Reply {
             "rq-workers-running": 1,
         }),
     )
+}
+
+/// The endpoints NetBox 4.7 lists at an app's root (`GET /api/<app>/`).
+fn app_endpoints(app: &str) -> &'static [&'static str] {
+    match app {
+        "dcim" => &[
+            "cable-bundles",
+            "cable-terminations",
+            "cables",
+            "connected-device",
+            "console-port-templates",
+            "console-ports",
+            "console-server-port-templates",
+            "console-server-ports",
+            "cooling-feeds",
+            "cooling-intake-templates",
+            "cooling-intakes",
+            "cooling-outflow-templates",
+            "cooling-outflows",
+            "cooling-sources",
+            "device-bay-templates",
+            "device-bays",
+            "device-roles",
+            "device-types",
+            "devices",
+            "front-port-templates",
+            "front-ports",
+            "interface-templates",
+            "interfaces",
+            "inventory-item-roles",
+            "inventory-item-templates",
+            "inventory-items",
+            "locations",
+            "mac-addresses",
+            "manufacturers",
+            "module-bay-templates",
+            "module-bay-types",
+            "module-bays",
+            "module-type-profiles",
+            "module-types",
+            "modules",
+            "platforms",
+            "power-feeds",
+            "power-outlet-templates",
+            "power-outlets",
+            "power-panels",
+            "power-port-templates",
+            "power-ports",
+            "rack-groups",
+            "rack-reservations",
+            "rack-roles",
+            "rack-types",
+            "racks",
+            "rear-port-templates",
+            "rear-ports",
+            "regions",
+            "site-groups",
+            "sites",
+            "virtual-chassis",
+            "virtual-device-contexts",
+        ],
+        "ipam" => &[
+            "aggregates",
+            "asn-ranges",
+            "asns",
+            "fhrp-group-assignments",
+            "fhrp-groups",
+            "ip-addresses",
+            "ip-ranges",
+            "prefixes",
+            "rirs",
+            "roles",
+            "route-targets",
+            "service-templates",
+            "services",
+            "vlan-groups",
+            "vlan-translation-policies",
+            "vlan-translation-rules",
+            "vlans",
+            "vrfs",
+        ],
+        "extras" => &[
+            "bookmarks",
+            "config-context-profiles",
+            "config-contexts",
+            "config-templates",
+            "custom-field-choice-sets",
+            "custom-fields",
+            "custom-links",
+            "event-rules",
+            "export-templates",
+            "image-attachments",
+            "journal-entries",
+            "notification-groups",
+            "notifications",
+            "saved-filters",
+            "scripts",
+            "scripts/upload",
+            "subscriptions",
+            "table-configs",
+            "tagged-objects",
+            "tags",
+            "webhooks",
+        ],
+        "core" => &[
+            "background-queues",
+            "background-tasks",
+            "background-workers",
+            "data-files",
+            "data-sources",
+            "jobs",
+            "object-changes",
+            "object-types",
+        ],
+        _ => &[],
+    }
 }

@@ -612,6 +612,25 @@ async fn contract_suite() {
         "gunicorn's header"
     );
     idle_connection_is_closed(&base, &api.auth).await;
+    // The app roots list every endpoint NetBox has, sorted, each as an absolute URL.
+    for (app, count, unserved) in [
+        ("dcim", 54, "racks"),
+        ("ipam", 18, "asns"),
+        ("extras", 21, "webhooks"),
+        ("core", 8, "jobs"),
+    ] {
+        let root = api.get(&format!("/api/{app}/")).await;
+        let names = keys(&root.json);
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted, "/api/{app}/ is sorted");
+        assert_eq!(names.len(), count, "/api/{app}/ lists {names:?}");
+        assert_eq!(
+            root.json[unserved],
+            json!(format!("{base}/api/{app}/{unserved}/")),
+            "/api/{app}/"
+        );
+    }
     // A path without its trailing slash: Django's redirect, before NetBox's API middleware
     // (no API-Version, no X-Request-ID, an HTML content type, no security headers).
     let moved = api.get("/api/dcim/sites").await;
