@@ -237,6 +237,30 @@ pub(super) fn run_done(cx: &Cx<'_>, run: &RunRecord) -> bool {
         })
 }
 
+/// The requests since `mark` that `run` could have sent: waits (up to 60 s) until its worker
+/// let go of it, so its trace in NetBox is in the log, then keeps what was sent from its start
+/// on. A time that does not parse is kept: the checks built on this may only get stricter.
+/// Without a run, everything since `mark`.
+pub(super) async fn calls_of_run(
+    cx: &Cx<'_>,
+    mark: &Mark,
+    run: Option<&RunRecord>,
+) -> Vec<ApiCall> {
+    if let Some(r) = run {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while !run_done(cx, r) && tokio::time::Instant::now() < deadline {
+            cx.wait(POLL).await;
+        }
+    }
+    let started = run.map(|r| r.started_at);
+    since(cx, mark)
+        .into_iter()
+        .filter(|c| {
+            started.is_none_or(|s| c.time.parse::<jiff::Timestamp>().map_or(true, |t| t >= s))
+        })
+        .collect()
+}
+
 /// Waits for the catch-up run a never-synced periodic fabric gets at start (and its trace in
 /// NetBox, so that none of its requests falls into a later step's window).
 pub(super) async fn catch_up(cx: &Cx<'_>) -> R {

@@ -8,9 +8,9 @@ use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::common::{
-    POLL, R, catch_up, click_and_follow, cluster_objects, cluster_writes, interval, mark,
-    netbox_device, oracle_step, patch_device, run_done, say_list, say_run, say_status, since,
-    status, wait_new_run, wait_runs,
+    POLL, R, calls_of_run, catch_up, click_and_follow, cluster_objects, cluster_writes, interval,
+    mark, netbox_device, oracle_step, patch_device, say_list, say_run, say_status, status,
+    wait_new_run, wait_runs,
 };
 use crate::hedgehog::Kind;
 use crate::store::{FabricStatus, Phase, RunRecord, Trigger};
@@ -126,14 +126,8 @@ pub(super) async fn periodic_change(cx: &mut Cx<'_>) -> R {
         .find(|r| r.trigger == Trigger::Periodic && r.end.counts.updated >= 1);
     // What that run asked NetBox: its change log, then the changed object by id (the
     // incremental refresh), never the fabric's lists again.
-    if let Some(r) = detected {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        while !run_done(cx, r) && tokio::time::Instant::now() < deadline {
-            cx.wait(POLL).await;
-        }
-    }
-    let started = detected.map(|r| r.started_at);
-    let reads: Vec<_> = since(cx, &mark)
+    let reads: Vec<_> = calls_of_run(cx, &mark, detected.copied())
+        .await
         .into_iter()
         .filter(|c| {
             c.server == "netbox"
@@ -141,8 +135,6 @@ pub(super) async fn periodic_change(cx: &mut Cx<'_>) -> R {
                 && c.user_agent
                     .as_deref()
                     .is_some_and(|u| u.starts_with("fabsync/"))
-                && started
-                    .is_none_or(|s| c.time.parse::<jiff::Timestamp>().map_or(true, |t| t >= s))
         })
         .collect();
     let by_id = |q: &str| q.split('&').any(|kv| kv.starts_with("id="));
@@ -231,22 +223,8 @@ pub(super) async fn periodic_no_changes(cx: &mut Cx<'_>) -> R {
         .iter()
         .find(|r| r.trigger == Trigger::Periodic)
         .cloned();
-    // Every request of that run, its trace in NetBox included: wait until its worker let go,
-    // then keep what was sent from its start on (the catch-up run's trace came before).
-    if let Some(r) = &run {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        while !run_done(cx, r) && tokio::time::Instant::now() < deadline {
-            cx.wait(POLL).await;
-        }
-    }
-    let started = run.as_ref().map(|r| r.started_at);
-    let new: &Vec<_> = &since(cx, &mark)
-        .into_iter()
-        .filter(|c| {
-            // A time that does not parse is kept: the check may only get stricter.
-            started.is_none_or(|s| c.time.parse::<jiff::Timestamp>().map_or(true, |t| t >= s))
-        })
-        .collect();
+    // Every request of that run, its trace in NetBox included (the catch-up run's came before).
+    let new: &Vec<_> = &calls_of_run(cx, &mark, run.as_ref()).await;
     let writes = cluster_writes(new).len();
     let netbox_paths: Vec<&str> = new
         .iter()
